@@ -1,0 +1,41 @@
+"""Python API: load a trained run and act with it in your own loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from polibench.config import parse_string
+from polibench.policy import FeatureSpec, Policy
+from polibench.rundir import RunDir, RunDirError
+from polibench.training.checkpoint import load_into, load_weights, read_metadata
+
+
+def load_policy(run_dir: str | Path, device: str | torch.device = "auto") -> Policy:
+    """The trained policy of ``run_dir``, in eval mode, ready for ``reset()`` / ``select_action(obs)``.
+
+    ``obs`` is gym-pusht's raw observation for the run's track (``policy.track``). Note: this parses the run's
+    saved gin config, replacing any gin config of the calling process.
+    """
+    from polibench.experiment import Experiment, build_policy
+
+    rundir = RunDir(run_dir)
+    if not rundir.config_path.exists():
+        raise RunDirError(f"{rundir.path} is not a polibench run directory (no config.gin)")
+    if not rundir.model_path.exists():
+        raise RunDirError(
+            f"{rundir.path} has no trained model ({rundir.model_path.name}); the run did not finish training. "
+            "Resume it with `polibench run CONFIG --out RUN_DIR --resume`."
+        )
+    state = load_weights(rundir.model_path)
+    meta = read_metadata(rundir.model_path)
+    parse_string(rundir.config_path.read_text())
+    exp = Experiment()
+    policy = build_policy(exp, FeatureSpec.from_json(meta["spec"]))
+    load_into(policy, state, rundir.model_path)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    policy.to(device).eval()
+    policy.track = exp.track
+    return policy

@@ -1,0 +1,125 @@
+"""The `polibench` command: list components, run (train + evaluate) a gin config, re-evaluate a run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rich.table import Table
+
+from polibench.console import console, metrics_table
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from polibench import registry
+
+    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    for kind in kinds:
+        items = registry.entries(kind)
+        table = Table(title=f"{kind}: {registry.KINDS[kind]}", title_justify="left")
+        table.add_column("name", style="bold cyan")
+        table.add_column("gin name")
+        table.add_column("description")
+        table.add_column("module", style="dim")
+        for e in items:
+            table.add_row(e.name, f"{e.kind}.{e.name}", e.doc, e.module)
+        if not items:
+            table.add_row("[dim](none yet)", "", "", "")
+        console.print(table)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from polibench.config import parse
+    from polibench.experiment import run
+
+    params = list(args.gin_param)
+    if args.data:
+        params.append(f"data_source.pusht_zarr.path = '{Path(args.data).resolve()}'")
+    parse(args.gin_files, params)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.gin_files[-1]).stem
+    run(out, resume=args.resume, progress=not args.no_progress)
+    console.print(f"[green]run directory: {out}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from polibench.api import load_policy
+    from polibench.evaluation.config import EvalConfig
+    from polibench.experiment import evaluate_run
+
+    policy = load_policy(args.run_dir, device=args.device)
+    cfg = EvalConfig(episodes=args.episodes, seed0=args.seed0, n_envs=args.n_envs, max_steps=args.max_steps,
+                     video=args.video)
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"eval_seed{args.seed0}_n{args.episodes}"
+    summary = evaluate_run(policy, policy.track, cfg, out, progress=not args.no_progress)
+    console.print(metrics_table(summary, title=f"{args.run_dir}: {args.episodes} episodes from seed {args.seed0}"))
+    console.print(f"[green]written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polibench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="registered components, grouped by kind")
+    p.add_argument("kind", nargs="?", help="only this kind (e.g. synapse)")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("run", help="train and evaluate the policy a gin config assembles")
+    p.add_argument("gin_files", nargs="+", help="gin files, parsed in order")
+    p.add_argument("--gin_param", "--gin-param", action="append", default=[], help="extra binding, e.g. 'X.y = 3'")
+    p.add_argument("--out", help="run directory (default runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--data", help="path to pusht_cchi_v7_replay.zarr (default: $POLIBENCH_PUSHT_ZARR or the cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("eval", help="re-evaluate a saved run")
+    p.add_argument("run_dir")
+    p.add_argument("--episodes", type=int, default=50)
+    p.add_argument("--seed0", type=int, default=100000)
+    p.add_argument("--n-envs", type=int, default=1)
+    p.add_argument("--max-steps", type=int, default=300)
+    p.add_argument("--video", action="store_true", help="save one rollout video per episode")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", help="where to write metrics (default RUN_DIR/eval_seed<S>_n<N>)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_eval)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input or state, reported in one line instead of a traceback."""
+    from components.data_source.pusht_zarr import DataFormatError
+    from polibench.config import ConfigError
+    from polibench.data.download import DatasetNotFoundError
+    from polibench.registry import DuplicateComponentError, UnknownComponentError
+    from polibench.rundir import RunDirError
+    from polibench.training.checkpoint import CheckpointError
+    from polibench.training.trainer import TrainingDiverged
+
+    return (ConfigError, DataFormatError, DatasetNotFoundError, UnknownComponentError, DuplicateComponentError,
+            RunDirError, CheckpointError, TrainingDiverged, ValueError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except KeyboardInterrupt as exc:
+        console.print(f"[yellow]{exc or 'interrupted'}")
+        return EXIT_INTERRUPTED
+    except _user_errors() as exc:
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

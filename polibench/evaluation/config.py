@@ -1,0 +1,32 @@
+"""Evaluation protocol settings (see ../shared/docs/protocol.md), set from gin/include/eval.gin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gin
+
+#: Quick-check seeds used during training: a list disjoint from the benchmark's 100000+ seeds.
+CHECK_SEED0 = 200000
+
+
+@gin.configurable(module="polibench")
+@dataclass
+class EvalConfig:
+    """Final evaluation: ``episodes`` episodes on seeds ``seed0 .. seed0 + episodes - 1``."""
+
+    episodes: int = 50
+    seed0: int = 100000
+    n_envs: int = 1
+    max_steps: int = 300
+    video: bool = False
+
+    def __post_init__(self) -> None:
+        if self.episodes <= 0:
+            raise ValueError(f"EvalConfig.episodes must be > 0, got {self.episodes}")
+        if self.n_envs <= 0 or self.max_steps <= 0:
+            raise ValueError("EvalConfig.n_envs and max_steps must be > 0")
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.seed0, self.seed0 + self.episodes))

@@ -1,0 +1,140 @@
+"""One experiment: data -> policy -> training -> evaluation, all assembled from gin.
+
+This is the single configurable entry point (the dopamine / ibc pattern): gin files bind
+``polibench.Experiment.policy`` (a policy factory, e.g. ``@policy.act``), ``polibench.Experiment.data_source``
+and the training / evaluation settings; :func:`run` does the rest and fills a run directory.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import gin
+import numpy as np
+import torch
+
+from polibench.config import operative_config
+from polibench.console import console, metrics_table
+from polibench.data.episodes import split_episodes
+from polibench.data.windows import WindowSampler
+from polibench.evaluation.config import CHECK_SEED0, EvalConfig
+from polibench.evaluation.rollout import evaluate, save_eval
+from polibench.normalize import minmax_stats
+from polibench.policy import FeatureSpec, Policy
+from polibench.provenance import provenance
+from polibench.rundir import RunDir
+from polibench.tracks import get_track
+from polibench.training.checkpoint import save_weights
+from polibench.training.config import TrainConfig
+from polibench.training.trainer import Trainer
+
+
+@gin.configurable(module="polibench")
+class Experiment:
+    """What to train and on which data.
+
+    Args:
+        policy: policy factory, called with ``spec`` (e.g. ``@policy.act`` in gin: the class, not an instance).
+        data_source: a data source with ``load() -> EpisodeData`` (e.g. ``@data_source.pusht_zarr()``).
+        track: ``keypoints`` or ``pixels``.
+        seed: training seed (weights init, batch order, dropout).
+        val_fraction: share of episodes held out for the validation loss (split by episode, fixed ``split_seed``).
+    """
+
+    def __init__(self, policy: Callable[..., Policy] = gin.REQUIRED, data_source: Any = gin.REQUIRED,
+                 track: str = "keypoints", seed: int = 0, val_fraction: float = 0.05, split_seed: int = 0) -> None:
+        self.policy_factory = policy
+        self.data_source = data_source
+        self.track = get_track(track).name
+        self.seed = seed
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_policy(exp: Experiment, spec: FeatureSpec) -> Policy:
+    policy = exp.policy_factory(spec=spec)
+    if not isinstance(policy, Policy):
+        raise TypeError(f"Experiment.policy must build a polibench Policy, got {type(policy).__name__}")
+    return policy
+
+
+def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train and evaluate the parsed gin config into ``out_dir``; returns the evaluation summary."""
+    exp, train_cfg, eval_cfg = Experiment(), TrainConfig(), EvalConfig()
+    rundir = RunDir(out_dir)
+    rundir.prepare(resume)
+    seed_everything(exp.seed)
+    device = train_cfg.resolve_device()
+
+    data = exp.data_source.load()
+    train_data, val_data = split_episodes(data, exp.val_fraction, exp.split_seed)
+    track = get_track(exp.track)
+    spec = FeatureSpec({k: track.obs_shapes[k] for k in track.obs_shapes}, int(data.action.shape[1]))
+    policy = build_policy(exp, spec)
+    vector_stats = minmax_stats({k: train_data.obs[k] for k in spec.vector_keys} | {"action": train_data.action})
+    policy.normalizer.set_stats(vector_stats)
+    policy.to(device)
+    n_params = sum(p.numel() for p in policy.parameters())
+
+    config_text = operative_config()
+    rundir.write_config(config_text, resume)
+    rundir.write_run_info({"seed": exp.seed, "split_seed": exp.split_seed, "track": exp.track,
+                           "eval_seeds": eval_cfg.seeds, "n_params": n_params, "device": str(device),
+                           "train_episodes": train_data.episode_ids.tolist(),
+                           "val_episodes": val_data.episode_ids.tolist() if val_data else [],
+                           **provenance()})
+
+    if not rundir.model_path.exists():
+        train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, device, progress)
+        metadata = {"spec": spec.to_json(), "track": exp.track, "step": str(train_cfg.steps)}
+        save_weights(rundir.model_path, policy.state_dict(), metadata)
+        rundir.write_run_info({"train": train_summary})
+    else:
+        console.print(f"[yellow]{rundir.model_path} exists: training already finished, evaluating only")
+        from polibench.api import load_policy
+
+        policy = load_policy(out_dir, device=device)
+
+    summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress)
+    summary["n_params"] = n_params
+    console.print(metrics_table(summary, title=f"{out_dir} ({eval_cfg.episodes} episodes from seed {eval_cfg.seed0})"))
+    return summary
+
+
+def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConfig, rundir: RunDir,
+           train_data: Any, val_data: Any, device: torch.device, progress: bool) -> dict[str, Any]:
+    sampler = WindowSampler(train_data, policy.obs_offsets, policy.action_offsets, device)
+    val_sampler = WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, device) if val_data else None
+    check_seeds = list(range(CHECK_SEED0, CHECK_SEED0 + cfg.eval_episodes))
+
+    def quick_eval(p: Policy, step: int) -> dict[str, Any]:
+        result = evaluate(p, exp.track, check_seeds, max_steps=eval_cfg.max_steps, progress=False)
+        return {k: result.summary[k]["mean"] for k in ("success_rate", "avg_max_coverage")}
+
+    trainer = Trainer(policy, sampler, cfg, rundir.path, exp.seed, val_sampler,
+                      quick_eval if cfg.eval_every and cfg.eval_episodes else None, progress)
+    if trainer.try_resume():
+        console.print(f"resumed from step {trainer.step}")
+    t0 = time.perf_counter()
+    summary = trainer.fit()
+    trainer.swap_in_ema()
+    summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "session_wall_s": time.perf_counter() - t0})
+    return summary
+
+
+def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool) -> dict[str, Any]:
+    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl)."""
+    video_dir = out_dir / "videos" if eval_cfg.video else None
+    result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
+                      video_dir=video_dir, progress=progress)
+    save_eval(result, out_dir)
+    return result.summary

@@ -1,0 +1,155 @@
+"""The component registry: every swappable part of a policy is registered here by kind and name.
+
+Contract for a registered callable: it is a class or function whose keyword arguments are its hyper-parameters.
+Registering makes it gin-configurable as ``<kind>.<name>`` (e.g. ``synapse.unet.depth = 4`` and
+``@synapse.unet()`` in a gin file), so one decorator is all a new component needs. Third-party packages expose
+modules of components through the ``polibench.components`` entry-point group; :func:`load_plugins` imports them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable, TypeVar
+
+import gin
+
+T = TypeVar("T")
+
+ENTRY_POINT_GROUP = "polibench.components"
+
+#: Every kind of component, with what it is for. Kinds exist even while nothing fills them yet.
+KINDS: dict[str, str] = {
+    "policy": "a whole policy assembled from the other parts (ACT, Diffusion Policy, CTM-ACT, ...)",
+    "backbone": "image feature extractor (timm models)",
+    "encoder": "turns one observation entry into transformer tokens",
+    "head": "maps latent features to actions (chunk heads, denoisers)",
+    "synapse": "CTM synapse: mixes attention output with the post-activations of the previous tick",
+    "neuron_model": "CTM neuron-level model: each neuron's own MLP over its pre-activation history",
+    "pairing": "CTM synchronisation pairing: which neuron pairs form the synchronisation latent",
+    "gating": "CTM sync gating: which neuron groups fire at a tick",
+    "halting": "CTM certainty and halting rule",
+    "loss": "a loss term reading the policy's outputs and the batch",
+    "noise_scheduler": "diffusion noise scheduler (diffusers)",
+    "data_source": "where demonstrations come from",
+}
+
+
+class UnknownComponentError(LookupError):
+    """Raised for a kind or name that is not registered; the message lists the valid names."""
+
+
+class DuplicateComponentError(ValueError):
+    """Raised when a name is registered twice under one kind."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component."""
+
+    kind: str
+    name: str
+    obj: Callable[..., Any]
+    doc: str
+    module: str
+
+
+_REGISTRY: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+_PLUGINS_LOADED = False
+
+
+def _closest(word: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _REGISTRY:
+        valid = sorted(_REGISTRY)
+        raise UnknownComponentError(
+            f"Unknown component kind {kind!r}.{_closest(kind, valid)} Valid kinds: {', '.join(valid)}."
+        )
+
+
+def _first_doc_line(obj: Any) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else "(no docstring)"
+
+
+def register(kind: str, name: str | None = None) -> Callable[[T], T]:
+    """Decorator: register ``obj`` as component ``name`` of ``kind`` and make it gin-configurable.
+
+    >>> @register("synapse", "my_synapse")
+    ... class MySynapse(torch.nn.Module): ...
+    """
+    _check_kind(kind)
+
+    def decorate(obj: T) -> T:
+        key = name or obj.__name__.lower()
+        if not key.isidentifier():
+            raise ValueError(f"Component name {key!r} must be a Python identifier (it is used as a gin name).")
+        if key in _REGISTRY[kind]:
+            previous = _REGISTRY[kind][key]
+            raise DuplicateComponentError(
+                f"{kind} {key!r} is already registered by {previous.module}; choose another name."
+            )
+        configurable = gin.configurable(key, module=kind)(obj)
+        _REGISTRY[kind][key] = Entry(kind, key, configurable, _first_doc_line(obj), obj.__module__)
+        return configurable
+
+    return decorate
+
+
+def get(kind: str, name: str) -> Callable[..., Any]:
+    """The registered callable for ``kind``/``name``; unknown names list the valid ones and the closest."""
+    load_plugins()
+    _check_kind(kind)
+    try:
+        return _REGISTRY[kind][name].obj
+    except KeyError:
+        valid = sorted(_REGISTRY[kind])
+        listed = ", ".join(valid) if valid else "(none registered)"
+        raise UnknownComponentError(
+            f"Unknown {kind} {name!r}.{_closest(name, valid)} Registered {kind} components: {listed}."
+        ) from None
+
+
+def create(kind: str, name: str, **kwargs: Any) -> Any:
+    """Build component ``kind``/``name`` with ``kwargs`` (gin bindings fill the rest)."""
+    return get(kind, name)(**kwargs)
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names registered under ``kind``."""
+    load_plugins()
+    _check_kind(kind)
+    return sorted(_REGISTRY[kind])
+
+
+def entries(kind: str | None = None) -> list[Entry]:
+    """All entries (or one kind's), sorted by kind then name."""
+    load_plugins()
+    kinds = [kind] if kind is not None else list(KINDS)
+    for k in kinds:
+        _check_kind(k)
+    return [_REGISTRY[k][n] for k in kinds for n in sorted(_REGISTRY[k])]
+
+
+def load_plugins() -> None:
+    """Import the built-in components and every module named in the ``polibench.components`` entry points.
+
+    gin must see every configurable before a config is parsed, so this runs before any parse.
+    """
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    importlib.import_module("components")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken plugin must not hide the built-ins, but must be visible
+            raise ImportError(f"polibench plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc

@@ -1,0 +1,51 @@
+"""Training hyper-parameters, set from gin (see gin/include/budget_*.gin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gin
+import torch
+
+
+@gin.configurable(module="polibench")
+@dataclass
+class TrainConfig:
+    """Optimiser, schedule and bookkeeping for one training run.
+
+    ``ema_decay`` enables an exponential moving average of the weights (diffusers' EMAModel with warm-up power
+    ``ema_power``); the EMA weights are the ones evaluated and saved. ``eval_every`` runs a quick rollout
+    evaluation on ``eval_episodes`` check seeds (a list disjoint from the benchmark's) during training.
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+    ema_decay: float | None = None
+    ema_power: float = 0.75
+    log_every: int = 50
+    val_every: int = 500
+    checkpoint_every: int = 500
+    eval_every: int = 0
+    eval_episodes: int = 5
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "val_every", "checkpoint_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.warmup_steps < 0 or self.eval_every < 0 or self.eval_episodes < 0:
+            raise ValueError("warmup_steps, eval_every and eval_episodes must be >= 0")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+
+    def resolve_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)

@@ -1,0 +1,200 @@
+"""The one training loop every policy shares."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from diffusers.training_utils import EMAModel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from polibench.data.windows import WindowSampler
+from polibench.io import write_text
+from polibench.policy import Policy
+from polibench.training.checkpoint import (
+    latest_training_checkpoint,
+    load_into,
+    load_training_checkpoint,
+    save_training_checkpoint,
+)
+from polibench.training.config import TrainConfig
+
+EvalFn = Callable[[Policy, int], dict[str, Any]]
+VAL_BATCHES = 8
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training: a checkpoint was saved and ``--resume`` continues from it."""
+
+
+class Trainer:
+    """AdamW + warm-up/cosine schedule + gradient clipping + optional EMA, with atomic, resumable checkpoints.
+
+    Resuming restores the optimiser, scheduler, EMA, the batch-sampling generator and the torch RNG, so a resumed
+    run ends with the same weights as an uninterrupted one.
+    """
+
+    def __init__(self, policy: Policy, sampler: WindowSampler, cfg: TrainConfig, run_dir: Path, seed: int,
+                 val_sampler: WindowSampler | None = None, evaluate_fn: EvalFn | None = None,
+                 progress: bool = True) -> None:
+        self.policy, self.sampler, self.cfg, self.run_dir = policy, sampler, cfg, Path(run_dir)
+        self.val_sampler, self.evaluate_fn, self.progress = val_sampler, evaluate_fn, progress
+        self.device = policy.device
+        self.optimizer = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
+                                           weight_decay=cfg.weight_decay)
+        self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, cfg.warmup_steps, cfg.steps)
+        self.ema = (EMAModel(policy.parameters(), decay=cfg.ema_decay, use_ema_warmup=True, power=cfg.ema_power)
+                    if cfg.ema_decay else None)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.step = 0
+        self.log_path = self.run_dir / "train_log.jsonl"
+        self.ckpt_root = self.run_dir / "checkpoints"
+
+    # ----- checkpoints -----
+    def _trainer_state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
+    def save_checkpoint(self) -> Path:
+        return save_training_checkpoint(self.ckpt_root, self.step, self.policy.state_dict(), self._trainer_state())
+
+    def try_resume(self) -> bool:
+        """Load the newest complete checkpoint, if any; returns whether one was loaded."""
+        path = latest_training_checkpoint(self.ckpt_root)
+        if path is None:
+            return False
+        weights, state = load_training_checkpoint(path)
+        load_into(self.policy, weights, path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.step = state["step"]
+        self._truncate_log()
+        return True
+
+    def _truncate_log(self) -> None:
+        """Drop log lines written after the checkpoint we resume from, so the log reads as one clean run."""
+        if self.log_path.exists():
+            lines = [ln for ln in self.log_path.read_text().splitlines() if ln.strip()]
+            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= self.step]
+            write_text(self.log_path, "".join(ln + "\n" for ln in kept))
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    # ----- evaluation helpers -----
+    def swap_in_ema(self) -> None:
+        """Copy the EMA weights into the policy (for evaluation and the final save)."""
+        if self.ema is not None:
+            self.ema.copy_to(self.policy.parameters())
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        assert self.val_sampler is not None
+        gen = torch.Generator().manual_seed(0)
+        was_training = self.policy.training
+        self.policy.eval()
+        with torch.random.fork_rng(devices=[]):
+            losses = [self.policy.compute_loss(self._to_device(self.val_sampler.sample(self.cfg.batch_size, gen)))["loss"].item()
+                      for _ in range(VAL_BATCHES)]
+        self.policy.train(was_training)
+        return sum(losses) / len(losses)
+
+    def _periodic_eval(self) -> dict[str, Any]:
+        assert self.evaluate_fn is not None
+        if self.ema is not None:
+            self.ema.store(self.policy.parameters())
+            self.ema.copy_to(self.policy.parameters())
+        with torch.random.fork_rng(devices=[]):
+            summary = self.evaluate_fn(self.policy, self.step)
+        if self.ema is not None:
+            self.ema.restore(self.policy.parameters())
+        self.policy.train()
+        return summary
+
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    # ----- the loop -----
+    def fit(self) -> dict[str, Any]:
+        """Train from ``self.step`` to ``cfg.steps``; returns wall time and final losses."""
+        cfg = self.cfg
+        self.policy.train()
+        start_step, t0 = self.step, time.perf_counter()
+        running: dict[str, float] = {}
+        n_running, t_log = 0, time.perf_counter()
+        last: dict[str, float] = {}
+        columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                   TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, disable=not self.progress, transient=False) as bar:
+            task = bar.add_task("train", total=cfg.steps, completed=self.step, info="")
+            try:
+                while self.step < cfg.steps:
+                    losses = self._train_step()
+                    self.step += 1
+                    for k, v in losses.items():
+                        running[k] = running.get(k, 0.0) + v
+                    n_running += 1
+                    bar.update(task, advance=1, info=f"loss {losses['loss']:.4f}")
+                    if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                        now = time.perf_counter()
+                        last = {k: v / n_running for k, v in running.items()}
+                        record = {"step": self.step, **last, "lr": self.scheduler.get_last_lr()[0],
+                                  "steps_per_s": n_running / (now - t_log), "wall_s": now - t0}
+                        if self.val_sampler is not None and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
+                            record["val_loss"] = self.validation_loss()
+                        self._log(record)
+                        running, n_running, t_log = {}, 0, now
+                    if self.evaluate_fn is not None and cfg.eval_every and self.step % cfg.eval_every == 0:
+                        self._log({"step": self.step, "eval": self._periodic_eval()})
+                    if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                        self.save_checkpoint()
+            except KeyboardInterrupt:
+                self.save_checkpoint()
+                raise TrainingInterrupted(
+                    f"interrupted at step {self.step}; checkpoint saved in {self.ckpt_root}. Continue with --resume."
+                ) from None
+        return {"steps_trained": self.step - start_step, "wall_s": time.perf_counter() - t0,
+                "s_per_step": (time.perf_counter() - t0) / max(self.step - start_step, 1), "final_losses": last}
+
+    def _train_step(self) -> dict[str, float]:
+        batch = self._to_device(self.sampler.sample(self.cfg.batch_size, self.generator))
+        out = self.policy.compute_loss(batch)
+        loss = out["loss"]
+        if not torch.isfinite(loss):
+            bad = [k for k, v in out.items() if not torch.isfinite(v).all()]
+            last = latest_training_checkpoint(self.ckpt_root)
+            raise TrainingDiverged(
+                f"loss is {loss.item()} at step {self.step + 1} (non-finite terms: {bad}; lr "
+                f"{self.scheduler.get_last_lr()[0]:.3g}). Lower the learning rate or check the data/normalisation. "
+                f"Last good checkpoint: {last or 'none yet'} (kept)."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.step(self.policy.parameters())
+        return {**{k: v.item() for k, v in out.items()}, "grad_norm": float(grad_norm)}

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real Push-T data, a clean gin state, tiny real datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gin
+import pytest
+
+from polibench.data.download import ENV_VAR
+
+DEFAULT_ZARR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pusht" / "pusht_cchi_v7_replay.zarr"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pusht_zarr_path() -> Path:
+    """The real demonstrations: $POLIBENCH_PUSHT_ZARR (set by .ci/run) or ../shared beside the checkout."""
+    path = Path(os.environ.get(ENV_VAR) or DEFAULT_ZARR)
+    if not path.exists():
+        raise FileNotFoundError(f"Push-T zarr not found at {path}: set {ENV_VAR} (the tests need the real data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def zarr_path() -> Path:
+    return pusht_zarr_path()
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+    """gin is process-global: every test starts and ends with an empty config."""
+    gin.clear_config()
+    yield
+    gin.clear_config()
+
+
+@pytest.fixture(scope="session")
+def small_data(zarr_path):
+    """The first 12 real episodes, keypoints track."""
+    from components.data_source.pusht_zarr import PushTZarr
+
+    return PushTZarr(path=zarr_path, max_episodes=12).load()
