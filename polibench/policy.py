@@ -143,6 +143,9 @@ class Policy(nn.Module):
     def reset_state(self) -> None:
         """Hook for policies that carry internal state across control steps (cleared on ``reset``)."""
 
+    def set_training_progress(self, step: int, total_steps: int) -> None:
+        """Hook called by the trainer before every optimiser step (curricula such as CTM-ACT's tick ramp)."""
+
     # ----- normalisation -----
     def normalize_obs(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         out = dict(obs)

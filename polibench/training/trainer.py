@@ -179,6 +179,7 @@ class Trainer:
                 "s_per_step": (time.perf_counter() - t0) / max(self.step - start_step, 1), "final_losses": last}
 
     def _train_step(self) -> dict[str, float]:
+        self.policy.set_training_progress(self.step, self.cfg.steps)
         batch = self._to_device(self.sampler.sample(self.cfg.batch_size, self.generator))
         out = self.policy.compute_loss(batch)
         loss = out["loss"]
