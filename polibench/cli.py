@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 from rich.table import Table
 
-from polibench.console import console, metrics_table
+from polibench.console import console, err_console, metrics_table
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -114,10 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except KeyboardInterrupt as exc:
-        console.print(f"[yellow]{exc or 'interrupted'}")
+        err_console.print(f"[yellow]{exc or 'interrupted'}")
         return EXIT_INTERRUPTED
     except _user_errors() as exc:
-        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         return EXIT_USER_ERROR
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -11,6 +12,17 @@ from polibench.registry import load_plugins
 
 #: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
 GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
+
+
+class _IncludeProbeFilter(logging.Filter):
+    """gin logs an ERROR for every search-path miss while resolving an ``include``, even when a later path hits;
+    real misses still raise, so these probes are noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.module == "resource_reader" and record.getMessage().startswith("Path not found"))
+
+
+logging.getLogger().addFilter(_IncludeProbeFilter())
 
 
 class ConfigError(ValueError):

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+#: Errors go to stderr, unwrapped, so they can be grepped and read in logs whole.
+err_console = Console(stderr=True, soft_wrap=True)
 
 #: Metrics shown first, in this order; the rest follow alphabetically.
 HEADLINE = ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change", "chunk_jump",

@@ -49,7 +49,7 @@ class RunDir:
             finished = (self.eval_dir / "metrics.json").exists()
             raise RunDirError(
                 f"{self.path} already holds a {'finished' if finished else 'started'} run. Pass --resume to continue "
-                "it (finished runs are re-evaluated only if their metrics are missing) or choose another --out."
+                "it (a finished run is only re-evaluated) or choose another --out."
             )
         self.path.mkdir(parents=True, exist_ok=True)
 

@@ -1,0 +1,213 @@
+"""The evaluation harness: roll a policy out on a fixed seed list and compute the protocol metrics.
+
+Episodes run in rounds of ``n_envs``: every env of a round is reset with its own seed from the list and the policy
+sees the whole batch at once. With ``n_envs == 1`` the plain env is used (no vector wrapper, unbatched observations),
+so the measured latency is the batch-1 latency the protocol reports.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import gymnasium as gym
+import imageio
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from polibench.evaluation.env import make_env, make_vector_env
+from polibench.evaluation.metrics import episode_metrics, pooled_latency, summarize
+from polibench.io import write_json, write_jsonl
+from polibench.policy import CallInfo
+from polibench.tracks import ACTION_DIM, get_track
+
+#: Rendered frames are 680x680; every other pixel keeps a video readable at a quarter of the memory.
+VIDEO_STRIDE = 2
+VIDEO_FPS = 10  # gym-pusht's control rate
+
+
+class ActionSelector(Protocol):
+    """What the harness needs of a policy (every :class:`polibench.policy.Policy` meets it; so can a script)."""
+
+    last_call: CallInfo
+
+    def reset(self) -> None: ...
+
+    def select_action(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass
+class EvalResult:
+    """Per-episode metrics (seed, episode_index and metrics, as builtins) and the aggregated summary."""
+
+    per_episode: list[dict[str, Any]]
+    summary: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _EpisodeLog:
+    """What one episode recorded, step by step."""
+
+    agent_pos: list[np.ndarray]
+    actions: list[np.ndarray] = field(default_factory=list)
+    coverage: list[float] = field(default_factory=list)
+    model_called: list[bool] = field(default_factory=list)
+    ticks: list[float] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+class _VideoWriter:
+    """Writes episode videos on one background thread so the rollout does not wait for encoding."""
+
+    def __init__(self, video_dir: Path) -> None:
+        self.video_dir = Path(video_dir)
+        self.video_dir.mkdir(parents=True, exist_ok=True)
+        # MP4 needs the ffmpeg binary that imageio-ffmpeg ships; GIF only needs pillow.
+        self.suffix = ".mp4" if importlib.util.find_spec("imageio_ffmpeg") else ".gif"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="polibench-video")
+        self._jobs: list[Future] = []
+
+    def submit(self, name: str, frames: list[np.ndarray]) -> None:
+        path = self.video_dir / f"{name}{self.suffix}"
+        kwargs = {"fps": VIDEO_FPS} if self.suffix == ".mp4" else {"duration": 1000 / VIDEO_FPS, "loop": 0}
+        self._jobs.append(self._pool.submit(imageio.mimsave, path, frames, **kwargs))
+
+    def close(self) -> None:
+        """Wait for every video and re-raise the first encoding error."""
+        self._pool.shutdown(wait=True)
+        for job in self._jobs:
+            job.result()
+
+
+def _batched(env: gym.Env | gym.vector.VectorEnv) -> bool:
+    return isinstance(env, gym.vector.VectorEnv)
+
+
+def _render(env: gym.Env | gym.vector.VectorEnv, n: int) -> list[np.ndarray]:
+    frames = env.call("render") if _batched(env) else (env.render(),)
+    return [np.ascontiguousarray(f[::VIDEO_STRIDE, ::VIDEO_STRIDE]) for f in frames[:n]]
+
+
+def _run_round(
+    policy: ActionSelector, env: gym.Env | gym.vector.VectorEnv, seeds: Sequence[int], max_steps: int, video: bool
+) -> list[_EpisodeLog]:
+    """One episode per seed, all in parallel; envs beyond ``len(seeds)`` (a short last round) only pad the batch."""
+    batched = _batched(env)
+    n_envs = env.num_envs if batched else 1
+    padded = list(seeds) + [seeds[-1]] * (n_envs - len(seeds))
+    obs, _ = env.reset(seed=padded) if batched else env.reset(seed=int(padded[0]))
+    policy.reset()
+    active = np.arange(n_envs) < len(seeds)
+    logs = [_EpisodeLog(agent_pos=[np.array(p)]) for p in np.reshape(obs["agent_pos"], (n_envs, 2))[: len(seeds)]]
+    if video:
+        for log, frame in zip(logs, _render(env, len(seeds))):
+            log.frames.append(frame)
+    for _ in range(max_steps):
+        start = time.perf_counter()
+        action = policy.select_action(obs)
+        latency = time.perf_counter() - start
+        call = policy.last_call
+        ticks = None if call.ticks is None else np.asarray(call.ticks, dtype=np.float64).reshape(-1)
+        obs, _, terminated, truncated, info = env.step(action)
+        actions = np.reshape(np.asarray(action, dtype=np.float64), (n_envs, ACTION_DIM))
+        coverage = np.reshape(np.asarray(info["coverage"], dtype=np.float64), n_envs)
+        agent_pos = np.reshape(obs["agent_pos"], (n_envs, 2))
+        finished = np.reshape(np.logical_or(terminated, truncated), n_envs)
+        frames = _render(env, len(seeds)) if video else None
+        for i in np.flatnonzero(active):
+            log = logs[i]
+            log.actions.append(actions[i])
+            log.coverage.append(float(coverage[i]))
+            log.agent_pos.append(np.array(agent_pos[i]))
+            log.model_called.append(bool(call.model_called))
+            if call.model_called and ticks is not None:
+                log.ticks.append(float(ticks[i if ticks.size == n_envs else 0]))
+            log.latencies_s.append(latency)
+            if frames is not None:
+                log.frames.append(frames[i])
+        active &= ~finished
+        if not active.any():
+            break
+        if batched and finished.any():  # autoreset is disabled: a finished env must be reset before it steps again
+            obs, _ = env.reset(options={"reset_mask": finished})
+    return logs
+
+
+def evaluate(
+    policy: ActionSelector,
+    track: str,
+    seeds: Sequence[int],
+    n_envs: int = 1,
+    max_steps: int = 300,
+    video_dir: Path | None = None,
+    progress: bool = True,
+    description: str = "eval",
+    asynchronous: bool = False,
+) -> EvalResult:
+    """Exactly ``len(seeds)`` episodes, the i-th reset with ``seeds[i]``; metrics per episode and summarised.
+
+    ``asynchronous`` steps the ``n_envs`` envs in worker processes (only worth it when env stepping, not the
+    policy, dominates); results are identical either way.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("evaluate needs at least one seed")
+    if n_envs < 1 or max_steps < 1:
+        raise ValueError(f"n_envs and max_steps must be >= 1, got {n_envs} and {max_steps}")
+    track = get_track(track).name
+    video = video_dir is not None
+    n_envs = min(n_envs, len(seeds))
+    render_mode = "rgb_array" if video else None
+    env = make_env(track, render_mode) if n_envs == 1 else make_vector_env(track, n_envs, asynchronous, render_mode)
+    writer = _VideoWriter(video_dir) if video else None
+    per_episode: list[dict[str, Any]] = []
+    step_latencies: list[np.ndarray] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("success {task.fields[success]}"))
+    try:
+        with Progress(*columns, disable=not progress) as bar:
+            task = bar.add_task(description, total=len(seeds), success="-")
+            for start in range(0, len(seeds), n_envs):
+                round_seeds = seeds[start : start + n_envs]
+                for j, log in enumerate(_run_round(policy, env, round_seeds, max_steps, video)):
+                    index = start + j
+                    metrics = episode_metrics(log.agent_pos, np.array(log.actions), log.coverage, log.model_called,
+                                              log.ticks, log.latencies_s)
+                    per_episode.append({"seed": round_seeds[j], "episode_index": index, **metrics})
+                    step_latencies.append(np.array(log.latencies_s))
+                    if writer is not None:
+                        writer.submit(f"episode_{index:04d}_seed{round_seeds[j]}", log.frames)
+                rate = np.mean([row["success"] for row in per_episode])
+                bar.update(task, advance=len(round_seeds), success=f"{rate:.0%}")
+    finally:
+        env.close()
+        if writer is not None:
+            writer.close()
+    summary = {**summarize(per_episode), **pooled_latency(step_latencies), "eval_batch": n_envs}
+    config = {"seeds": seeds, "n_envs": n_envs, "max_steps": max_steps, "track": track}
+    return EvalResult(per_episode, summary, config)
+
+
+def _json_clean(obj: Any) -> Any:
+    """NaN / inf -> None, so the files are standard JSON (null) that any reader accepts."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+def save_eval(result: EvalResult, out_dir: Path) -> None:
+    """``metrics.json`` (summary + config) and ``episodes.jsonl`` (one row per episode), each written atomically."""
+    out_dir = Path(out_dir)
+    write_json(out_dir / "metrics.json", _json_clean({"summary": result.summary, "config": result.config}))
+    write_jsonl(out_dir / "episodes.jsonl", (_json_clean(row) for row in result.per_episode))

@@ -1,0 +1,74 @@
+"""gin assembly: files, includes, overrides and the errors a typo gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from polibench.config import ConfigError, parse
+from polibench.experiment import Experiment
+from polibench.training.config import TrainConfig
+
+REPO_GIN = "gin/act.gin"
+
+
+@pytest.fixture(autouse=True)
+def _cwd_repo(monkeypatch):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+
+
+def test_act_gin_assembles_with_includes():
+    parse([REPO_GIN])
+    exp = Experiment()
+    assert exp.track == "keypoints"
+    assert exp.policy_factory.__name__ == "ACTPolicy"
+    assert TrainConfig().batch_size == 64
+
+
+def test_gin_param_overrides_the_file():
+    parse([REPO_GIN], ["polibench.TrainConfig.steps = 7", "policy.act.dim = 32"])
+    assert TrainConfig().steps == 7
+    import gin
+
+    assert gin.query_parameter("policy.act.dim") == 32
+
+
+def test_unknown_binding_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.gin"
+    bad.write_text("polibench.TrainConfig.steps = 5\npolicy.act.dimm = 3\n")
+    with pytest.raises(ConfigError) as err:
+        parse([bad])
+    msg = str(err.value)
+    assert "dimm" in msg and "bad.gin" in msg and "2" in msg
+
+
+def test_unknown_component_reference_is_reported(tmp_path):
+    bad = tmp_path / "bad.gin"
+    bad.write_text("polibench.Experiment.policy = @policy.actt\n")
+    with pytest.raises(ConfigError, match="actt"):
+        parse([bad])
+
+
+def test_syntax_error_names_file_and_line(tmp_path):
+    bad = tmp_path / "syntax.gin"
+    bad.write_text("polibench.TrainConfig.steps = 5\npolibench.TrainConfig.lr = = 3\n")
+    with pytest.raises(ConfigError) as err:
+        parse([bad])
+    assert "syntax.gin" in str(err.value) and "2" in str(err.value)
+
+
+def test_missing_gin_file():
+    with pytest.raises(ConfigError, match="not found"):
+        parse(["gin/nope.gin"])
+
+
+@pytest.mark.parametrize("binding", ["polibench.TrainConfig.steps = 0", "polibench.TrainConfig.batch_size = -4",
+                                     "polibench.EvalConfig.episodes = 0"])
+def test_non_positive_budgets_are_rejected(binding):
+    from polibench.evaluation.config import EvalConfig
+
+    parse([REPO_GIN], [binding])
+    with pytest.raises(ValueError, match="must be > 0"):
+        TrainConfig()
+        EvalConfig()

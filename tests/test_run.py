@@ -1,0 +1,129 @@
+"""End to end through the CLI: `polibench run` fills a run directory, `polibench eval` and `load_policy` reuse it,
+and an interrupted run resumes to exactly the weights of an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import polibench
+from polibench.cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, main
+from polibench.evaluation.env import make_env
+from polibench.training.trainer import Trainer
+from tests.conftest import REPO
+
+TINY = [
+    "polibench.TrainConfig.steps = 12", "polibench.TrainConfig.batch_size = 8", "polibench.TrainConfig.warmup_steps = 2",
+    "polibench.TrainConfig.log_every = 4", "polibench.TrainConfig.val_every = 4",
+    "polibench.TrainConfig.checkpoint_every = 4", "polibench.TrainConfig.device = 'cpu'",
+    "polibench.EvalConfig.episodes = 2", "polibench.EvalConfig.max_steps = 20",
+    "data_source.pusht_zarr.max_episodes = 10", "polibench.Experiment.val_fraction = 0.2",
+    "policy.act.dim = 32", "policy.act.ff_dim = 64", "policy.act.encoder_layers = 1", "policy.act.vae_layers = 1",
+    "policy.act.horizon = 8",
+]
+
+
+def run_cli(out, *extra: str, resume: bool = False) -> int:
+    args = ["run", str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
+    for binding in [*TINY, *extra]:
+        args += ["--gin_param", binding]
+    return main(args + (["--resume"] if resume else []))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, zarr_path):
+    out = tmp_path_factory.mktemp("runs") / "act"
+    assert run_cli(out, f"data_source.pusht_zarr.path = '{zarr_path}'") == 0
+    return out
+
+
+def test_run_directory_holds_everything(finished_run):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {"config.gin", "run.json", "train_log.jsonl", "model.safetensors", "model.safetensors.sha256",
+            "checkpoints", "eval"} <= names
+    config = (finished_run / "config.gin").read_text()
+    assert "act.dim = 32" in config and "TrainConfig.steps = 12" in config
+    info = json.loads((finished_run / "run.json").read_text())
+    assert info["seed"] == 0 and info["eval_seeds"] == [100000, 100001]
+    assert info["versions"]["torch"] and "commit" in info["git"]
+    assert info["train"]["total_steps"] == 12 and info["train"]["s_per_step"] > 0
+    assert set(info["train_episodes"]).isdisjoint(info["val_episodes"]) and len(info["val_episodes"]) == 2
+    log = [json.loads(line) for line in (finished_run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [4, 8, 12] and all("val_loss" in r for r in log)
+    metrics = json.loads((finished_run / "eval" / "metrics.json").read_text())
+    for key in ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change"):
+        stat = metrics["summary"][key]
+        assert stat["ci_low"] <= stat["mean"] <= stat["ci_high"]
+    episodes = (finished_run / "eval" / "episodes.jsonl").read_text().splitlines()
+    assert [json.loads(e)["seed"] for e in episodes] == [100000, 100001]
+
+
+def test_eval_command_reproduces_the_recorded_evaluation(finished_run):
+    assert main(["eval", str(finished_run), "--episodes", "2", "--seed0", "100000", "--max-steps", "20",
+                 "--no-progress", "--out", str(finished_run / "re_eval")]) == 0
+    first = [json.loads(x) for x in (finished_run / "eval" / "episodes.jsonl").read_text().splitlines()]
+    again = [json.loads(x) for x in (finished_run / "re_eval" / "episodes.jsonl").read_text().splitlines()]
+    assert [e["max_coverage"] for e in first] == [e["max_coverage"] for e in again]
+
+
+def test_load_policy_acts_in_gym_pusht(finished_run):
+    policy = polibench.load_policy(finished_run)
+    env = make_env("keypoints")
+    obs, _ = env.reset(seed=3)
+    policy.reset()
+    for _ in range(5):
+        action = policy.select_action(obs)
+        assert action.shape == (2,) and np.all(np.isfinite(action))
+        obs, *_ = env.step(action)
+
+
+def test_rerun_without_resume_refuses(finished_run, capsys):
+    assert run_cli(finished_run) == EXIT_USER_ERROR
+    assert "already holds a finished run" in capsys.readouterr().err
+
+
+def test_eval_without_model_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "config.gin").write_text("")
+    assert main(["eval", str(tmp_path), "--episodes", "1"]) == EXIT_USER_ERROR
+    assert "no trained model" in capsys.readouterr().err
+
+
+def test_corrupt_model_is_detected_by_checksum(finished_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished_run, copy)
+    blob = bytearray((copy / "model.safetensors").read_bytes())
+    blob[-10] ^= 0xFF
+    (copy / "model.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(Exception, match="corrupt"):
+        polibench.load_policy(copy)
+
+
+def test_interrupted_run_resumes_to_identical_weights(finished_run, tmp_path, zarr_path, monkeypatch):
+    """Ctrl-C at step 6 saves a checkpoint; --resume finishes with the uninterrupted run's exact weights."""
+    data = f"data_source.pusht_zarr.path = '{zarr_path}'"
+    original = Trainer._train_step
+
+    def interrupt_at_6(self):
+        if self.step == 6:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "_train_step", interrupt_at_6)
+    out = tmp_path / "interrupted"
+    assert run_cli(out, data) == EXIT_INTERRUPTED
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 6
+    assert not (out / "model.safetensors").exists()
+    monkeypatch.setattr(Trainer, "_train_step", original)
+    assert run_cli(out, data, resume=True) == 0
+    a, b = load_file(finished_run / "model.safetensors"), load_file(out / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    m1 = json.loads((finished_run / "eval" / "metrics.json").read_text())["summary"]["avg_max_coverage"]
+    m2 = json.loads((out / "eval" / "metrics.json").read_text())["summary"]["avg_max_coverage"]
+    assert m1 == m2
