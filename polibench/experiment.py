@@ -135,6 +135,6 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
     """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl)."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
-                      video_dir=video_dir, progress=progress)
+                      video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads)
     save_eval(result, out_dir)
     return result.summary

@@ -13,19 +13,23 @@ CHECK_SEED0 = 200000
 @gin.configurable(module="polibench")
 @dataclass
 class EvalConfig:
-    """Final evaluation: ``episodes`` episodes on seeds ``seed0 .. seed0 + episodes - 1``."""
+    """Final evaluation: ``episodes`` episodes on seeds ``seed0 .. seed0 + episodes - 1``.
+
+    ``num_threads`` torch threads during evaluation (1: the protocol's batch-1 latency on one core).
+    """
 
     episodes: int = 50
     seed0: int = 100000
     n_envs: int = 1
     max_steps: int = 300
     video: bool = False
+    num_threads: int = 1
 
     def __post_init__(self) -> None:
         if self.episodes <= 0:
             raise ValueError(f"EvalConfig.episodes must be > 0, got {self.episodes}")
-        if self.n_envs <= 0 or self.max_steps <= 0:
-            raise ValueError("EvalConfig.n_envs and max_steps must be > 0")
+        if self.n_envs <= 0 or self.max_steps <= 0 or self.num_threads <= 0:
+            raise ValueError("EvalConfig.n_envs, max_steps and num_threads must be > 0")
 
     @property
     def seeds(self) -> list[int]:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, Sequence
 import gymnasium as gym
 import imageio
 import numpy as np
+import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from polibench.evaluation.env import make_env, make_vector_env
@@ -150,11 +151,16 @@ def evaluate(
     progress: bool = True,
     description: str = "eval",
     asynchronous: bool = False,
+    num_threads: int | None = 1,
 ) -> EvalResult:
     """Exactly ``len(seeds)`` episodes, the i-th reset with ``seeds[i]``; metrics per episode and summarised.
 
     ``asynchronous`` steps the ``n_envs`` envs in worker processes (only worth it when env stepping, not the
-    policy, dominates); results are identical either way.
+    policy, dominates); results are identical either way. ``num_threads`` fixes torch's intra-op threads while
+    evaluating (``None`` leaves them): batch-1 calls of small models are fastest on one thread, and with more
+    threads a busy machine's latency jumps 100-fold from OpenMP oversubscription. The torch RNG is seeded from
+    each round's first seed (inside a fork, so the caller's RNG is untouched): sampling policies such as
+    Diffusion Policy evaluate reproducibly.
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -171,11 +177,15 @@ def evaluate(
     step_latencies: list[np.ndarray] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("success {task.fields[success]}"))
+    previous_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
     try:
-        with Progress(*columns, disable=not progress) as bar:
+        with Progress(*columns, disable=not progress) as bar, torch.random.fork_rng(devices=[]):
             task = bar.add_task(description, total=len(seeds), success="-")
             for start in range(0, len(seeds), n_envs):
                 round_seeds = seeds[start : start + n_envs]
+                torch.manual_seed(round_seeds[0])
                 for j, log in enumerate(_run_round(policy, env, round_seeds, max_steps, video)):
                     index = start + j
                     metrics = episode_metrics(log.agent_pos, np.array(log.actions), log.coverage, log.model_called,
@@ -187,10 +197,12 @@ def evaluate(
                 rate = np.mean([row["success"] for row in per_episode])
                 bar.update(task, advance=len(round_seeds), success=f"{rate:.0%}")
     finally:
+        torch.set_num_threads(previous_threads)
         env.close()
         if writer is not None:
             writer.close()
-    summary = {**summarize(per_episode), **pooled_latency(step_latencies), "eval_batch": n_envs}
+    summary = {**summarize(per_episode), **pooled_latency(step_latencies), "eval_batch": n_envs,
+               "eval_threads": num_threads or previous_threads}
     config = {"seeds": seeds, "n_envs": n_envs, "max_steps": max_steps, "track": track}
     return EvalResult(per_episode, summary, config)
 
