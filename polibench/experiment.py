@@ -74,6 +74,8 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
     rundir.prepare(resume)
     seed_everything(exp.seed)
     device = train_cfg.resolve_device()
+    if train_cfg.num_threads is not None:
+        torch.set_num_threads(train_cfg.num_threads)
 
     data = exp.data_source.load()
     train_data, val_data = split_episodes(data, exp.val_fraction, exp.split_seed)
