@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -12,11 +13,13 @@ from polibench.rundir import RunDir, RunDirError
 from polibench.training.checkpoint import load_into, load_weights, read_metadata
 
 
-def load_policy(run_dir: str | Path, device: str | torch.device = "auto") -> Policy:
+def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_params: Sequence[str] = ()) -> Policy:
     """The trained policy of ``run_dir``, in eval mode, ready for ``reset()`` / ``select_action(obs)``.
 
-    ``obs`` is gym-pusht's raw observation for the run's track (``policy.track``). Note: this parses the run's
-    saved gin config, replacing any gin config of the calling process.
+    ``obs`` is gym-pusht's raw observation for the run's track (``policy.track``). ``gin_params`` change
+    inference-time settings over the saved config (e.g. ``policy.diffusion.num_inference_steps = 10``); bindings
+    that change the architecture fail to load the weights. Note: this parses the run's saved gin config,
+    replacing any gin config of the calling process.
     """
     from polibench.experiment import Experiment, build_policy
 
@@ -30,7 +33,7 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto") -> Pol
         )
     state = load_weights(rundir.model_path)
     meta = read_metadata(rundir.model_path)
-    parse_string(rundir.config_path.read_text())
+    parse_string(rundir.config_path.read_text(), gin_params)
     exp = Experiment()
     policy = build_policy(exp, FeatureSpec.from_json(meta["spec"]))
     load_into(policy, state, rundir.model_path)

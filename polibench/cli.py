@@ -52,12 +52,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from polibench.api import load_policy
     from polibench.evaluation.config import EvalConfig
     from polibench.experiment import evaluate_run
+    from polibench.io import write_json
 
-    policy = load_policy(args.run_dir, device=args.device)
+    policy = load_policy(args.run_dir, device=args.device, gin_params=args.gin_param)
     cfg = EvalConfig(episodes=args.episodes, seed0=args.seed0, n_envs=args.n_envs, max_steps=args.max_steps,
                      video=args.video)
     out = Path(args.out) if args.out else Path(args.run_dir) / f"eval_seed{args.seed0}_n{args.episodes}"
     summary = evaluate_run(policy, policy.track, cfg, out, progress=not args.no_progress)
+    write_json(out / "eval_command.json", {"run_dir": str(args.run_dir), "gin_params": args.gin_param,
+                                            "device": args.device, **cfg.__dict__})
     console.print(metrics_table(summary, title=f"{args.run_dir}: {args.episodes} episodes from seed {args.seed0}"))
     console.print(f"[green]written to {out}")
     return 0
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=300)
     p.add_argument("--video", action="store_true", help="save one rollout video per episode")
     p.add_argument("--device", default="auto")
+    p.add_argument("--gin_param", "--gin-param", action="append", default=[],
+                   help="inference-time override, e.g. 'policy.diffusion.num_inference_steps = 10'")
     p.add_argument("--out", help="where to write metrics (default RUN_DIR/eval_seed<S>_n<N>)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_eval)

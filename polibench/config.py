@@ -45,12 +45,13 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
         raise ConfigError(f"{_describe(exc)}") from exc
 
 
-def parse_string(text: str) -> None:
-    """Parse a saved operative config (e.g. a run directory's config.gin)."""
+def parse_string(text: str, gin_params: Sequence[str] = ()) -> None:
+    """Parse a saved operative config (e.g. a run directory's config.gin), then extra bindings over it."""
     load_plugins()
     gin.clear_config()
     try:
         gin.parse_config(text)
+        gin.parse_config(list(gin_params))
     except Exception as exc:
         raise ConfigError(_describe(exc)) from exc
 

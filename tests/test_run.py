@@ -70,6 +70,16 @@ def test_eval_command_reproduces_the_recorded_evaluation(finished_run):
     assert [e["max_coverage"] for e in first] == [e["max_coverage"] for e in again]
 
 
+def test_eval_gin_param_changes_inference_settings(finished_run):
+    out = finished_run / "chunked_eval"
+    assert main(["eval", str(finished_run), "--episodes", "1", "--max-steps", "20", "--no-progress", "--out", str(out),
+                 "--gin_param", "policy.act.temporal_ensemble_coeff = None",
+                 "--gin_param", "policy.act.n_action_steps = 4"]) == 0
+    episode = json.loads((out / "episodes.jsonl").read_text().splitlines()[0])
+    assert episode["model_calls"] == 5 and episode["n_steps"] == 20
+    assert json.loads((out / "eval_command.json").read_text())["gin_params"][1] == "policy.act.n_action_steps = 4"
+
+
 def test_load_policy_acts_in_gym_pusht(finished_run):
     policy = polibench.load_policy(finished_run)
     env = make_env("keypoints")

@@ -1,0 +1,187 @@
+"""The Continuous Thought Machine core: one tick loop over input tokens, with swappable parts.
+
+Per model call the core "thinks" for T internal ticks over fixed input tokens kv [B, L, d_input] (in CTM-ACT: ACT's
+encoder memory). A tick: action synchronisation -> attention query over kv -> synapse(attention output, z) ->
+pre-activations a, pushed into a FIFO trace of the last M -> neuron-level models -> post-activations z (gated by
+neuron group) -> output synchronisation -> this tick's prediction and its certainty.
+
+The parts are registered components built here with the sizes they need (their contract):
+
+- synapse: ``factory(d_input=, d_model=, n_sync_action=)``; ``module(attn [B, d_input], z [B, D], tick: int,
+  sync_action [B, Pa]) -> a [B, D]``.
+- neuron_model: ``factory(d_model=, memory=)``; ``module(trace [B, D, M]) -> z [B, D]``.
+- pairing: an instance; ``pairing(n_neurons, n_pairs, role) -> (left, right)`` index tensors, role "action"/"out".
+- gating: ``factory(pair_neurons=, n_neurons=)``, attribute ``groups`` (G, dividing D);
+  ``module(sync_action [B, Pa]) -> gate [B, G]`` in [0, 1]. A group updates by its gate and otherwise holds its
+  previous post-activations (a silent group does not fire).
+- halting: ``factory(n_sync_out=)``, attributes ``threshold`` and ``enabled``; ``module(sync_out [B, Po],
+  chunk [B, *out_shape], previous chunk or None) -> {"certainty": [B], ...}``; further entries are per-tick
+  extras returned stacked [B, T] (e.g. ``log_variance``).
+
+One loop serves training, inference with per-sample halting, tracing and carried state, so variants swap parts
+instead of copying the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from polibench.nn.synchronisation import Synchronisation
+
+Factory = Callable[..., nn.Module]
+Pairing = Callable[[int, int, str], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class CTMState:
+    """What the core carries between calls: the pre-activation trace [B, D, M] and post-activations [B, D]."""
+
+    trace: torch.Tensor
+    activation: torch.Tensor
+
+    def detach(self) -> "CTMState":
+        return CTMState(self.trace.detach(), self.activation.detach())
+
+
+@dataclass
+class CTMOutput:
+    """One call's result. T here is the number of ticks actually run (fewer than asked if all samples halted).
+
+    Attributes:
+        predictions: every tick's prediction [B, T, *out_shape].
+        certainty: [B, T].
+        chunk: the prediction used per sample [B, *out_shape]: its halting tick, else its most certain tick.
+        ticks_used: ticks each sample needed [B] (halting tick + 1, else T).
+        halted: whether each sample passed the halting threshold [B].
+        state: the state after each sample's last used tick (to carry into the next call).
+        extras: the halting rule's other per-tick outputs, each [B, T].
+        trace: per-tick internals when tracing (see :meth:`CTMCore.forward`), else None.
+    """
+
+    predictions: torch.Tensor
+    certainty: torch.Tensor
+    chunk: torch.Tensor
+    ticks_used: torch.Tensor
+    halted: torch.Tensor
+    state: CTMState
+    extras: dict[str, torch.Tensor]
+    trace: dict[str, torch.Tensor] | None
+
+
+class CTMCore(nn.Module):
+    """The CTM tick loop with learnable start state, indexed-pair synchronisation and swappable parts.
+
+    Args:
+        d_input: width of the input tokens (the attention width).
+        heads: attention heads.
+        out_shape: shape of one tick's prediction per sample (CTM-ACT: (horizon, action_dim)).
+        d_model: D, the number of neurons.
+        memory: M, the length of each neuron's pre-activation history.
+        n_action_pairs, n_out_pairs: sizes of the two synchronisation representations.
+        synapse, neuron_model, gating, halting: component factories; pairing: a pairing instance (module doc).
+        dropout: attention dropout.
+    """
+
+    def __init__(self, d_input: int, heads: int, out_shape: tuple[int, ...], d_model: int, memory: int,
+                 n_action_pairs: int, n_out_pairs: int, synapse: Factory, neuron_model: Factory, pairing: Pairing,
+                 gating: Factory, halting: Factory, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.d_model, self.memory, self.out_shape = d_model, memory, tuple(out_shape)
+        self.sync_action = Synchronisation(*pairing(d_model, n_action_pairs, "action"))
+        self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out"))
+        self.query = nn.Linear(self.sync_action.n_pairs, d_input)
+        self.attention = nn.MultiheadAttention(d_input, heads, dropout=dropout, batch_first=True)
+        self.synapse = synapse(d_input=d_input, d_model=d_model, n_sync_action=self.sync_action.n_pairs)
+        self.neuron_model = neuron_model(d_model=d_model, memory=memory)
+        self.gating = gating(pair_neurons=self.sync_action.left, n_neurons=d_model)
+        if d_model % self.gating.groups:
+            raise ValueError(f"gating has {self.gating.groups} groups, which do not divide {d_model} neurons")
+        self.readout = nn.Linear(self.sync_out.n_pairs, math.prod(self.out_shape))
+        self.halting = halting(n_sync_out=self.sync_out.n_pairs)
+        bound = math.sqrt(1.0 / d_model)
+        self.start_activation = nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
+        bound = math.sqrt(1.0 / (d_model + memory))
+        self.start_trace = nn.Parameter(torch.empty(d_model, memory).uniform_(-bound, bound))
+
+    def initial_state(self, batch_size: int) -> CTMState:
+        """The learnt start state, broadcast to the batch (the state of a fresh episode)."""
+        return CTMState(self.start_trace.expand(batch_size, -1, -1), self.start_activation.expand(batch_size, -1))
+
+    def forward(self, kv: torch.Tensor, ticks: int, state: CTMState | None = None, halt: bool = False,
+                trace: bool = False) -> CTMOutput:
+        """Think for up to ``ticks`` ticks over tokens ``kv`` [B, L, d_input].
+
+        Args:
+            state: carried state from a previous call; None starts from the learnt start state.
+            halt: freeze each sample's output (and carried state) at its first tick whose certainty reaches
+                ``halting.threshold``; the loop stops once every sample halted.
+            trace: also return per tick, each stacked [B, T, ...] and detached: ``pre_activations`` and
+                ``post_activations`` [D], ``sync_action`` [Pa], ``sync_out`` [Po], ``attention`` [heads, L],
+                ``gates`` [G], ``certainty``; plus ``halt_tick`` [B] (-1: never halted).
+        """
+        b = kv.shape[0]
+        state = state if state is not None else self.initial_state(b)
+        history, z = state.trace, state.activation
+        rate_action, rate_out = self.sync_action.rate(), self.sync_out.rate()
+        acc_action = None
+        _, acc_out = self.sync_out(z, None, rate_out)
+        group_size = self.d_model // self.gating.groups
+        halted = torch.zeros(b, dtype=torch.bool, device=kv.device)
+        halt_tick = torch.full((b,), -1, dtype=torch.long, device=kv.device)
+        kept = CTMState(history, z)
+        per_tick: dict[str, list[torch.Tensor]] = defaultdict(list)
+        recorded: dict[str, list[torch.Tensor]] = defaultdict(list)
+        previous = None
+        for t in range(ticks):
+            sync_action, acc_action = self.sync_action(z, acc_action, rate_action)
+            attn, weights = self.attention(self.query(sync_action)[:, None], kv, kv, need_weights=trace,
+                                           average_attn_weights=False)
+            pre = self.synapse(attn[:, 0], z, t, sync_action)
+            history = torch.cat([history[:, :, 1:], pre[..., None]], dim=-1)
+            gate = self.gating(sync_action)
+            z = z + gate.repeat_interleave(group_size, dim=1) * (self.neuron_model(history) - z)
+            sync_out, acc_out = self.sync_out(z, acc_out, rate_out)
+            chunk = self.readout(sync_out).view(b, *self.out_shape)
+            judged = self.halting(sync_out, chunk, previous)
+            previous = chunk
+            per_tick["predictions"].append(chunk)
+            for key, value in judged.items():
+                per_tick[key].append(value)
+            if trace:
+                for key, value in (("pre_activations", pre), ("post_activations", z), ("sync_action", sync_action),
+                                   ("sync_out", sync_out), ("attention", weights[:, :, 0]), ("gates", gate),
+                                   ("certainty", judged["certainty"])):
+                    recorded[key].append(value.detach())
+            if halt:
+                newly = ~halted & (judged["certainty"] >= self.halting.threshold)
+                halt_tick = torch.where(newly, t, halt_tick)
+                halted = halted | newly
+                kept = CTMState(torch.where(newly[:, None, None], history, kept.trace),
+                                torch.where(newly[:, None], z, kept.activation))
+                if bool(halted.all()):
+                    break
+        stacked = {key: torch.stack(values, dim=1) for key, values in per_tick.items()}
+        predictions, certainty = stacked.pop("predictions"), stacked.pop("certainty")
+        ran = predictions.shape[1]
+        chosen = torch.where(halted, halt_tick, certainty.argmax(dim=1))
+        final = CTMState(torch.where(halted[:, None, None], kept.trace, history),
+                         torch.where(halted[:, None], kept.activation, z))
+        traced = None
+        if trace:
+            traced = {key: torch.stack(values, dim=1) for key, values in recorded.items()} | {"halt_tick": halt_tick}
+        return CTMOutput(
+            predictions=predictions,
+            certainty=certainty,
+            chunk=predictions[torch.arange(b, device=kv.device), chosen],
+            ticks_used=torch.where(halted, halt_tick + 1, ran),
+            halted=halted,
+            state=final,
+            extras=stacked,
+            trace=traced,
+        )
