@@ -66,6 +66,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    from polibench.io import write_text
+    from polibench.summary import load_row, markdown_table
+
+    table = markdown_table([load_row(Path(d), args.eval_subdir) for d in args.run_dirs])
+    if args.out:
+        write_text(args.out, table)
+    console.print(table, markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polibench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write metrics (default RUN_DIR/eval_seed<S>_n<N>)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("table", help="markdown results table of run directories (for README and reports)")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--eval-subdir", default="eval", help="which evaluation of each run (default: the run's own)")
+    p.add_argument("--out", help="also write the table to this file")
+    p.set_defaults(func=_cmd_table)
     return parser
 
 

@@ -8,7 +8,6 @@ and the training / evaluation settings; :func:`run` does the rest and fills a ru
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -126,10 +125,9 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
                       quick_eval if cfg.eval_every and cfg.eval_episodes else None, progress)
     if trainer.try_resume():
         console.print(f"resumed from step {trainer.step}")
-    t0 = time.perf_counter()
     summary = trainer.fit()
     trainer.swap_in_ema()
-    summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "session_wall_s": time.perf_counter() - t0})
+    summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "num_threads": cfg.num_threads})
     return summary
 
 

@@ -137,3 +137,12 @@ def test_interrupted_run_resumes_to_identical_weights(finished_run, tmp_path, za
     m1 = json.loads((finished_run / "eval" / "metrics.json").read_text())["summary"]["avg_max_coverage"]
     m2 = json.loads((out / "eval" / "metrics.json").read_text())["summary"]["avg_max_coverage"]
     assert m1 == m2
+
+
+def test_table_command_reads_the_run(finished_run, tmp_path):
+    out = tmp_path / "table.md"
+    assert main(["table", str(finished_run), "--out", str(out)]) == 0
+    text = out.read_text()
+    summary = json.loads((finished_run / "eval" / "metrics.json").read_text())["summary"]
+    assert "| act | act |" in text and "12 x 8" in text
+    assert f"{summary['avg_max_coverage']['mean']:.3f}" in text

@@ -55,6 +55,8 @@ class Trainer:
                     if cfg.ema_decay else None)
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
+        self.wall_s_before = 0.0  # training wall time of earlier sessions of this run (resume adds it up)
+        self._t0 = time.perf_counter()  # start of this session's training
         self.log_path = self.run_dir / "train_log.jsonl"
         self.ckpt_root = self.run_dir / "checkpoints"
 
@@ -62,6 +64,7 @@ class Trainer:
     def _trainer_state(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "wall_s": self.wall_s_before + time.perf_counter() - self._t0,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
@@ -89,6 +92,7 @@ class Trainer:
         if state["cuda_rng"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.step = state["step"]
+        self.wall_s_before = state.get("wall_s", 0.0)
         self._truncate_log()
         return True
 
@@ -141,7 +145,8 @@ class Trainer:
         """Train from ``self.step`` to ``cfg.steps``; returns wall time and final losses."""
         cfg = self.cfg
         self.policy.train()
-        start_step, t0 = self.step, time.perf_counter()
+        start_step = self.step
+        t0 = self._t0 = time.perf_counter()
         running: dict[str, float] = {}
         n_running, t_log = 0, time.perf_counter()
         last: dict[str, float] = {}
@@ -161,7 +166,7 @@ class Trainer:
                         now = time.perf_counter()
                         last = {k: v / n_running for k, v in running.items()}
                         record = {"step": self.step, **last, "lr": self.scheduler.get_last_lr()[0],
-                                  "steps_per_s": n_running / (now - t_log), "wall_s": now - t0}
+                                  "steps_per_s": n_running / (now - t_log), "wall_s": self.wall_s_before + now - t0}
                         if self.val_sampler is not None and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                             record["val_loss"] = self.validation_loss()
                         self._log(record)
@@ -175,8 +180,9 @@ class Trainer:
                 raise TrainingInterrupted(
                     f"interrupted at step {self.step}; checkpoint saved in {self.ckpt_root}. Continue with --resume."
                 ) from None
-        return {"steps_trained": self.step - start_step, "wall_s": time.perf_counter() - t0,
-                "s_per_step": (time.perf_counter() - t0) / max(self.step - start_step, 1), "final_losses": last}
+        elapsed = time.perf_counter() - t0
+        return {"steps_trained": self.step - start_step, "wall_s": self.wall_s_before + elapsed,
+                "s_per_step": elapsed / max(self.step - start_step, 1), "final_losses": last}
 
     def _train_step(self) -> dict[str, float]:
         self.policy.set_training_progress(self.step, self.cfg.steps)

@@ -1,0 +1,74 @@
+"""Results tables generated from run directories (never typed by hand): markdown for the README, rows for reports."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+#: (column header, metrics.json summary key, format); intervals are printed for every metric that has them.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("success", "success_rate", "{:.2f}"),
+    ("avg max coverage", "avg_max_coverage", "{:.3f}"),
+    ("avg max reward", "avg_max_reward", "{:.3f}"),
+    ("jerk (px/step³)²", "jerk", "{:.1f}"),
+    ("action change (px/step)", "action_change", "{:.2f}"),
+    ("chunk jump (px)", "chunk_jump", "{:.2f}"),
+    ("latency median (ms/step)", "latency_step_median_ms", "{:.2f}"),
+    ("latency p95 (ms/step)", "latency_step_p95_ms", "{:.2f}"),
+    ("model calls / episode", "model_calls", "{:.1f}"),
+    ("ticks / call", "ticks_per_call", "{:.2f}"),
+)
+
+
+def policy_name(config_text: str) -> str:
+    """The policy a run trained, read from its operative config (``Experiment.policy = @policy.act``)."""
+    match = re.search(r"Experiment\.policy\s*=\s*@(?:policy\.)?(\w+)", config_text)
+    return match.group(1) if match else "?"
+
+
+def load_row(run_dir: Path, eval_subdir: str = "eval") -> dict[str, Any]:
+    """One run's identity, budget and evaluation summary."""
+    run_dir = Path(run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    metrics = json.loads((run_dir / eval_subdir / "metrics.json").read_text())
+    train = info.get("train", {})
+    return {
+        "run": run_dir.name,
+        "policy": policy_name((run_dir / "config.gin").read_text()),
+        "seed": info.get("seed"),
+        "n_params": info.get("n_params"),
+        "steps": train.get("total_steps"),
+        "batch": train.get("batch_size"),
+        "train_wall_min": train.get("wall_s", 0.0) / 60 if train.get("wall_s") else None,
+        "s_per_step": train.get("s_per_step"),
+        "episodes": len(metrics["config"]["seeds"]),
+        "eval_seeds": f"{metrics['config']['seeds'][0]}-{metrics['config']['seeds'][-1]}",
+        "summary": metrics["summary"],
+    }
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if isinstance(value, dict):
+        if value.get("mean") is None:
+            return "-"
+        text = fmt.format(value["mean"])
+        if value.get("ci_low") is not None and value["ci_low"] != value["ci_high"]:
+            text += f" [{fmt.format(value['ci_low'])}, {fmt.format(value['ci_high'])}]"
+        return text
+    return "-" if value is None else fmt.format(value)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: one row per run, metrics with their 95% bootstrap intervals over episodes."""
+    head = ["run", "policy", "params", "steps x batch", "train min", "s/step", "episodes (seeds)"]
+    head += [title for title, _, _ in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["run"], r["policy"], f"{r['n_params'] / 1e6:.2f}M" if r["n_params"] else "-",
+                 f"{r['steps']} x {r['batch']}", _cell(r["train_wall_min"], "{:.1f}"), _cell(r["s_per_step"], "{:.3f}"),
+                 f"{r['episodes']} ({r['eval_seeds']})"]
+        cells += [_cell(r["summary"].get(key), fmt) for _, key, fmt in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
