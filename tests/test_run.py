@@ -14,25 +14,7 @@ import polibench
 from polibench.cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, main
 from polibench.evaluation.env import make_env
 from polibench.training.trainer import Trainer
-from tests.conftest import REPO
-
-TINY = [
-    "polibench.TrainConfig.steps = 12", "polibench.TrainConfig.batch_size = 8", "polibench.TrainConfig.warmup_steps = 2",
-    "polibench.TrainConfig.log_every = 4", "polibench.TrainConfig.val_every = 4",
-    "polibench.TrainConfig.checkpoint_every = 4", "polibench.TrainConfig.device = 'cpu'",
-    "polibench.EvalConfig.episodes = 2", "polibench.EvalConfig.max_steps = 20",
-    "data_source.pusht_zarr.max_episodes = 10", "polibench.Experiment.val_fraction = 0.2",
-    "policy.act.dim = 32", "policy.act.ff_dim = 64", "policy.act.encoder_layers = 1", "policy.act.vae_layers = 1",
-    "policy.act.horizon = 8",
-]
-
-
-def run_cli(out, *extra: str, resume: bool = False) -> int:
-    args = ["run", str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
-    for binding in [*TINY, *extra]:
-        args += ["--gin_param", binding]
-    return main(args + (["--resume"] if resume else []))
-
+from tests.tiny_run import run_cli
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, zarr_path):

@@ -1,0 +1,23 @@
+"""A tiny but real `polibench run` of gin/act.gin (seconds on the CPU), shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from polibench.cli import main
+from tests.conftest import REPO
+
+TINY = [
+    "polibench.TrainConfig.steps = 12", "polibench.TrainConfig.batch_size = 8", "polibench.TrainConfig.warmup_steps = 2",
+    "polibench.TrainConfig.log_every = 4", "polibench.TrainConfig.val_every = 4",
+    "polibench.TrainConfig.checkpoint_every = 4", "polibench.TrainConfig.device = 'cpu'",
+    "polibench.EvalConfig.episodes = 2", "polibench.EvalConfig.max_steps = 20",
+    "data_source.pusht_zarr.max_episodes = 10", "polibench.Experiment.val_fraction = 0.2",
+    "policy.act.dim = 32", "policy.act.ff_dim = 64", "policy.act.encoder_layers = 1", "policy.act.vae_layers = 1",
+    "policy.act.horizon = 8",
+]
+
+
+def run_cli(out, *extra: str, resume: bool = False) -> int:
+    args = ["run", str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
+    for binding in [*TINY, *extra]:
+        args += ["--gin_param", binding]
+    return main(args + (["--resume"] if resume else []))
