@@ -29,6 +29,7 @@ from polibench.tracks import get_track
 from polibench.training.checkpoint import save_weights
 from polibench.training.config import TrainConfig
 from polibench.training.trainer import Trainer
+from polibench.training.warm_start import load_matching
 
 
 @gin.configurable(module="polibench")
@@ -41,16 +42,20 @@ class Experiment:
         track: ``keypoints`` or ``pixels``.
         seed: training seed (weights init, batch order, dropout).
         val_fraction: share of episodes held out for the validation loss (split by episode, fixed ``split_seed``).
+        init_from: a run directory (or .safetensors file) whose tensors matching by name and shape initialise the
+            policy (e.g. ACT's encoder for CTM-ACT); the loaded and new tensors are logged.
     """
 
     def __init__(self, policy: Callable[..., Policy] = gin.REQUIRED, data_source: Any = gin.REQUIRED,
-                 track: str = "keypoints", seed: int = 0, val_fraction: float = 0.05, split_seed: int = 0) -> None:
+                 track: str = "keypoints", seed: int = 0, val_fraction: float = 0.05, split_seed: int = 0,
+                 init_from: str | None = None) -> None:
         self.policy_factory = policy
         self.data_source = data_source
         self.track = get_track(track).name
         self.seed = seed
         self.val_fraction = val_fraction
         self.split_seed = split_seed
+        self.init_from = init_from
 
 
 def seed_everything(seed: int) -> None:
@@ -81,6 +86,7 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
     track = get_track(exp.track)
     spec = FeatureSpec({k: track.obs_shapes[k] for k in track.obs_shapes}, int(data.action.shape[1]))
     policy = build_policy(exp, spec)
+    init_loaded = load_matching(policy, exp.init_from) if exp.init_from else []
     vector_stats = minmax_stats({k: train_data.obs[k] for k in spec.vector_keys} | {"action": train_data.action})
     policy.normalizer.set_stats(vector_stats)
     policy.to(device)
@@ -90,6 +96,7 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
     rundir.write_config(config_text, resume)
     rundir.write_run_info({"seed": exp.seed, "split_seed": exp.split_seed, "track": exp.track,
                            "eval_seeds": eval_cfg.seeds, "n_params": n_params, "device": str(device),
+                           "init_from": exp.init_from, "init_loaded_tensors": len(init_loaded),
                            "train_episodes": train_data.episode_ids.tolist(),
                            "val_episodes": val_data.episode_ids.tolist() if val_data else [],
                            **provenance()})

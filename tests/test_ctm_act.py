@@ -16,12 +16,22 @@ from polibench.experiment import Experiment
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
+from polibench.training.warm_start import load_matching
 from polibench.training.checkpoint import save_weights
 
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 ENCODER = dict(horizon=10, dim=64, heads=4, ff_dim=128, encoder_layers=2, vae_layers=1, dropout=0.0)
 SMALL = dict(ENCODER, neurons=64, memory=4, ticks=4, action_pairs=16, out_pairs=32)
 GIN_DIR = Path(__file__).resolve().parents[1] / "gin"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These models are tiny: one thread is faster, and two threads thrash when other jobs share the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def normalised(policy, data):
@@ -96,8 +106,9 @@ def test_init_from_loads_the_encoder_of_an_act_run(small_data, tmp_path, caplog)
     act = normalised(registry.create("policy", "act", spec=KEYPOINTS, **ENCODER), small_data)
     run_dir = tmp_path / "act_run"
     save_weights(run_dir / "model.safetensors", act.state_dict())
-    with caplog.at_level(logging.INFO, logger="components.policy.ctm_act"):
-        ctm = make_ctm(small_data, init_from=run_dir)
+    ctm = make_ctm(small_data)
+    with caplog.at_level(logging.INFO, logger="polibench.training.warm_start"):
+        load_matching(ctm, run_dir)
     act_state, ctm_state = act.state_dict(), ctm.state_dict()
     encoder_keys = [k for k in act_state if k.startswith("encoder.")]
     assert encoder_keys and all(torch.equal(ctm_state[k], act_state[k]) for k in encoder_keys)
@@ -107,7 +118,8 @@ def test_init_from_loads_the_encoder_of_an_act_run(small_data, tmp_path, caplog)
     log = caplog.text
     assert f"loaded {len(encoder_keys) + len([k for k in act_state if k.startswith('normalizer.')])} tensors" in log
     assert "are new" in log and "core.start_trace" in log and "decoder" in log  # ACT's decoder: unused
-    direct = make_ctm(small_data, init_from=run_dir / "model.safetensors")  # a .safetensors path works too
+    direct = make_ctm(small_data)
+    load_matching(direct, run_dir / "model.safetensors")  # a .safetensors path works too
     assert torch.equal(direct.state_dict()["encoder.latent_proj.weight"], act_state["encoder.latent_proj.weight"])
 
 

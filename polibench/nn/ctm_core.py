@@ -5,6 +5,10 @@ encoder memory). A tick: action synchronisation -> attention query over kv -> sy
 pre-activations a, pushed into a FIFO trace of the last M -> neuron-level models -> post-activations z (gated by
 neuron group) -> output synchronisation -> this tick's prediction and its certainty.
 
+Synchronisation values start tiny (products of post-activations of ~0.02), which left the read-outs almost
+untrainable; every part therefore reads them through a LayerNorm (``action_norm``, ``out_norm``), written
+``sync_action`` / ``sync_out`` below. Traces record the raw synchronisation.
+
 The parts are registered components built here with the sizes they need (their contract):
 
 - synapse: ``factory(d_input=, d_model=, n_sync_action=)``; ``module(attn [B, d_input], z [B, D], tick: int,
@@ -58,7 +62,6 @@ class CTMOutput:
         certainty: [B, T].
         chunk: the prediction used per sample [B, *out_shape]: its halting tick, else its most certain tick.
         ticks_used: ticks each sample needed [B] (halting tick + 1, else T).
-        halted: whether each sample passed the halting threshold [B].
         state: the state after each sample's last used tick (to carry into the next call).
         extras: the halting rule's other per-tick outputs, each [B, T].
         trace: per-tick internals when tracing (see :meth:`CTMCore.forward`), else None.
@@ -68,7 +71,6 @@ class CTMOutput:
     certainty: torch.Tensor
     chunk: torch.Tensor
     ticks_used: torch.Tensor
-    halted: torch.Tensor
     state: CTMState
     extras: dict[str, torch.Tensor]
     trace: dict[str, torch.Tensor] | None
@@ -92,9 +94,12 @@ class CTMCore(nn.Module):
                  n_action_pairs: int, n_out_pairs: int, synapse: Factory, neuron_model: Factory, pairing: Pairing,
                  gating: Factory, halting: Factory, dropout: float = 0.0) -> None:
         super().__init__()
-        self.d_model, self.memory, self.out_shape = d_model, memory, tuple(out_shape)
+        self.d_model, self.out_shape = d_model, tuple(out_shape)
         self.sync_action = Synchronisation(*pairing(d_model, n_action_pairs, "action"))
         self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out"))
+        # the parts read synchronisation layer-normalised (see the module docstring)
+        self.action_norm = nn.LayerNorm(self.sync_action.n_pairs)
+        self.out_norm = nn.LayerNorm(self.sync_out.n_pairs)
         self.query = nn.Linear(self.sync_action.n_pairs, d_input)
         self.attention = nn.MultiheadAttention(d_input, heads, dropout=dropout, batch_first=True)
         self.synapse = synapse(d_input=d_input, d_model=d_model, n_sync_action=self.sync_action.n_pairs)
@@ -140,15 +145,17 @@ class CTMCore(nn.Module):
         previous = None
         for t in range(ticks):
             sync_action, acc_action = self.sync_action(z, acc_action, rate_action)
-            attn, weights = self.attention(self.query(sync_action)[:, None], kv, kv, need_weights=trace,
+            action_features = self.action_norm(sync_action)
+            attn, weights = self.attention(self.query(action_features)[:, None], kv, kv, need_weights=trace,
                                            average_attn_weights=False)
-            pre = self.synapse(attn[:, 0], z, t, sync_action)
+            pre = self.synapse(attn[:, 0], z, t, action_features)
             history = torch.cat([history[:, :, 1:], pre[..., None]], dim=-1)
-            gate = self.gating(sync_action)
+            gate = self.gating(action_features)
             z = z + gate.repeat_interleave(group_size, dim=1) * (self.neuron_model(history) - z)
             sync_out, acc_out = self.sync_out(z, acc_out, rate_out)
-            chunk = self.readout(sync_out).view(b, *self.out_shape)
-            judged = self.halting(sync_out, chunk, previous)
+            out_features = self.out_norm(sync_out)
+            chunk = self.readout(out_features).view(b, *self.out_shape)
+            judged = self.halting(out_features, chunk, previous)
             previous = chunk
             per_tick["predictions"].append(chunk)
             for key, value in judged.items():
@@ -180,7 +187,6 @@ class CTMCore(nn.Module):
             certainty=certainty,
             chunk=predictions[torch.arange(b, device=kv.device), chosen],
             ticks_used=torch.where(halted, halt_tick + 1, ran),
-            halted=halted,
             state=final,
             extras=stacked,
             trace=traced,

@@ -55,7 +55,7 @@ class Synchronisation(nn.Module):
 
 class GroupSynchronisation(nn.Module):
     """Mean synchronisation per neuron group: D neurons in ``groups`` contiguous blocks; a pair belongs to the
-    block of its first neuron. What the sync gates threshold (a group that owns no pair reads 0).
+    block of its first neuron. What the sync gates compare (a group that owns no pair reads 0).
 
     Args:
         pair_neurons: first neuron of every pair [n_pairs].

@@ -1,0 +1,30 @@
+"""Dense pairs over a random subset of neurons (a seeded draw, fixed at init)."""
+
+from __future__ import annotations
+
+import torch
+
+from polibench.nn.synchronisation import ROLES, check_pair_request, triangle_side, upper_triangle_pairs
+from polibench.registry import register
+
+
+@register("pairing", "random")
+class RandomSubset:
+    """Upper triangle (diagonal included) over n distinct neurons drawn at random; no pair appears twice.
+
+    Upstream draws separate left and right subsets; one subset keeps the triangle free of mirrored duplicates.
+
+    Args:
+        seed: draw seed; the action and output roles use different streams of it.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def __call__(self, n_neurons: int, n_pairs: int, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        check_pair_request(n_neurons, n_pairs, role)
+        side = triangle_side(n_pairs)
+        if side > n_neurons:
+            raise ValueError(f"{n_pairs} dense pairs need {side} neurons, the core has {n_neurons}")
+        gen = torch.Generator().manual_seed(self.seed * len(ROLES) + ROLES.index(role))
+        return upper_triangle_pairs(torch.randperm(n_neurons, generator=gen)[:side], n_pairs)

@@ -1,0 +1,148 @@
+"""CTM-ACT: ACT's encoder with a Continuous Thought Machine core in place of ACT's decoder.
+
+The encoder is ACT's, unchanged and under the same name (``self.encoder``), so an ACT run loads it
+through ``polibench.Experiment.init_from``.
+Each model call thinks for up to T ticks over the encoder memory; every tick predicts a whole action chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from polibench import registry
+from polibench.nn.act_encoder import ACTEncoder
+from polibench.nn.ctm_core import CTMCore, CTMState, Pairing
+from polibench.policy import FeatureSpec, LossTerm, Policy
+from polibench.registry import register
+
+
+@register("policy", "ctm_act")
+class CTMACTPolicy(Policy):
+    """ACT encoder -> CTM core (T ticks, per-tick chunks and certainty) -> the chunk of the halting tick.
+
+    Encoder arguments are ACT's (see ``policy.act``); defaults are the CPU-track sizes of gin/act.gin.
+
+    Args:
+        neurons: D, neurons of the CTM core.
+        memory: M, pre-activation history per neuron.
+        ticks: T_max, internal ticks per model call once the curriculum is over.
+        action_pairs, out_pairs: synchronisation pairs for the attention query and for the chunk read-out.
+        synapse, neuron_model, gating, halting: component factories (gin: ``@synapse.unet``, no parentheses);
+            pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: unet, deep, none,
+            variance, random_pairing.
+        curriculum_fraction: T ramps from 1 to T_max in equal stages over this fraction of training (0: always T_max).
+        carry_state: carry the CTM state (trace and post-activations) from one model call to the next within an
+            episode; ``reset()`` clears it. Training windows are independent, so this is an inference-time option.
+    """
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        horizon: int = 20,
+        n_action_steps: int = 1,
+        temporal_ensemble_coeff: float | None = 0.01,
+        dim: int = 128,
+        heads: int = 4,
+        ff_dim: int = 512,
+        encoder_layers: int = 4,
+        vae_layers: int = 2,
+        latent_dim: int = 32,
+        dropout: float = 0.1,
+        use_vae: bool = True,
+        encoders: dict[str, Callable[..., nn.Module]] | None = None,
+        neurons: int = 256,
+        memory: int = 8,
+        ticks: int = 6,
+        action_pairs: int = 64,
+        out_pairs: int = 128,
+        synapse: Callable[..., nn.Module] | None = None,
+        neuron_model: Callable[..., nn.Module] | None = None,
+        pairing: Pairing | None = None,
+        gating: Callable[..., nn.Module] | None = None,
+        halting: Callable[..., nn.Module] | None = None,
+        curriculum_fraction: float = 0.0,
+        carry_state: bool = False,
+        losses: Sequence[LossTerm] | None = None,
+    ) -> None:
+        if ticks < 1:
+            raise ValueError(f"ticks must be >= 1, got {ticks}")
+        if not 0.0 <= curriculum_fraction <= 1.0:
+            raise ValueError(f"curriculum_fraction must lie in [0, 1], got {curriculum_fraction}")
+        if losses is None:
+            losses = [registry.create("loss", name) for name in ("ctm_tick", "variance_nll", "tick_penalty", "kl")]
+        super().__init__(spec, n_obs_steps=1, horizon=horizon, n_action_steps=n_action_steps,
+                         temporal_ensemble_coeff=temporal_ensemble_coeff, losses=losses)
+        self.max_ticks = ticks
+        self.ticks = ticks  # current T: the curriculum lowers it during training; a loaded policy uses T_max
+        self.curriculum_fraction = curriculum_fraction
+        self.carry_state = carry_state
+        self.encoder = ACTEncoder(spec, horizon, dim, heads, ff_dim, encoder_layers, vae_layers, latent_dim,
+                                  dropout, use_vae, encoders)
+        self.core = CTMCore(
+            d_input=dim, heads=heads, out_shape=(horizon, spec.action_dim), d_model=neurons, memory=memory,
+            n_action_pairs=action_pairs, n_out_pairs=out_pairs,
+            synapse=synapse or registry.get("synapse", "unet"),
+            neuron_model=neuron_model or registry.get("neuron_model", "deep"),
+            pairing=pairing or registry.create("pairing", "random_pairing"),
+            gating=gating or registry.get("gating", "none"),
+            halting=halting or registry.get("halting", "variance"),
+            dropout=dropout,
+        )
+
+    # ----- training -----
+    def tick_schedule(self, step: int, total_steps: int) -> int:
+        """T at ``step``: T_max equal stages 1, 2, ..., T_max spread over ``curriculum_fraction`` of training."""
+        ramp = self.curriculum_fraction * total_steps
+        if ramp <= 0:
+            return self.max_ticks
+        return min(self.max_ticks, 1 + int(step / ramp * self.max_ticks))
+
+    def set_training_progress(self, step: int, total_steps: int) -> None:
+        self.ticks = self.tick_schedule(step, total_steps)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        memory, extras = self.encoder(batch)
+        out = self.core(memory, self.ticks)
+        return {"actions": out.chunk, "tick_actions": out.predictions, "certainty": out.certainty,
+                **out.extras, **extras}
+
+    # ----- inference -----
+    def reset_state(self) -> None:
+        self._carried: CTMState | None = None
+
+    def _initial_state(self, batch_size: int) -> CTMState | None:
+        if not self.carry_state or self._carried is None:
+            return None
+        if self._carried.trace.shape[0] != batch_size:
+            raise ValueError(f"the carried CTM state holds {self._carried.trace.shape[0]} episodes but this call has "
+                             f"{batch_size}; call reset() when the batch of environments changes")
+        return self._carried
+
+    def predict(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        memory, _ = self.encoder(obs)
+        out = self.core(memory, self.ticks, state=self._initial_state(memory.shape[0]), halt=self.core.halting.enabled)
+        if self.carry_state:
+            self._carried = out.state.detach()
+        self.last_call.ticks = out.ticks_used.cpu().numpy()
+        return out.chunk
+
+    @torch.no_grad()
+    def trace(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Internals of one model call on raw observations [B, n_obs_steps, ...], in eval mode.
+
+        Returns the core's per-tick trace (see :meth:`CTMCore.forward`) plus ``tick_actions`` [B, T, horizon, A]
+        and ``actions`` [B, horizon, A] in environment units, ``certainty`` [B, T], ``ticks_used`` [B] and the
+        halting rule's extras. Uses, but does not advance, a carried state.
+        """
+        was_training = self.training
+        self.eval()
+        memory, _ = self.encoder(self.normalize_obs(obs))
+        out = self.core(memory, self.ticks, state=self._initial_state(memory.shape[0]),
+                        halt=self.core.halting.enabled, trace=True)
+        self.train(was_training)
+        unnormalize = lambda x: self.normalizer.unnormalize("action", x)  # noqa: E731
+        return {**out.trace, **out.extras, "tick_actions": unnormalize(out.predictions),
+                "actions": unnormalize(out.chunk), "certainty": out.certainty, "ticks_used": out.ticks_used}

@@ -1,0 +1,44 @@
+"""The CTM's deep synapse: an MLP U-Net, whose skips let the update mix information at several widths."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from polibench.registry import register
+
+
+def _block(d_in: int, d_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(d_in, d_out), nn.LayerNorm(d_out), nn.SiLU())
+
+
+@register("synapse", "unet")
+class UNetSynapse(nn.Module):
+    """Widths linspace(D, min_width, depth): ``depth - 1`` down and up blocks, each level ends in LN(up + skip).
+
+    Args:
+        depth: number of widths (>= 2; depth 1 is ``synapse.mlp``).
+        min_width: bottleneck width.
+    """
+
+    def __init__(self, d_input: int, d_model: int, n_sync_action: int, depth: int = 4, min_width: int = 16,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        del n_sync_action  # part of the synapse contract; unused here
+        if depth < 2:
+            raise ValueError(f"synapse.unet needs depth >= 2 (got {depth}); use synapse.mlp for depth 1")
+        widths = [int(w) for w in np.linspace(d_model, min_width, depth)]
+        self.first = nn.Sequential(nn.Linear(d_input + d_model, widths[0]), nn.LayerNorm(widths[0]), nn.SiLU())
+        self.down = nn.ModuleList(_block(widths[i], widths[i + 1], dropout) for i in range(depth - 1))
+        self.up = nn.ModuleList(_block(widths[i + 1], widths[i], dropout) for i in range(depth - 1))
+        self.skip_norms = nn.ModuleList(nn.LayerNorm(widths[i]) for i in range(depth - 1))
+
+    def forward(self, attn: torch.Tensor, z: torch.Tensor, tick: int, sync_action: torch.Tensor) -> torch.Tensor:
+        levels = [self.first(torch.cat([attn, z], dim=-1))]
+        for block in self.down:
+            levels.append(block(levels[-1]))
+        out = levels[-1]
+        for i in reversed(range(len(self.up))):
+            out = self.skip_norms[i](self.up[i](out) + levels[i])
+        return out
