@@ -119,3 +119,14 @@ def test_pixels_track_builds_and_takes_a_training_step(zarr_path):
     policy.reset()
     action = policy.select_action({"agent_pos": data.obs["agent_pos"][0], "pixels": data.obs["pixels"][0]})
     assert action.shape == (2,)
+
+
+def test_observation_history_gives_one_token_per_step(small_data):
+    policy = make_act(KEYPOINTS, small_data, n_obs_steps=2)
+    sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
+    batch = policy.normalize_batch(sampler.sample(4, torch.Generator().manual_seed(0)))
+    assert policy.obs_offsets == [-1, 0]
+    assert policy.encoder.tokenizer(batch).shape == (4, 2 * len(KEYPOINTS.obs_shapes), SMALL["dim"])
+    policy.reset()
+    obs = {"agent_pos": small_data.obs["agent_pos"][0], "environment_state": small_data.obs["environment_state"][0]}
+    assert policy.select_action(obs).shape == (2,)

@@ -18,6 +18,7 @@ class ACTPolicy(Policy):
     """ACT: transformer encoder over observation tokens, decoder queries -> action chunk, CVAE latent, L1 + KL.
 
     Defaults follow LeRobot's ACT except the sizes, which gin files set per track (see gin/act.gin).
+    ``n_obs_steps > 1`` gives the encoder one token per entry and history step (LeRobot's ACT sees one step).
     """
 
     def __init__(
@@ -25,6 +26,7 @@ class ACTPolicy(Policy):
         spec: FeatureSpec,
         horizon: int = 100,
         n_action_steps: int = 1,
+        n_obs_steps: int = 1,
         temporal_ensemble_coeff: float | None = 0.01,
         dim: int = 512,
         heads: int = 8,
@@ -40,7 +42,7 @@ class ACTPolicy(Policy):
     ) -> None:
         if losses is None:
             losses = [registry.create("loss", "l1_chunk"), registry.create("loss", "kl")]
-        super().__init__(spec, n_obs_steps=1, horizon=horizon, n_action_steps=n_action_steps,
+        super().__init__(spec, n_obs_steps=n_obs_steps, horizon=horizon, n_action_steps=n_action_steps,
                          temporal_ensemble_coeff=temporal_ensemble_coeff, losses=losses)
         self.encoder = ACTEncoder(spec, horizon, dim, heads, ff_dim, encoder_layers, vae_layers, latent_dim,
                                   dropout, use_vae, encoders)
