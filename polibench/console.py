@@ -13,7 +13,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 #: Metrics shown first, in this order; the rest follow alphabetically.
 HEADLINE = ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change", "chunk_jump",
-            "latency_step_median_ms", "latency_step_p95_ms", "model_calls", "ticks_per_call")
+            "latency_step_mean_ms", "latency_step_median_ms", "latency_step_p95_ms",
+            "latency_per_call_ms", "model_calls", "ticks_per_call")
 
 
 def _fmt(x: Any) -> str:

@@ -15,8 +15,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("jerk (px/step³)²", "jerk", "{:.1f}"),
     ("action change (px/step)", "action_change", "{:.2f}"),
     ("chunk jump (px)", "chunk_jump", "{:.2f}"),
-    ("latency median (ms/step)", "latency_step_median_ms", "{:.2f}"),
+    ("latency median (ms/step)", "latency_step_median_ms", "{:.3f}"),
     ("latency p95 (ms/step)", "latency_step_p95_ms", "{:.2f}"),
+    ("latency (ms/model call)", "latency_per_call_ms", "{:.1f}"),
     ("model calls / episode", "model_calls", "{:.1f}"),
     ("ticks / call", "ticks_per_call", "{:.2f}"),
 )
