@@ -113,3 +113,14 @@ def test_corrupt_chunk_is_reported(zarr_path, tmp_path):
     chunk.write_bytes(b"\x00garbage" * 8)
     with pytest.raises(DataFormatError, match="corrupt"):
         PushTZarr(path=copy, max_episodes=2).load()
+
+
+def test_dataset_layout_equals_the_env_observation(small_data):
+    from polibench.evaluation.env import make_env
+
+    env = make_env("keypoints")
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == set(small_data.obs)
+    for key, value in obs.items():
+        assert np.asarray(value).shape == small_data.obs[key].shape[1:]
+        assert small_data.obs[key].min() >= 0 and small_data.obs[key].max() <= 512 + 120  # frame (+ T overhang)

@@ -128,3 +128,12 @@ def test_table_command_reads_the_run(finished_run, tmp_path):
     summary = json.loads((finished_run / "eval" / "metrics.json").read_text())["summary"]
     assert "| act | act |" in text and "12 x 8" in text
     assert f"{summary['avg_max_coverage']['mean']:.3f}" in text
+
+
+def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path):
+    out = tmp_path / "with_eval"
+    assert run_cli(out, f"data_source.pusht_zarr.path = '{zarr_path}'", "polibench.TrainConfig.eval_every = 6",
+                   "polibench.TrainConfig.eval_episodes = 1", "polibench.EvalConfig.max_steps = 10") == 0
+    evals = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines() if '"eval"' in x]
+    assert [e["step"] for e in evals] == [6, 12]
+    assert all(0.0 <= e["eval"]["avg_max_coverage"] <= 1.0 for e in evals)
