@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("table", help="markdown results table of run directories (for README and reports)")
-    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("run_dirs", nargs="+", help="run directories, or evaluation directories inside runs")
     p.add_argument("--eval-subdir", default="eval", help="which evaluation of each run (default: the run's own)")
     p.add_argument("--out", help="also write the table to this file")
     p.set_defaults(func=_cmd_table)

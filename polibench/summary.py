@@ -29,14 +29,22 @@ def policy_name(config_text: str) -> str:
     return match.group(1) if match else "?"
 
 
-def load_row(run_dir: Path, eval_subdir: str = "eval") -> dict[str, Any]:
-    """One run's identity, budget and evaluation summary."""
-    run_dir = Path(run_dir)
+def load_row(path: Path, eval_subdir: str = "eval") -> dict[str, Any]:
+    """One evaluation's run identity, budget and summary.
+
+    ``path`` is a run directory (its ``eval_subdir`` evaluation is read) or one evaluation directory inside a run
+    (e.g. ``RUN/eval_ddim10``, labelled ``RUN/eval_ddim10``).
+    """
+    path = Path(path)
+    if (path / "metrics.json").exists():
+        run_dir, eval_dir, label = path.parent, path, f"{path.parent.name}/{path.name}"
+    else:
+        run_dir, eval_dir, label = path, path / eval_subdir, path.name
     info = json.loads((run_dir / "run.json").read_text())
-    metrics = json.loads((run_dir / eval_subdir / "metrics.json").read_text())
+    metrics = json.loads((eval_dir / "metrics.json").read_text())
     train = info.get("train", {})
     return {
-        "run": run_dir.name,
+        "run": label,
         "policy": policy_name((run_dir / "config.gin").read_text()),
         "seed": info.get("seed"),
         "n_params": info.get("n_params"),

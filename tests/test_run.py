@@ -128,6 +128,11 @@ def test_table_command_reads_the_run(finished_run, tmp_path):
     summary = json.loads((finished_run / "eval" / "metrics.json").read_text())["summary"]
     assert "| act | act |" in text and "12 x 8" in text
     assert f"{summary['avg_max_coverage']['mean']:.3f}" in text
+    extra = finished_run / "eval_for_table"
+    assert main(["eval", str(finished_run), "--episodes", "1", "--max-steps", "5", "--no-progress",
+                 "--out", str(extra)]) == 0
+    assert main(["table", str(extra), "--out", str(out)]) == 0  # an evaluation directory inside a run
+    assert "| act/eval_for_table | act |" in out.read_text()
 
 
 def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path):
