@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from rich.logging import RichHandler
 from rich.table import Table
 
 from polibench.console import console, err_console, metrics_table
@@ -132,6 +134,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # INFO from polibench's modules (e.g. which tensors init_from loaded) reaches the terminal; other packages
+    # stay at WARNING.
+    logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=err_console, show_path=False)])
+    logging.getLogger("polibench").setLevel(logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -96,7 +96,7 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
     rundir.write_config(config_text, resume)
     rundir.write_run_info({"seed": exp.seed, "split_seed": exp.split_seed, "track": exp.track,
                            "eval_seeds": eval_cfg.seeds, "n_params": n_params, "device": str(device),
-                           "init_from": exp.init_from, "init_loaded_tensors": len(init_loaded),
+                           "init_from": exp.init_from, "init_loaded_tensors": init_loaded,
                            "train_episodes": train_data.episode_ids.tolist(),
                            "val_episodes": val_data.episode_ids.tolist() if val_data else [],
                            **provenance()})
