@@ -56,9 +56,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from polibench.experiment import evaluate_run
     from polibench.io import write_json
 
-    policy = load_policy(args.run_dir, device=args.device, gin_params=args.gin_param)
     cfg = EvalConfig(episodes=args.episodes, seed0=args.seed0, n_envs=args.n_envs, max_steps=args.max_steps,
                      video=args.video)
+    policy = load_policy(args.run_dir, device=args.device, gin_params=args.gin_param)
     out = Path(args.out) if args.out else Path(args.run_dir) / f"eval_seed{args.seed0}_n{args.episodes}"
     summary = evaluate_run(policy, policy.track, cfg, out, progress=not args.no_progress)
     write_json(out / "eval_command.json", {"run_dir": str(args.run_dir), "gin_params": args.gin_param,

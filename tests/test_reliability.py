@@ -99,3 +99,17 @@ def test_checkpoint_for_other_dimensions_is_a_clear_error():
                             **small)
     with pytest.raises(CheckpointError, match="environment_state.*shape mismatch|shape mismatch.*environment_state"):
         load_into(other, trained.state_dict(), REPO / "model.safetensors")
+
+
+@pytest.mark.parametrize("args", [["--episodes", "0"], ["--episodes", "-3"], ["--max-steps", "0"]])
+def test_eval_rejects_non_positive_counts(args, tmp_path, capsys):
+    from polibench.cli import main
+
+    assert main(["eval", str(tmp_path), *args]) == EXIT_USER_ERROR
+    assert "must be > 0" in capsys.readouterr().err  # checked before the run directory is even read
+
+
+def test_zero_ticks_is_rejected(tmp_path, zarr_path, capsys):
+    assert run_cli(tmp_path / "ctm", f"data_source.pusht_zarr.path = '{zarr_path}'",
+                   "polibench.Experiment.policy = @policy.ctm_act", "policy.ctm_act.ticks = 0") == EXIT_USER_ERROR
+    assert "ticks must be >= 1" in capsys.readouterr().err
