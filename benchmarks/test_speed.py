@@ -1,0 +1,84 @@
+"""Speed benchmarks (pytest-benchmark): per-call inference latency at batch 1, training-step throughput, and
+evaluation throughput against the bare gym-pusht step rate, measured in one session so ratios are comparable.
+
+Run: ``python -m pytest benchmarks --benchmark-json=benchmarks/results/speed_cpu.json`` then
+``python benchmarks/ratios.py benchmarks/results/speed_cpu.json`` for the ratios against ACT.
+Weights are untrained: latency does not depend on them, except CTM-ACT with halting, whose ticks used on a
+trained model are recorded by every evaluation (``ticks_per_call``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from polibench.data.windows import WindowSampler
+from polibench.evaluation.env import make_env
+from polibench.evaluation.rollout import evaluate
+
+#: name -> (gin file, bindings). ACT with temporal ensembling calls the model every step; the others per chunk.
+INFERENCE = {
+    "act_chunk8": ("act.gin", []),
+    "act_ensembled": ("act.gin", ["policy.act.temporal_ensemble_coeff = 0.01", "policy.act.n_action_steps = 1"]),
+    "diffusion_ddpm100": ("diffusion.gin", []),
+    "diffusion_ddim10": ("diffusion_ddim.gin", []),
+    "ctm_act_unet_fixed_T": ("ctm_act_unet.gin", ["halting.variance.enabled = False"]),
+    "ctm_act_mlp_fixed_T": ("ctm_act_mlp.gin", ["halting.variance.enabled = False"]),
+    "ctm_act_tick_sync_fixed_T": ("ctm_act_tick_sync.gin", ["halting.variance.enabled = False"]),
+}
+TRAINING = {"act": "act.gin", "diffusion": "diffusion.gin", "ctm_act_unet": "ctm_act_unet.gin"}
+
+
+@pytest.mark.parametrize("name", sorted(INFERENCE))
+def test_model_call_latency_batch1(benchmark, make_policy, data, name):
+    gin_file, params = INFERENCE[name]
+    policy = make_policy(gin_file, params)
+    obs = {k: torch.as_tensor(v[:1])[:, None].expand(1, policy.n_obs_steps, *v.shape[1:]) for k, v in data.obs.items()}
+    benchmark.extra_info.update(group="inference", calls_per_step=1 / policy.n_action_steps)
+    chunk = benchmark(policy.predict_chunk, obs)
+    assert chunk.shape == (1, policy.horizon, 2)
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING))
+def test_training_step_batch64(benchmark, make_policy, data, name):
+    policy = make_policy(TRAINING[name]).train()
+    sampler = WindowSampler(data, policy.obs_offsets, policy.action_offsets)
+    gen = torch.Generator().manual_seed(0)
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-4)
+    policy.set_training_progress(10**9, 10**9)  # past any tick curriculum: the full-size step
+
+    def step() -> float:
+        loss = policy.compute_loss(sampler.sample(64, gen))["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    benchmark.extra_info["group"] = "training"
+    assert np.isfinite(benchmark.pedantic(step, rounds=10, warmup_rounds=2))
+
+
+def test_bare_env_steps(benchmark):
+    env = make_env("keypoints")
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(50, 450, size=(1000, 2))
+    state = {"i": 0}
+
+    def step() -> None:
+        _, _, terminated, truncated, _ = env.step(actions[state["i"] % 1000])
+        state["i"] += 1
+        if terminated or truncated:
+            env.reset(seed=state["i"])
+
+    benchmark.extra_info["group"] = "environment"
+    benchmark(step)
+
+
+def test_evaluation_episode_with_act(benchmark, make_policy):
+    policy = make_policy("act.gin")
+    benchmark.extra_info.update(group="environment", env_steps=100)
+    result = benchmark.pedantic(lambda: evaluate(policy, "keypoints", [100000], max_steps=100, progress=False),
+                                rounds=3, warmup_rounds=1)
+    assert result.per_episode[0]["n_steps"] == 100
