@@ -79,6 +79,20 @@ def _cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from polibench.sweep.ablate import SweepSpec, ablate
+    from polibench.sweep.axes import split_values, variant_name
+    from polibench.sweep.executors import make_executor
+
+    executor = make_executor(args.executor, args.workers, args.ray_address)
+    out = Path(args.out) if args.out else Path("sweeps") / variant_name(args.axis)
+    spec = SweepSpec(args.axis, split_values(args.values) if args.values else None, Path(args.base), args.seeds,
+                     list(args.gin_param), out)
+    ablate(spec, executor, progress=not args.no_progress)
+    console.print(f"[green]sweep directory: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polibench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-subdir", default="eval", help="which evaluation of each run (default: the run's own)")
     p.add_argument("--out", help="also write the table to this file")
     p.set_defaults(func=_cmd_table)
+
+    p = sub.add_parser("ablate", help="train and evaluate one variant per value of a component kind or binding")
+    p.add_argument("--axis", required=True,
+                   help="a component kind (synapse, gating, encoder, loss, ...), 'policy' (whole configs), or a "
+                        "binding such as policy.ctm_act.ticks")
+    p.add_argument("--values", help="comma-separated values (default: every registered component of the kind): "
+                                    "component names, '+'-joined names for list parameters, or gin literals")
+    p.add_argument("--base", default="gin/ctm_act_unet.gin", help="config every variant starts from")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds per variant (0 .. K-1)")
+    p.add_argument("--gin_param", "--gin-param", action="append", default=[],
+                   help="extra binding for every run, e.g. a budget: 'polibench.TrainConfig.steps = 1000'")
+    p.add_argument("--out", help="sweep directory (default sweeps/<axis>); rerunning resumes it")
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--workers", type=int, default=1, help="local executor: runs side by side in processes")
+    p.add_argument("--ray-address", help="Ray cluster to run on (default: a local Ray instance)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    p.set_defaults(func=_cmd_ablate)
     return parser
 
 

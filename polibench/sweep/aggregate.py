@@ -1,0 +1,182 @@
+"""Results of a sweep across seeds and episodes, with ties marked as the protocol requires.
+
+Per variant and metric: the mean and 95% bootstrap interval over all episodes of all its training seeds, and the
+mean of each seed. A variant whose interval overlaps the best variant's is a tie: the sweep does not show it is
+worse (shared/docs/protocol.md: a claim that A beats B needs non-overlapping intervals).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from rich.table import Table
+
+from polibench.evaluation.metrics import EPISODE_METRICS, SUMMARY_NAMES, summarize
+from polibench.io import atomic_write, write_json, write_text
+from polibench.summary import COLUMNS
+
+#: Metrics a variant can be best at, with the better direction (+1 higher, -1 lower).
+RANKED: dict[str, int] = {"success_rate": 1, "avg_max_coverage": 1, "avg_max_reward": 1,
+                          "jerk": -1, "action_change": -1, "chunk_jump": -1}
+#: The metric the terminal table and the per-seed column lead with (Diffusion Policy's "max reward").
+PRIMARY = "avg_max_reward"
+#: Tables show these (where measured), with the titles and formats of the run tables.
+TABLE_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change", "chunk_jump",
+                 "ticks_per_call")
+#: The bar chart's panels (all in [0, 1]) and, with the ticks, the terminal table's columns.
+CHART_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward")
+TERMINAL_METRICS = (*CHART_METRICS, "ticks_per_call")
+_FORMATS = {key: (title, fmt) for title, key, fmt in COLUMNS}
+LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. **Bold**: the best "
+          "variant and every variant whose interval overlaps it (a tie: not shown to be worse).")
+
+
+def load_episodes(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "eval" / "episodes.jsonl").read_text().splitlines()]
+
+
+def variant_stats(seed_episodes: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Pooled mean and 95% bootstrap interval per metric over every episode of every seed, plus each seed's mean."""
+    pooled = {k: s for k, s in summarize([row for rows in seed_episodes for row in rows]).items() if s["n"]}
+    for metric in EPISODE_METRICS:
+        name = SUMMARY_NAMES.get(metric, metric)
+        if name in pooled:
+            pooled[name]["seed_means"] = [_mean([row.get(metric) for row in rows]) for rows in seed_episodes]
+    return pooled
+
+
+def mark_ties(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Copy of ``{variant: {metric: stat}}`` where each ranked metric's stat gains ``vs_best``: ``best``, ``tie``
+    (its interval overlaps the best's) or ``worse``."""
+    marked = {v: {m: dict(s) for m, s in metrics.items()} for v, metrics in stats.items()}
+    for metric, direction in RANKED.items():
+        measured = {v: s[metric] for v, s in marked.items() if metric in s and math.isfinite(s[metric]["mean"])}
+        if not measured:
+            continue
+        best = max(measured, key=lambda v: direction * measured[v]["mean"])
+        top = measured[best]
+        for variant, stat in measured.items():
+            overlap = stat["ci_low"] <= top["ci_high"] and top["ci_low"] <= stat["ci_high"]
+            stat["vs_best"] = "best" if variant == best else "tie" if overlap else "worse"
+    return marked
+
+
+def aggregate(header: Mapping[str, Any], runs: Mapping[str, Sequence[Path]], sweep_dir: Path) -> dict[str, Any]:
+    """The sweep's results document: ``header`` (axis, base, seeds, ...) and, per variant, its runs and stats."""
+    stats = mark_ties({name: variant_stats([load_episodes(r) for r in dirs]) for name, dirs in runs.items()})
+    variants = [{"name": name, "runs": [str(r.relative_to(sweep_dir)) for r in dirs], "n_seeds": len(dirs),
+                 "n_episodes": stats[name].get("success_rate", {}).get("n", 0), "metrics": stats[name]}
+                for name, dirs in runs.items()]
+    best = {m: v["name"] for v in variants for m, s in v["metrics"].items() if s.get("vs_best") == "best"}
+    return {**header, "primary_metric": PRIMARY, "best": best, "variants": variants}
+
+
+def write_results(results: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
+    """results.json, results.csv (one row per variant and metric), results.md and results.png, each atomically."""
+    return {
+        "json": write_json(out_dir / "results.json", results),
+        "csv": write_text(out_dir / "results.csv", to_csv(results)),
+        "markdown": write_text(out_dir / "results.md", to_markdown(results)),
+        "chart": atomic_write(out_dir / "results.png", lambda p: bar_chart(results).savefig(p, format="png", dpi=120)),
+    }
+
+
+def to_csv(results: Mapping[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["variant", "metric", "mean", "ci_low", "ci_high", "n_episodes", "n_seeds", "vs_best",
+                     "seed_means"])
+    for v in results["variants"]:
+        for metric, s in v["metrics"].items():
+            writer.writerow([v["name"], metric, s["mean"], s["ci_low"], s["ci_high"], s["n"], v["n_seeds"],
+                             s.get("vs_best", ""), ";".join(_num(x) for x in s.get("seed_means", []))])
+    return buf.getvalue()
+
+
+def to_markdown(results: Mapping[str, Any]) -> str:
+    """Mean [95% interval] per variant; bold where a variant is the best or tied with it."""
+    metrics = _table_metrics(results)
+    head = ["variant", "seeds x episodes", *(_FORMATS[m][0] for m in metrics), f"{_FORMATS[PRIMARY][0]} per seed"]
+    title = (f"Ablation over `{results['axis']}` (`{results['target']}`), base {results['base']}, "
+             f"training seeds {results['seeds']}.")
+    lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v in results["variants"]:
+        cells = [v["name"], f"{v['n_seeds']} x {v['n_episodes'] // v['n_seeds']}"]
+        for m in metrics:
+            text = _interval(v["metrics"].get(m), _FORMATS[m][1])
+            cells.append(f"**{text}**" if v["metrics"].get(m, {}).get("vs_best") in ("best", "tie") else text)
+        seed_means = v["metrics"].get(PRIMARY, {}).get("seed_means", [])
+        cells.append(", ".join(_num(x, _FORMATS[PRIMARY][1]) for x in seed_means))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", LEGEND]
+    return "\n".join(lines) + "\n"
+
+
+def rich_table(results: Mapping[str, Any]) -> Table:
+    """The headline columns of the markdown table, ties labelled, for a terminal."""
+    metrics = _table_metrics(results, TERMINAL_METRICS)
+    table = Table(title=f"ablation: {results['axis']} ({results['target']})", title_justify="left")
+    table.add_column("variant", style="bold cyan")
+    table.add_column("seeds", justify="right")
+    for m in metrics:
+        table.add_column(_FORMATS[m][0], justify="right")
+    style = {"best": "bold green", "tie": "green", "worse": "dim"}
+    for v in results["variants"]:
+        cells = []
+        for m in metrics:
+            stat = v["metrics"].get(m, {})
+            mark = stat.get("vs_best")
+            text = _interval(stat, _FORMATS[m][1]) + (" (tie)" if mark == "tie" else "")
+            cells.append(f"[{style[mark]}]{text}[/]" if mark else text)
+        table.add_row(v["name"], str(v["n_seeds"]), *cells)
+    return table
+
+
+def bar_chart(results: Mapping[str, Any]) -> Figure:
+    """One panel per headline metric: bars at the pooled mean with 95% interval error bars, dots at seed means."""
+    metrics = _table_metrics(results, CHART_METRICS)
+    names = [v["name"] for v in results["variants"]]
+    fig = Figure(figsize=(max(4.0, 0.6 * len(names) + 2) * len(metrics), 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    for ax, metric in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics):
+        stats = [v["metrics"].get(metric, {}) for v in results["variants"]]
+        mean = np.array([s.get("mean", np.nan) for s in stats], dtype=float)
+        err = np.array([[m - s.get("ci_low", np.nan), s.get("ci_high", np.nan) - m] for m, s in zip(mean, stats)])
+        colors = ["C7" if s.get("vs_best") == "worse" else "C0" for s in stats]
+        x = np.arange(len(names))
+        ax.bar(x, mean, yerr=err.T, color=colors, capsize=4)
+        for xi, s in zip(x, stats):
+            seeds = [m for m in s.get("seed_means", []) if m is not None]
+            ax.scatter([xi] * len(seeds), seeds, color="k", s=12, zorder=3)
+        ax.set_xticks(x, names, rotation=30, ha="right")
+        ax.set_ylim(0.0, 1.05)
+        ax.set_title(_FORMATS[metric][0])
+    fig.suptitle(f"{results['axis']}: mean and 95% interval (grey: worse than the best)")
+    return fig
+
+
+def _table_metrics(results: Mapping[str, Any], wanted: Sequence[str] = TABLE_METRICS) -> list[str]:
+    return [m for m in wanted if any(m in v["metrics"] for v in results["variants"])]
+
+
+def _interval(stat: Mapping[str, Any] | None, fmt: str) -> str:
+    if not stat or stat.get("mean") is None or not math.isfinite(stat["mean"]):
+        return "-"
+    return f"{fmt.format(stat['mean'])} [{fmt.format(stat['ci_low'])}, {fmt.format(stat['ci_high'])}]"
+
+
+def _mean(values: Sequence[Any]) -> float | None:
+    x = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return float(np.nanmean(x)) if np.any(~np.isnan(x)) else None
+
+
+def _num(x: float | None, fmt: str = "{:.6g}") -> str:
+    return "" if x is None else fmt.format(x)

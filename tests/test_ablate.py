@@ -1,0 +1,161 @@
+"""`polibench ablate`: a tiny real sweep (ACT's vector encoder, 2 values x 2 training seeds), its results files,
+resume, clear errors, tie marking, axis resolution, and the Ray executor agreeing with the local one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from polibench.cli import EXIT_USER_ERROR, main
+from polibench.data.download import ENV_VAR
+from polibench.sweep.aggregate import mark_ties, to_markdown, variant_stats
+from polibench.sweep.axes import load_base, resolve, split_values
+from tests.conftest import REPO
+from tests.tiny_run import TINY
+
+VARIANTS = ("state_token", "mlp_token")
+#: Per-episode fields that depend only on the weights and the seeds (latencies are wall time).
+DETERMINISTIC = ("success", "max_coverage", "max_reward", "jerk", "action_change", "n_steps", "model_calls")
+
+
+def ablate_cli(out, *extra: str, seeds: int = 2) -> int:
+    args = ["ablate", "--axis", "encoder", "--values", ",".join(VARIANTS), "--base", str(REPO / "gin" / "act.gin"),
+            "--seeds", str(seeds), "--out", str(out), "--no-progress"]
+    for binding in TINY:
+        args += ["--gin_param", binding]
+    return main(args + list(extra))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_env(zarr_path):
+    """Workers in other processes find the data through the environment, as a real sweep would."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, str(zarr_path))
+        yield
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweeps") / "encoder"
+    assert ablate_cli(out) == 0
+    return out
+
+
+def episodes(run_dir):
+    return [json.loads(x) for x in (run_dir / "eval" / "episodes.jsonl").read_text().splitlines()]
+
+
+def test_sweep_writes_runs_and_results(sweep):
+    for name in VARIANTS:
+        for seed in (0, 1):
+            run = sweep / "variants" / name / f"seed{seed}"
+            assert (run / "eval" / "metrics.json").exists()
+            assert json.loads((run / "run.json").read_text())["seed"] == seed
+            assert f"@encoder.{name}" in (run / "config.gin").read_text()
+    record = json.loads((sweep / "sweep.json").read_text())
+    assert record["command"].startswith("polibench ablate --axis encoder") and record["target"] == "policy.act.encoders"
+    assert set(record["variants"]) == set(VARIANTS)
+
+    results = json.loads((sweep / "results.json").read_text())
+    assert [v["name"] for v in results["variants"]] == list(VARIANTS)
+    for v in results["variants"]:
+        assert v["n_seeds"] == 2 and v["n_episodes"] == 4
+        cov = v["metrics"]["avg_max_coverage"]
+        assert cov["ci_low"] <= cov["mean"] <= cov["ci_high"] and len(cov["seed_means"]) == 2
+        assert cov["mean"] == pytest.approx(sum(cov["seed_means"]) / 2)  # equal episodes per seed
+        assert v["metrics"]["avg_max_reward"]["vs_best"] in ("best", "tie", "worse")
+    csv_lines = (sweep / "results.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("variant,metric,mean,ci_low,ci_high") and len(csv_lines) > 2 * 5
+    markdown = (sweep / "results.md").read_text()
+    assert all(f"| {name} | 2 x 2 |" in markdown for name in VARIANTS) and "avg max reward per seed" in markdown
+    assert (sweep / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_redoes_only_the_unfinished_run(sweep):
+    """Rerunning the command skips finished runs; the one whose evaluation is missing is re-evaluated (in a
+    process pool: the worker parses its own gin config), to the same numbers."""
+    metrics = {p: p.stat().st_mtime_ns for p in sweep.glob("variants/*/seed*/eval/metrics.json")}
+    redo = sweep / "variants" / "mlp_token" / "seed1"
+    before = episodes(redo)
+    (redo / "eval" / "metrics.json").unlink()
+    assert ablate_cli(sweep, "--workers", "2") == 0
+    after = {p: p.stat().st_mtime_ns for p in sweep.glob("variants/*/seed*/eval/metrics.json")}
+    assert after.keys() == metrics.keys()
+    assert {p for p in after if after[p] != metrics[p]} == {redo / "eval" / "metrics.json"}
+    assert [[e[k] for k in DETERMINISTIC] for e in episodes(redo)] == [[e[k] for k in DETERMINISTIC] for e in before]
+
+
+def test_sweep_refuses_other_bindings(sweep, capsys):
+    assert ablate_cli(sweep, "--gin_param", "polibench.TrainConfig.steps = 13") == EXIT_USER_ERROR
+    assert "other gin files or bindings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--axis", "synaps"], "Did you mean 'synapse'? Valid axes: policy, backbone, encoder"),
+    (["--axis", "encoder", "--values", "state_token,mlp_tokn"],
+     "Registered encoder components: image_tokens, mlp_token, state_token"),
+    (["--axis", "synapse", "--base", str(REPO / "gin" / "act.gin")],
+     "builds no synapse. Its component parameters: polibench.Experiment.data_source (data_source), policy.act.encoders"),
+    (["--axis", "policy.ctm_act.tick", "--values", "1,5"], "Did you mean 'policy.ctm_act.ticks'?"),
+])
+def test_unknown_axis_or_value_is_a_clear_error(tmp_path, capsys, argv, message):
+    base = ["--base", str(REPO / "gin" / "ctm_act_unet.gin")]
+    assert main(["ablate", *base, *argv, "--out", str(tmp_path / "sweep"), "--no-progress"]) == EXIT_USER_ERROR
+    assert message in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_axis_resolution_finds_the_binding_of_each_kind():
+    ctm = load_base([REPO / "gin" / "ctm_act_unet.gin"], [])
+    synapse = resolve("synapse", None, ctm)
+    assert synapse.target == "policy.ctm_act.synapse"
+    assert [v.gin_params for v in synapse.variants] == [(f"policy.ctm_act.synapse = @synapse.{n}",)
+                                                        for n in ("mlp", "tick_sync", "unet")]
+    assert resolve("pairing", ["first_last"], ctm).variants[0].gin_params == (
+        "policy.ctm_act.pairing = @pairing.first_last()",)  # an instance stays an instance
+    ticks = resolve("policy.ctm_act.ticks", split_values("1,5,10"), ctm)
+    assert [v.name for v in ticks.variants] == ["1", "5", "10"]
+    assert ticks.variants[2].gin_params == ("policy.ctm_act.ticks = 10",)
+    assert resolve("loss", ["ctm_tick+kl"], ctm).variants[0].gin_params == (
+        "policy.ctm_act.losses = [@loss.ctm_tick(), @loss.kl()]",)
+    policies = resolve("policy", ["act", "diffusion", "ctm_act"], ctm)
+    assert [v.gin_files[0].rsplit("/", 1)[1] for v in policies.variants] == ["act.gin", "diffusion.gin",
+                                                                               "ctm_act_unet.gin"]
+    diffusion = load_base([REPO / "gin" / "diffusion.gin"], [])
+    assert resolve("scheduler", None, diffusion).target == "policy.diffusion.noise_scheduler"
+    assert split_values("(64, 128),(32,64)") == ["(64, 128)", "(32,64)"]
+
+
+def test_ties_are_marked_when_intervals_overlap():
+    stats = {
+        "a": {"avg_max_reward": {"mean": 0.60, "ci_low": 0.50, "ci_high": 0.70}, "jerk": {"mean": 5.0, "ci_low": 4.0, "ci_high": 6.0}},
+        "b": {"avg_max_reward": {"mean": 0.65, "ci_low": 0.55, "ci_high": 0.75}, "jerk": {"mean": 9.0, "ci_low": 8.0, "ci_high": 10.0}},
+        "c": {"avg_max_reward": {"mean": 0.20, "ci_low": 0.10, "ci_high": 0.30}, "jerk": {"mean": 5.5, "ci_low": 5.2, "ci_high": 5.8}},
+    }
+    marked = mark_ties(stats)
+    assert [marked[v]["avg_max_reward"]["vs_best"] for v in "abc"] == ["tie", "best", "worse"]
+    assert [marked[v]["jerk"]["vs_best"] for v in "abc"] == ["best", "worse", "tie"]  # lower is better
+    assert "vs_best" not in stats["a"]["jerk"]  # the input is left alone
+
+    seeds = [[{"max_reward": 1.0}, {"max_reward": 0.0}], [{"max_reward": 0.5}, {"max_reward": 0.5}]]
+    pooled = variant_stats(seeds)["avg_max_reward"]
+    assert pooled["mean"] == 0.5 and pooled["n"] == 4 and pooled["seed_means"] == [0.5, 0.5]
+
+    results = {"axis": "x", "target": "x", "base": "b", "seeds": [0],
+               "variants": [{"name": v, "n_seeds": 1, "n_episodes": 1, "metrics": marked[v]} for v in "abc"]}
+    rows = {line.split(" | ")[0]: line for line in to_markdown(results).splitlines() if line[:3] in ("| a", "| b", "| c")}
+    assert "**0.600 [0.500, 0.700]**" in rows["| a"] and "**0.650" in rows["| b"]
+    assert "0.200 [0.100, 0.300]" in rows["| c"] and "**0.200" not in rows["| c"]
+
+
+def test_ray_executor_gives_the_local_metrics(sweep, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (optional extra: pip install 'polibench[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        assert ablate_cli(tmp_path / "ray", "--executor", "ray", seeds=1) == 0
+    finally:
+        ray.shutdown()
+    for name in VARIANTS:
+        local, remote = (episodes(d / "variants" / name / "seed0") for d in (sweep, tmp_path / "ray"))
+        assert [[e[k] for k in DETERMINISTIC] for e in remote] == [[e[k] for k in DETERMINISTIC] for e in local]
