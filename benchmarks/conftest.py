@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pytest
-import torch
 
 from components.data_source.pusht_zarr import PushTZarr
 from polibench.config import parse
@@ -14,7 +13,7 @@ from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.tracks import TRACKS
-from tests.conftest import pusht_zarr_path
+from tests.conftest import one_thread, pusht_zarr_path  # noqa: F401 - one_thread: every number on one thread
 
 REPO = Path(__file__).resolve().parents[1]
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
@@ -23,15 +22,6 @@ KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 @pytest.fixture(scope="session")
 def data():
     return PushTZarr(path=pusht_zarr_path(), max_episodes=20).load()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Every number on one torch thread, as the protocol's evaluation (see DEVELOPERS.md on oversubscription)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture

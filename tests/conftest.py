@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gin
 import pytest
+import torch
 
 from polibench.data.download import ENV_VAR
 
@@ -25,6 +26,16 @@ def pusht_zarr_path() -> Path:
 @pytest.fixture(scope="session")
 def zarr_path() -> Path:
     return pusht_zarr_path()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread per test: the models are tiny, and two threads thrash when other jobs share the 2 cores
+    (DEVELOPERS.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

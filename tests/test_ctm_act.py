@@ -25,15 +25,6 @@ SMALL = dict(ENCODER, neurons=64, memory=4, ticks=4, action_pairs=16, out_pairs=
 GIN_DIR = Path(__file__).resolve().parents[1] / "gin"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is faster, and two threads thrash when other jobs share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def normalised(policy, data):
     arrays = {k: data.obs[k] for k in KEYPOINTS.vector_keys} | {"action": data.action}
     policy.normalizer.set_stats(minmax_stats(arrays))

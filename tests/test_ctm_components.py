@@ -12,15 +12,6 @@ from polibench.nn.synchronisation import Synchronisation
 B, D, M, PA, PO, D_IN = 5, 32, 6, 12, 20, 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is faster, and two threads thrash when other jobs share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def grads_of(module: torch.nn.Module) -> dict[str, torch.Tensor | None]:
     return {name: p.grad for name, p in module.named_parameters()}
 
