@@ -11,6 +11,7 @@ from polibench.data.windows import WindowSampler
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
+from tests.training import fit_steps, fixed_loss
 
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 SMALL = dict(horizon=10, dim=64, heads=4, ff_dim=128, encoder_layers=2, decoder_layers=1, vae_layers=1, dropout=0.0)
@@ -27,24 +28,10 @@ def test_training_steps_lower_the_loss_on_real_data(small_data):
     torch.manual_seed(0)
     policy = make_act(KEYPOINTS, small_data)
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
-    gen = torch.Generator().manual_seed(0)
     fixed = sampler.sample(256, torch.Generator().manual_seed(99))
-    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
-
-    def l1() -> float:
-        policy.eval()
-        with torch.no_grad():
-            value = policy.compute_loss(fixed)["l1"].item()
-        policy.train()
-        return value
-
-    before = l1()
-    for _ in range(60):
-        out = policy.compute_loss(sampler.sample(64, gen))
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-    after = l1()
+    before = fixed_loss(policy, fixed, "l1")
+    out = fit_steps(policy, sampler, 60)
+    after = fixed_loss(policy, fixed, "l1")
     assert after < 0.7 * before, (before, after)
     assert set(out) == {"loss", "l1", "kl"}
 
@@ -139,12 +126,6 @@ def test_mlp_chunk_floor_trains_on_real_data(small_data):
                                              | {"action": small_data.action}))
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
     fixed = sampler.sample(256, torch.Generator().manual_seed(1))
-    before = policy.compute_loss(fixed)["loss"].item()
-    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(60):
-        loss = policy.compute_loss(sampler.sample(64, gen))["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert policy.compute_loss(fixed)["loss"].item() < 0.7 * before
+    before = fixed_loss(policy, fixed)
+    fit_steps(policy, sampler, 60)
+    assert fixed_loss(policy, fixed) < 0.7 * before

@@ -16,6 +16,7 @@ from polibench.experiment import Experiment
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
+from tests.training import fit_steps, fixed_loss
 from polibench.training.warm_start import load_matching
 from polibench.training.checkpoint import save_weights
 
@@ -151,25 +152,10 @@ def test_training_steps_lower_the_loss_on_real_data(small_data):
     torch.manual_seed(0)
     policy = make_ctm(small_data, ticks=3)
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
-    gen = torch.Generator().manual_seed(0)
     fixed = sampler.sample(128, torch.Generator().manual_seed(99))
-    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
-
-    def tick_loss() -> float:
-        policy.eval()
-        with torch.no_grad():
-            value = policy.compute_loss(fixed)["ctm_tick"].item()
-        policy.train()
-        return value
-
-    before = tick_loss()
-    for step in range(40):
-        policy.set_training_progress(step, 40)
-        out = policy.compute_loss(sampler.sample(64, gen))
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-    after = tick_loss()
+    before = fixed_loss(policy, fixed, "ctm_tick")
+    out = fit_steps(policy, sampler, 40)
+    after = fixed_loss(policy, fixed, "ctm_tick")
     assert after < 0.7 * before, (before, after)
     assert set(out) == {"loss", "ctm_tick", "variance_nll", "tick_penalty", "kl"}
 

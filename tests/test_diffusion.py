@@ -18,6 +18,7 @@ from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
+from tests.training import fit_steps, fixed_loss
 from polibench.training.config import TrainConfig
 
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
@@ -74,21 +75,9 @@ def test_training_steps_lower_the_loss_on_real_data(small_data):
     policy = make_diffusion(small_data)
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
     fixed = sampler.sample(256, torch.Generator().manual_seed(99))
-    gen = torch.Generator().manual_seed(0)
-    opt = torch.optim.AdamW(policy.parameters(), lr=1e-3)
-
-    def fixed_loss() -> float:  # same batch, same timesteps and noise every time
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(123)
-            return policy.compute_loss(fixed)["loss"].item()
-
-    before = fixed_loss()
-    for _ in range(40):
-        out = policy.compute_loss(sampler.sample(64, gen))
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-    after = fixed_loss()
+    before = fixed_loss(policy, fixed)  # same batch, same timesteps and noise every time
+    out = fit_steps(policy, sampler, 40)
+    after = fixed_loss(policy, fixed)
     assert after < 0.5 * before, (before, after)
     assert set(out) == {"loss", "diffusion_mse"}
 
