@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from polibench.nn.synchronisation import GroupSynchronisation
+from components.gating.sigmoid import SigmoidGating
 from polibench.registry import register
 
 
 @register("gating", "threshold")
-class ThresholdGating(nn.Module):
+class ThresholdGating(SigmoidGating):
     """Gate = 1[s_g > theta_g]; the backward pass uses sigmoid((s_g - theta_g) / temperature) (straight-through),
     so thresholds and synchronisation still learn although the forward gate is binary.
 
     Args:
         groups: number of equal, contiguous neuron groups.
         temperature: width of the surrogate sigmoid.
-    """
 
-    def __init__(self, pair_neurons: torch.Tensor, n_neurons: int, groups: int = 8, temperature: float = 1.0) -> None:
-        super().__init__()
-        self.group_sync = GroupSynchronisation(pair_neurons, n_neurons, groups)
-        self.groups = groups
-        self.temperature = temperature
-        self.threshold = nn.Parameter(torch.zeros(groups))
+    Same parameters as ``gating.sigmoid``, whose soft gate is the surrogate; only the forward gate differs.
+    """
 
     def forward(self, sync_action: torch.Tensor) -> torch.Tensor:
         margin = self.group_sync(sync_action) - self.threshold
