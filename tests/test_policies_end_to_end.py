@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-import polibench
 from polibench.cli import main
-from polibench.evaluation.env import make_env
 from tests.conftest import REPO
+from tests.tiny_run import assert_acts_in_gym_pusht
 
 BUDGET = [
     "polibench.TrainConfig.steps = 6", "polibench.TrainConfig.batch_size = 8", "polibench.TrainConfig.warmup_steps = 1",
@@ -40,11 +38,4 @@ def test_config_trains_reloads_and_acts(gin_file, tmp_path, zarr_path):
     assert episode["n_steps"] == 16 and episode["model_calls"] == 2  # 8 actions executed per call
     if gin_file.startswith("ctm_act"):
         assert 1 <= episode["ticks_per_call"] <= 3  # ticks used per model call are recorded
-    policy = polibench.load_policy(out)
-    env = make_env(policy.track)
-    obs, _ = env.reset(seed=7)
-    policy.reset()
-    for _ in range(3):
-        action = policy.select_action(obs)
-        assert action.shape == (2,) and np.all(np.isfinite(action))
-        obs, *_ = env.step(action)
+    assert_acts_in_gym_pusht(out, steps=3, seed=7)

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 import polibench
 from polibench.cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, main
-from polibench.evaluation.env import make_env
 from polibench.training.trainer import Trainer
-from tests.tiny_run import run_cli
+from tests.tiny_run import assert_acts_in_gym_pusht, run_cli
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, zarr_path):
@@ -63,14 +61,7 @@ def test_eval_gin_param_changes_inference_settings(finished_run):
 
 
 def test_load_policy_acts_in_gym_pusht(finished_run):
-    policy = polibench.load_policy(finished_run)
-    env = make_env("keypoints")
-    obs, _ = env.reset(seed=3)
-    policy.reset()
-    for _ in range(5):
-        action = policy.select_action(obs)
-        assert action.shape == (2,) and np.all(np.isfinite(action))
-        obs, *_ = env.step(action)
+    assert_acts_in_gym_pusht(finished_run, steps=5, seed=3)
 
 
 def test_rerun_without_resume_refuses(finished_run, capsys):

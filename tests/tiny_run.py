@@ -21,3 +21,20 @@ def run_cli(out, *extra: str, resume: bool = False) -> int:
     for binding in [*TINY, *extra]:
         args += ["--gin_param", binding]
     return main(args + (["--resume"] if resume else []))
+
+
+def assert_acts_in_gym_pusht(run_dir, steps: int, seed: int) -> None:
+    """polibench.load_policy(run_dir) steps gym-pusht from its raw observations with finite 2-d actions."""
+    import numpy as np
+
+    import polibench
+    from polibench.evaluation.env import make_env
+
+    policy = polibench.load_policy(run_dir)
+    env = make_env(policy.track)
+    obs, _ = env.reset(seed=seed)
+    policy.reset()
+    for _ in range(steps):
+        action = policy.select_action(obs)
+        assert action.shape == (2,) and np.all(np.isfinite(action))
+        obs, *_ = env.step(action)
