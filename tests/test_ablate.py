@@ -56,6 +56,8 @@ def test_sweep_writes_runs_and_results(sweep):
     record = json.loads((sweep / "sweep.json").read_text())
     assert record["command"].startswith("polibench ablate --axis encoder") and record["target"] == "policy.act.encoders"
     assert set(record["variants"]) == set(VARIANTS)
+    # recorded relative to the repository, so a committed sweep resumes from any checkout location
+    assert all(v["gin_files"] == ["gin/act.gin"] for v in record["variants"].values())
 
     results = json.loads((sweep / "results.json").read_text())
     assert [v["name"] for v in results["variants"]] == list(VARIANTS)

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from polibench.config import GIN_DIR
 from polibench.console import console
 from polibench.io import write_json
 from polibench.rundir import RunDirError
@@ -106,7 +107,8 @@ def _record(spec: SweepSpec, axis: Axis, seeds: list[int]) -> None:
     """Write sweep.json, keeping variants recorded earlier; refuse a variant recorded with other bindings."""
     path = spec.out / SWEEP_FILE
     recorded = json.loads(path.read_text())["variants"] if path.exists() else {}
-    variants = {v.name: {"gin_files": list(v.gin_files), "gin_params": [*spec.gin_params, *v.gin_params]}
+    variants = {v.name: {"gin_files": [_portable(f) for f in v.gin_files],
+                         "gin_params": [*spec.gin_params, *v.gin_params]}
                 for v in axis.variants}
     for name, now in variants.items():
         if name in recorded and recorded[name] != now:
@@ -116,3 +118,10 @@ def _record(spec: SweepSpec, axis: Axis, seeds: list[int]) -> None:
             )
     write_json(path, {"command": spec.command(), "axis": axis.name, "target": axis.target, "seeds": seeds,
                       "variants": {**recorded, **variants}})
+
+
+def _portable(gin_file: str) -> str:
+    """A gin file as recorded in sweep.json: relative to the repository when inside it, so that a committed sweep
+    resumes from any checkout location."""
+    path, root = Path(gin_file).resolve(), GIN_DIR.parent
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
