@@ -59,11 +59,16 @@ class LossTerm:
 
 @dataclass
 class CallInfo:
-    """What the last ``select_action`` did: whether the model ran and, for CTM policies, ticks used per sample."""
+    """What the last ``select_action`` did: whether the model ran and, for CTM policies, ticks used per sample.
+
+    ``internals``: per-sample arrays (leading batch axis) of the model's inner workings during this call, filled only
+    by policies that offer them and only while ``Policy.record_internals`` is on (figures, not the benchmark).
+    """
 
     model_called: bool = False
     ticks: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    internals: dict[str, np.ndarray] | None = None
 
 
 class Policy(nn.Module):
@@ -79,7 +84,13 @@ class Policy(nn.Module):
         temporal_ensemble_coeff: if set, the model runs every step and overlapping chunk predictions are averaged
             with weights ``exp(-coeff * i)`` (i = 0 for the oldest), as in ACT; requires ``n_action_steps == 1``.
         losses: the loss terms, summed with their weights.
+
+    Attributes:
+        record_internals: ask the model to fill ``last_call.internals`` at each call (off by default, so the
+            benchmark path pays nothing; policies without internals ignore it).
     """
+
+    record_internals: bool = False
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from torch import nn
 
 from polibench import registry
 from polibench.nn.act_encoder import ACTEncoder
-from polibench.nn.ctm_core import CTMCore, CTMState, Pairing
+from polibench.nn.ctm_core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
 
@@ -123,10 +123,13 @@ class CTMACTPolicy(Policy):
 
     def predict(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         memory, _ = self.encoder(obs)
-        out = self.core(memory, self.ticks, state=self._initial_state(memory.shape[0]), halt=self.core.halting.enabled)
+        out = self.core(memory, self.ticks, state=self._initial_state(memory.shape[0]), halt=self.core.halting.enabled,
+                        trace=self.record_internals)
         if self.carry_state:
             self._carried = out.state.detach()
         self.last_call.ticks = out.ticks_used.cpu().numpy()
+        if self.record_internals:  # the trace of this very call: no second forward pass
+            self.last_call.internals = {k: v.cpu().numpy() for k, v in self._traced(out).items()}
         return out.chunk
 
     @torch.no_grad()
@@ -143,6 +146,10 @@ class CTMACTPolicy(Policy):
         out = self.core(memory, self.ticks, state=self._initial_state(memory.shape[0]),
                         halt=self.core.halting.enabled, trace=True)
         self.train(was_training)
+        return self._traced(out)
+
+    def _traced(self, out: CTMOutput) -> dict[str, torch.Tensor]:
+        """A traced core output as :meth:`trace` returns it (actions in environment units)."""
         unnormalize = lambda x: self.normalizer.unnormalize("action", x)  # noqa: E731
         return {**out.trace, **out.extras, "tick_actions": unnormalize(out.predictions),
                 "actions": unnormalize(out.chunk), "certainty": out.certainty, "ticks_used": out.ticks_used}

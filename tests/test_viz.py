@@ -1,0 +1,200 @@
+"""Recording episodes through the evaluation harness, the run-level figures and `polibench viz`, on tiny real runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import polibench
+from polibench import registry
+from polibench.cli import main
+from polibench.evaluation.rollout import evaluate, load_episodes, save_eval
+from polibench.normalize import minmax_stats
+from polibench.policy import FeatureSpec
+from polibench.rundir import RunDirError
+from polibench.tracks import TRACKS
+from report_gen.figures.attention import attention_figure, token_layout
+from report_gen.figures.compute import adaptive_compute_figure, split_easy_hard
+from report_gen.figures.save import png_bytes
+from report_gen.figures.ticks import chosen_tick, sync_events, tick_traces_figure
+from report_gen.figures.trajectories import save_rollout_gif, trajectory_comparison_figure
+from report_gen.viz import record_run, viz_run
+from tests.conftest import REPO
+from tests.test_rollout import ChunkedPusher
+from tests.tiny_run import TINY
+
+BUDGET = [b for b in TINY if not b.startswith("policy.act.")]
+ACT_TINY = [b for b in TINY if b.startswith("policy.act.")]
+CTM_TINY = ["policy.ctm_act.dim = 32", "policy.ctm_act.ff_dim = 64", "policy.ctm_act.encoder_layers = 1",
+            "policy.ctm_act.vae_layers = 1", "policy.ctm_act.neurons = 32", "policy.ctm_act.memory = 4",
+            "policy.ctm_act.ticks = 4", "policy.ctm_act.action_pairs = 8", "policy.ctm_act.out_pairs = 16",
+            "policy.ctm_act.gating = @gating.sigmoid", "gating.sigmoid.groups = 4"]
+SEEDS = [100000, 100001, 100002]
+PNG = b"\x89PNG\r\n\x1a\n"
+#: Per-episode fields that depend only on the weights and the seeds (latencies are wall time).
+DETERMINISTIC = ("success", "max_coverage", "jerk", "action_change", "chunk_jump", "n_steps", "model_calls",
+                 "ticks_per_call")
+
+
+def tiny_run(gin_file: str, out: Path, bindings: list[str]) -> Path:
+    """A tiny but real `polibench run` (seconds): the CTM-ACT one uses sigmoid gating, so gates vary by group."""
+    args = ["run", str(REPO / "gin" / gin_file), "--out", str(out), "--no-progress"]
+    for binding in [*BUDGET, *bindings]:
+        args += ["--gin_param", binding]
+    assert main(args) == 0
+    return out
+
+
+def make_tiny_runs(root: Path) -> tuple[Path, Path]:
+    """(CTM-ACT run, ACT run) under ``root``."""
+    return tiny_run("ctm_act_unet.gin", root / "ctm", CTM_TINY), tiny_run("act.gin", root / "act", ACT_TINY)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, zarr_path):
+    return make_tiny_runs(tmp_path_factory.mktemp("viz_runs"))
+
+
+@pytest.fixture(scope="module")
+def ctm_recorded(runs):
+    policy = polibench.load_policy(runs[0])
+    return policy, evaluate(policy, policy.track, SEEDS, n_envs=2, max_steps=40, progress=False, record=True)
+
+
+def test_recording_has_one_internals_record_per_model_call(ctm_recorded):
+    policy, result = ctm_recorded
+    assert not policy.record_internals  # switched on for the recording only
+    assert [ep.seed for ep in result.episodes] == SEEDS
+    for ep, row in zip(result.episodes, result.per_episode):
+        n, calls = row["n_steps"], row["model_calls"]
+        assert ep.agent_pos.shape == (n + 1, 2) and ep.block_pose.shape == (n + 1, 3) and ep.goal_pose.shape == (3,)
+        assert ep.actions.shape == (n, 2) and ep.coverage.shape == (n,)
+        assert ep.call_steps.tolist() == list(range(0, n, policy.n_action_steps)) and len(ep.ticks) == calls
+        assert all(value.shape[0] == calls for value in ep.internals.values())
+        np.testing.assert_array_equal(ep.internals["ticks_used"], ep.ticks)  # CallInfo.ticks of the same calls
+        assert np.mean(ep.ticks) == pytest.approx(row["ticks_per_call"])
+        t = ep.internals["certainty"].shape[1]
+        assert t <= policy.max_ticks and ep.internals["attention"].shape[1:3] == (t, 4)
+        assert ep.internals["post_activations"].shape[1:] == (t, 32) and ep.internals["gates"].shape[1:] == (t, 4)
+        np.testing.assert_allclose(ep.internals["actions"][0, 0], ep.actions[0], rtol=1e-5)  # the executed chunk
+
+
+def test_policy_internals_follow_the_flag(runs):
+    policy = polibench.load_policy(runs[0])
+    obs = {"agent_pos": np.array([200.0, 300.0]), "environment_state": np.full(16, 250.0)}
+    policy.reset()
+    policy.select_action(obs)
+    assert policy.last_call.model_called and policy.last_call.internals is None
+    policy.record_internals = True
+    policy.reset()
+    policy.select_action(obs)
+    internals = policy.last_call.internals
+    assert internals["ticks_used"].tolist() == policy.last_call.ticks.tolist()
+    assert internals["attention"].shape[0] == 1
+
+
+def test_recording_leaves_results_unchanged(ctm_recorded):
+    policy, recorded = ctm_recorded
+    plain = evaluate(policy, policy.track, SEEDS, n_envs=2, max_steps=40, progress=False)
+    assert plain.episodes is None
+    for a, b in zip(plain.per_episode, recorded.per_episode):
+        assert {k: a[k] for k in DETERMINISTIC} == pytest.approx({k: b[k] for k in DETERMINISTIC}, rel=1e-6)
+    scripted = [evaluate(ChunkedPusher(), "keypoints", SEEDS, max_steps=30, progress=False, record=r) for r in (0, 1)]
+    assert [{k: row[k] for k in DETERMINISTIC} for row in scripted[0].per_episode] == \
+           [{k: row[k] for k in DETERMINISTIC} for row in scripted[1].per_episode]
+    assert scripted[1].episodes[0].internals == {} and len(scripted[1].episodes[0].ticks) == 8  # 30 steps / 4
+
+
+def test_saved_trajectories_round_trip(ctm_recorded, tmp_path):
+    _, result = ctm_recorded
+    save_eval(result, tmp_path / "recorded")
+    loaded = load_episodes(tmp_path / "recorded" / "trajectories.npz")
+    assert len(loaded) == len(result.episodes)
+    for ep, back in zip(result.episodes, loaded):
+        assert back.seed == ep.seed and back.internals.keys() == ep.internals.keys()
+        np.testing.assert_array_equal(back.block_pose, ep.block_pose)
+        for key, value in ep.internals.items():
+            np.testing.assert_array_equal(back.internals[key], value)
+    plain = evaluate(ChunkedPusher(), "keypoints", SEEDS[:1], max_steps=5, progress=False)
+    save_eval(plain, tmp_path / "plain")
+    assert not (tmp_path / "plain" / "trajectories.npz").exists()
+
+
+def test_every_figure_renders_from_a_tiny_real_run(ctm_recorded, runs, tmp_path):
+    policy, result = ctm_recorded
+    episode = result.episodes[0]
+    act = record_run(runs[1], SEEDS[:2], max_steps=40)
+    figures = [
+        tick_traces_figure(episode, halt_threshold=0.9),
+        attention_figure(episode, token_layout(policy)),
+        adaptive_compute_figure(result.episodes, policy.max_ticks),
+        trajectory_comparison_figure({"ctm": result.episodes, "act": act.episodes},
+                                     {"ctm": result.per_episode, "act": act.result.per_episode},
+                                     {"ctm": "red", "act": "blue"}),
+    ]
+    for fig in figures:
+        data = png_bytes(fig)
+        assert data.startswith(PNG) and len(data) > 10_000
+    gif = save_rollout_gif({"ctm": episode, "act": act.episodes[0]}, tmp_path / "rollouts.gif")
+    assert gif.read_bytes()[:6] == b"GIF89a"
+    with pytest.raises(ValueError, match="CTM-ACT"):
+        tick_traces_figure(act.episodes[0])
+
+
+def test_attention_over_image_tokens_on_the_pixels_track():
+    """Untrained tiny CTM-ACT on pixels: image tokens form the backbone's feature-map grid over the frame."""
+    spec = FeatureSpec(TRACKS["pixels"].obs_shapes, 2)
+    policy = registry.create("policy", "ctm_act", spec=spec, horizon=8, n_action_steps=4, temporal_ensemble_coeff=None,
+                             dim=32, ff_dim=64, encoder_layers=1, vae_layers=1, neurons=32, memory=4, ticks=3,
+                             action_pairs=8, out_pairs=16)
+    corners = np.array([[0.0, 0.0], [512.0, 512.0]])
+    policy.normalizer.set_stats(minmax_stats({"agent_pos": corners, "action": corners}))
+    layout = token_layout(policy)
+    key, h, w = layout.grid
+    assert key == "pixels" and layout.slices["pixels"].stop - layout.slices["pixels"].start == h * w
+    result = evaluate(policy, "pixels", SEEDS[:1], max_steps=8, progress=False, record=True)
+    assert result.episodes[0].internals["attention"].shape[-1] == layout.n_tokens
+    assert png_bytes(attention_figure(result.episodes[0], layout)).startswith(PNG)
+
+
+def test_sync_events_chosen_tick_and_difficulty_split():
+    gates = np.array([[0.2, 0.9], [0.7, 0.8], [0.1, 0.6], [0.9, np.nan]])
+    assert sync_events(gates).tolist() == [[False, True], [True, False], [False, False], [True, False]]
+    certainty = np.array([0.2, 0.7, 0.5, np.nan])  # a call that ran 3 ticks
+    assert chosen_tick(certainty, halt_tick=2) == (3, "halted") and chosen_tick(certainty, -1) == (2, "most certain")
+    assert split_easy_hard([10.0, 30.0, 20.0]).tolist() == [False, True, False]
+    assert split_easy_hard([5.0]).tolist() == [False]
+
+
+def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
+    ctm, act = runs
+    manifest = viz_run(ctm, tmp_path / "ctm_figs", seeds=SEEDS[:2], compare=[act], gif=True, max_steps=40)
+    record = json.loads(manifest.read_text())
+    assert record["run"] == str(ctm)
+    files = [f["file"] for f in record["figures"]]
+    assert files == ["ticks.png", "attention.png", "compute.png", "trajectories.png"]
+    for entry in record["figures"] + record["animations"]:
+        assert entry["title"] and entry["caption"] and (manifest.parent / entry["file"]).stat().st_size > 0
+    assert all((manifest.parent / f).read_bytes().startswith(PNG) for f in files)
+    assert len(load_episodes(manifest.parent / "recordings" / "act" / "trajectories.npz")) == 2
+
+    alone = json.loads(viz_run(act, seeds=SEEDS[:1], max_steps=20).read_text())
+    assert [f["file"] for f in alone["figures"]] == ["trajectories.png"]  # CTM figures only for CTM-ACT
+    assert (act / "figures" / "trajectories.png").exists() and "animations" not in alone
+
+
+def test_viz_without_weights_says_how_to_get_them(runs, tmp_path):
+    bare = tmp_path / "bare_run"
+    bare.mkdir()
+    shutil.copy(runs[0] / "config.gin", bare / "config.gin")
+    with pytest.raises(RunDirError, match=r"no weights .*polibench run .*config\.gin --out"):
+        viz_run(bare, tmp_path / "figs")
+    with pytest.raises(RunDirError, match="no weights"):
+        viz_run(runs[0], tmp_path / "figs", compare=[bare])  # checked before any rollout
+    assert not (tmp_path / "figs").exists()
+    with pytest.raises(RunDirError, match="not a polibench run directory"):
+        record_run(tmp_path)
