@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
@@ -15,24 +17,30 @@ from polibench.console import console, err_console, metrics_table
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+PIPED_WIDTH = 160
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from polibench import registry
 
     kinds = [args.kind] if args.kind else list(registry.KINDS)
+    # piped output (grep, files) gets whole names, which are meant to be copied; a terminal keeps its width and
+    # drops the module column when narrow, so the descriptions keep room
+    out = console if console.is_terminal else Console(width=PIPED_WIDTH)
+    with_module = out.width >= PIPED_WIDTH * 3 // 4
     for kind in kinds:
         items = registry.entries(kind)
         table = Table(title=f"{kind}: {registry.KINDS[kind]}", title_justify="left")
-        table.add_column("name", style="bold cyan")
-        table.add_column("gin name")
+        table.add_column("name", style="bold cyan", no_wrap=True)
+        table.add_column("gin name", no_wrap=True)
         table.add_column("description")
-        table.add_column("module", style="dim")
+        if with_module:
+            table.add_column("module", style="dim", no_wrap=True)
         for e in items:
-            table.add_row(e.name, f"{e.kind}.{e.name}", e.doc, e.module)
+            table.add_row(e.name, f"{e.kind}.{e.name}", e.doc, *([e.module] if with_module else []))
         if not items:
-            table.add_row("[dim](none yet)", "", "", "")
-        console.print(table)
+            table.add_row("[dim](none yet)", "", "", *([""] if with_module else []))
+        out.print(table)
     return 0
 
 
@@ -146,7 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="Ray cluster to run on (default: a local Ray instance)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.set_defaults(func=_cmd_ablate)
+
+    data = sub.add_parser("data", help="dataset conversions").add_subparsers(dest="data_command", required=True)
+    groups = {None: sub, "data": data}
+    for group, name, module, text in _DELEGATED:
+        p = groups[group].add_parser(name, help=text)
+        owner = importlib.import_module(module)
+        owner.add_arguments(p)
+        p.set_defaults(func=owner.main)
     return parser
+
+
+#: Subcommands whose arguments and work live with the feature they drive (each module: add_arguments, main), as
+#: (parent command or None, name, module, help).
+_DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
+    (None, "viz", "report_gen.viz", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),
+    (None, "report", "report_gen.report", "LaTeX report (CTM-ACT_PushT_report.pdf) from sweep and run directories"),
+    ("data", "export-lerobot", "polibench.data.lerobot_export", "write the Push-T zarr data as a LeRobotDataset"),
+)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -154,12 +179,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from components.data_source.pusht_zarr import DataFormatError
     from polibench.config import ConfigError
     from polibench.data.download import DatasetNotFoundError
+    from polibench.interop.lerobot import LeRobotMissingError
     from polibench.registry import DuplicateComponentError, UnknownComponentError
     from polibench.rundir import RunDirError
     from polibench.training.checkpoint import CheckpointError
     from polibench.training.trainer import TrainingDiverged
 
-    return (ConfigError, DataFormatError, DatasetNotFoundError, UnknownComponentError, DuplicateComponentError,
+    return (ConfigError, DataFormatError, DatasetNotFoundError, LeRobotMissingError, UnknownComponentError, DuplicateComponentError,
             RunDirError, CheckpointError, TrainingDiverged, ValueError)
 
 

@@ -1,0 +1,124 @@
+"""Result charts for reports and notebooks: per-variant bars with 95% intervals and a latency/success scatter.
+
+Inputs are *entries*: ``{"name": str, "metrics": {metric: {"mean", "ci_low", "ci_high", ...}}}``. A sweep's
+results.json lists them under ``variants`` (with ``vs_best`` tie marks and ``seed_means``); a single run becomes
+one entry through :func:`run_entry`. Figures are plain matplotlib ``Figure`` objects on the Agg canvas, so nothing
+touches pyplot's global state and they render headless.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+Entry = Mapping[str, Any]
+
+#: Metric -> (axis label, log scale). Latency spans three orders of magnitude across policies (ACT to DDPM).
+LABELS: dict[str, tuple[str, bool]] = {
+    "success_rate": ("success rate", False),
+    "avg_max_coverage": ("avg max coverage", False),
+    "avg_max_reward": ("avg max reward", False),
+    "latency_per_call_ms": ("latency per model call (ms)", True),
+}
+BAR_METRICS = ("success_rate", "avg_max_coverage", "latency_per_call_ms")
+
+
+def sweep_entries(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The variants of a finished sweep (its results.json)."""
+    path = Path(sweep_dir) / "results.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the sweep's `polibench ablate ...` command again to "
+                                "finish and aggregate it (the command is recorded in its sweep.json)")
+    return json.loads(path.read_text())["variants"]
+
+
+def run_entry(run_dir: Path, name: str | None = None) -> dict[str, Any]:
+    """One run's evaluation (eval/metrics.json) as an entry named after the run directory."""
+    path = Path(run_dir) / "eval" / "metrics.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: {run_dir} is not an evaluated run directory")
+    summary = json.loads(path.read_text())["summary"]
+    metrics = {k: s for k, s in summary.items() if isinstance(s, dict) and _finite(s.get("mean"))}
+    return {"name": name or Path(run_dir).name, "metrics": metrics}
+
+
+def interval_bars(entries: Sequence[Entry], metrics: Sequence[str] = BAR_METRICS, title: str | None = None) -> Figure:
+    """One panel per metric: bar at the mean, error bar over the 95% interval, dots at seed means.
+
+    Grey bars are variants marked worse than the best (``vs_best``); metrics no entry measured are left out.
+    """
+    shown = [m for m in metrics if any(_stat(e, m) for e in entries)]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is measured by {[e['name'] for e in entries]}")
+    names = [str(e["name"]) for e in entries]
+    fig = Figure(figsize=(max(3.2, 0.55 * len(names) + 1.6) * len(shown), 3.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    x = np.arange(len(names))
+    for ax, metric in zip(fig.subplots(1, len(shown), squeeze=False)[0], shown):
+        label, log = LABELS.get(metric, (metric, False))
+        stats = [_stat(e, metric) for e in entries]
+        mean = np.array([s["mean"] if s else np.nan for s in stats])
+        err = np.array([[m - s["ci_low"], s["ci_high"] - m] if s else [np.nan, np.nan] for m, s in zip(mean, stats)])
+        colors = ["C7" if s and s.get("vs_best") == "worse" else "C0" for s in stats]
+        ax.bar(x, mean, yerr=err.T.tolist(), color=colors, capsize=4)  # lists: numpy 2 warns on (2, 1) arrays
+        for xi, s in zip(x, stats):
+            seeds = [v for v in (s or {}).get("seed_means", []) if _finite(v)]
+            ax.scatter([xi] * len(seeds), seeds, color="k", s=10, zorder=3)
+        ax.set_xticks(x, names, rotation=30, ha="right")
+        ax.set_title(label)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(0.0, 1.05)
+    fig.suptitle(title or "mean and 95% interval per variant (grey: worse than the best; dots: seed means)")
+    return fig
+
+
+def latency_success_scatter(entries: Sequence[Entry], title: str | None = None) -> Figure:
+    """Success rate against latency per model call (log x), both with 95% intervals, one labelled point each."""
+    points = [(e["name"], _stat(e, "latency_per_call_ms"), _stat(e, "success_rate")) for e in entries]
+    points = [p for p in points if p[1] and p[2]]
+    if not points:
+        raise ValueError("no entry has both latency_per_call_ms and success_rate")
+    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for i, (name, lat, succ) in enumerate(points):
+        ax.errorbar([lat["mean"]], [succ["mean"]],
+                    xerr=[[lat["mean"] - lat["ci_low"]], [lat["ci_high"] - lat["mean"]]],
+                    yerr=[[succ["mean"] - succ["ci_low"]], [succ["ci_high"] - succ["mean"]]],
+                    fmt="o", color=f"C{i % 10}", capsize=3, label=str(name))
+        ax.annotate(str(name), (lat["mean"], succ["mean"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(LABELS["latency_per_call_ms"][0] + ", log scale")
+    ax.set_ylabel(LABELS["success_rate"][0])
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(title or "success vs latency per model call (95% intervals)")
+    return fig
+
+
+def to_png(fig: Figure, dpi: int = 110) -> bytes:
+    """PNG bytes of a figure, for notebooks (IPython shows Agg figures only as text)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _stat(entry: Entry, metric: str) -> Mapping[str, Any] | None:
+    """The metric's stat when it has a finite mean and interval, else None."""
+    s = entry["metrics"].get(metric)
+    if not s or not all(_finite(s.get(k)) for k in ("mean", "ci_low", "ci_high")):
+        return None
+    return s
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -1,0 +1,171 @@
+"""What a report is built from: sweep directories and run directories, read and checked up front.
+
+A sweep directory has sweep.json (written when `polibench ablate` starts) and results.json (written once every
+run finished); the first sweep over axis ``policy`` is the headline comparison, the other sweeps are ablations.
+A run directory has config.gin and eval/metrics.json. Every budget fact the report prints is read here from the
+runs' own config.gin and run.json, never assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polibench.summary import policy_name
+
+
+class ReportError(ValueError):
+    """Bad report input or a failed build, with what to do about it (a ValueError: the CLI prints it in one line)."""
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The budget and setting of one trained run, as recorded in its directory."""
+
+    path: Path
+    policy: str
+    steps: int | None
+    batch: int | None
+    lr: float | None
+    n_params: int | None
+    train_wall_s: float | None
+    eval_seeds: list[int]
+    max_steps: int | None
+    machine: str
+    config: str = field(repr=False)
+
+    def binding(self, name: str) -> str | None:
+        """The operative value of ``name`` (e.g. ``ctm_act.ticks``) in the run's config.gin, as text."""
+        return config_value(self.config, name)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    path: Path
+    results: dict[str, Any]
+    command: str
+    runs: dict[str, list[RunFacts]]
+
+    @property
+    def axis(self) -> str:
+        return str(self.results["axis"])
+
+    @property
+    def variants(self) -> list[dict[str, Any]]:
+        return self.results["variants"]
+
+    def policy(self, variant: str) -> str:
+        return self.runs[variant][0].policy
+
+
+@dataclass(frozen=True)
+class Run:
+    facts: RunFacts
+    entry: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    headline: Sweep | None
+    ablations: list[Sweep]
+    runs: list[Run]
+
+    def all_runs(self) -> list[RunFacts]:
+        sweeps = ([self.headline] if self.headline else []) + self.ablations
+        return [f for s in sweeps for facts in s.runs.values() for f in facts] + [r.facts for r in self.runs]
+
+
+def load_inputs(paths: list[Path]) -> Inputs:
+    """Classify and read every input; raise :class:`ReportError` naming the first bad one and the fix."""
+    if not paths:
+        raise ReportError("no inputs: give one or more sweep directories (from `polibench ablate`) or run "
+                          "directories (from `polibench run`)")
+    sweeps, runs = [], []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise ReportError(f"{path} is not a directory")
+        if (path / "sweep.json").exists():
+            sweeps.append(load_sweep(path))
+        elif (path / "config.gin").exists() and (path / "eval" / "metrics.json").exists():
+            runs.append(load_run(path))
+        else:
+            raise ReportError(f"{path} is neither a sweep directory (sweep.json + results.json, from `polibench "
+                              "ablate`) nor an evaluated run directory (config.gin + eval/metrics.json, from "
+                              "`polibench run`)")
+    headline = next((s for s in sweeps if s.axis == "policy"), None)
+    return Inputs(headline, [s for s in sweeps if s is not headline], runs)
+
+
+def load_sweep(path: Path) -> Sweep:
+    spec = json.loads((path / "sweep.json").read_text())
+    command = spec.get("command", "polibench ablate ...")
+    results_path = path / "results.json"
+    if not results_path.exists():
+        raise ReportError(f"{path} has no results.json: its runs have not all finished or were never aggregated. "
+                          f"Run `{command}` again: it resumes the unfinished runs and writes results.json")
+    results = json.loads(results_path.read_text())
+    runs = {v["name"]: [read_facts(path / r) for r in v["runs"]] for v in results["variants"]}
+    empty = [name for name, facts in runs.items() if not facts]
+    if empty:
+        raise ReportError(f"{results_path} lists no runs for variant(s) {empty}; run `{command}` again")
+    return Sweep(path, results, command, runs)
+
+
+def load_run(path: Path) -> Run:
+    from report_gen.figures.results import run_entry
+
+    return Run(read_facts(path), run_entry(path))
+
+
+def read_facts(run_dir: Path) -> RunFacts:
+    """Budget, evaluation seeds and machine of one run, from its config.gin, run.json and eval/metrics.json."""
+    missing = [n for n in ("config.gin", "run.json", "eval/metrics.json") if not (run_dir / n).exists()]
+    if missing:
+        raise ReportError(f"run directory {run_dir} lacks {', '.join(missing)}: the run did not finish; rerun or "
+                          "resume the command that made it")
+    config = (run_dir / "config.gin").read_text()
+    info = json.loads((run_dir / "run.json").read_text())
+    evaluation = json.loads((run_dir / "eval" / "metrics.json").read_text())["config"]
+    train = info.get("train", {})
+    return RunFacts(
+        path=run_dir,
+        policy=policy_name(config),
+        steps=_int(config_value(config, "TrainConfig.steps")) or train.get("total_steps"),
+        batch=_int(config_value(config, "TrainConfig.batch_size")) or train.get("batch_size"),
+        lr=_float(config_value(config, "TrainConfig.lr")),
+        n_params=info.get("n_params"),
+        train_wall_s=train.get("wall_s"),
+        eval_seeds=list(evaluation.get("seeds", [])),
+        max_steps=evaluation.get("max_steps"),
+        machine=describe_machine(info),
+        config=config,
+    )
+
+
+def describe_machine(info: dict[str, Any]) -> str:
+    """One line on where a run trained: processor, platform, torch threads, accelerator."""
+    m = info.get("machine", {})
+    threads = info.get("train", {}).get("num_threads") or m.get("cpu_threads")
+    accel = f"CUDA device {m['cuda_device']}" if m.get("cuda_device") else "no GPU"
+    return (f"{m.get('processor') or 'unknown processor'} ({m.get('platform', 'unknown platform')}), "
+            f"training device {info.get('device', '?')}, {threads} torch thread(s), {accel}")
+
+
+def config_value(config: str, name: str) -> str | None:
+    """Value text of a binding ``...name = value`` in an operative config (scope prefixes ignored)."""
+    match = re.search(rf"^(?:[\w./]*[./])?{re.escape(name)}\s*=\s*(.+)$", config, flags=re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and re.fullmatch(r"\d+", text) else None
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,148 @@
+"""Sentences that state measured outcomes, generated from the numbers so the text can never contradict them.
+
+The rule is the protocol's (shared/docs/protocol.md): a variant beats another only where their 95% intervals do
+not overlap; otherwise it is a tie. Every function returns plain text (escaped later by the template).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from report_gen.report.format import LABELS, fmt_interval, fmt_value
+from report_gen.report.inputs import Sweep
+
+Stat = Mapping[str, Any]
+_VERDICT = {"better": "better than", "worse": "worse than", "tie": "tied with"}
+
+
+def compare(a: Stat, b: Stat, higher_is_better: bool = True) -> str:
+    """``better``, ``worse`` or ``tie`` for ``a`` against ``b``: better only when the intervals do not overlap."""
+    if a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"]:
+        return "tie"
+    return "better" if (a["mean"] > b["mean"]) == higher_is_better else "worse"
+
+
+def ranking(variants: Sequence[Mapping[str, Any]], metric: str) -> str:
+    """Who is best on ``metric``, who ties with the best and who is worse, from results.json's tie marks."""
+    marks = {v["name"]: v["metrics"][metric] for v in variants if "vs_best" in v["metrics"].get(metric, {})}
+    if not marks:
+        return f"No variant measured {LABELS[metric]}."
+    label = LABELS[metric]
+    best = next(n for n, s in marks.items() if s["vs_best"] == "best")
+    ties = [n for n, s in marks.items() if s["vs_best"] == "tie"]
+    worse = [n for n, s in marks.items() if s["vs_best"] == "worse"]
+    if not worse and len(marks) > 1:
+        if len({s["mean"] for s in marks.values()}) == 1:
+            return (f"On {label} every variant scored the same ({fmt_value(metric, marks[best]['mean'])}): "
+                    "no difference at all.")
+        return (f"On {label} no variant is shown to be better: all {len(marks)} intervals overlap the highest "
+                f"mean, {best}'s {fmt_interval(metric, marks[best])}.")
+    text = f"On {label}, {best} has the best mean, {fmt_interval(metric, marks[best])}"
+    if ties:
+        text += f"; {_names(ties)} {'is' if len(ties) == 1 else 'are'} tied with it (overlapping 95% intervals)"
+    if worse:
+        text += f"; {_names(worse)} {'is' if len(worse) == 1 else 'are'} worse (intervals apart from the best's)"
+    return text + "."
+
+
+def latency_ratios(sweep: Sweep) -> list[str]:
+    """Per CTM-ACT variant: its latency per model call relative to ACT's in the same sweep (empty if either is
+    missing)."""
+    act = _by_policy(sweep, "act")
+    if not act or "latency_per_call_ms" not in act[0]["metrics"]:
+        return []
+    base = act[0]["metrics"]["latency_per_call_ms"]
+    out = []
+    for v in _by_policy(sweep, "ctm_act"):
+        stat = v["metrics"].get("latency_per_call_ms")
+        if stat:
+            out.append(f"A model call of {v['name']} took {fmt_value('latency_per_call_ms', stat['mean'])} ms on "
+                       f"average, {stat['mean'] / base['mean']:.1f}x the "
+                       f"{fmt_value('latency_per_call_ms', base['mean'])} ms of {act[0]['name']}.")
+    return out
+
+
+def head_to_head(sweep: Sweep, metric: str = "avg_max_coverage") -> list[str]:
+    """Each CTM-ACT variant against ACT and against Diffusion Policy on ``metric``, with the verdict of the
+    intervals."""
+    out = []
+    for other in ("act", "diffusion"):
+        for ref in _by_policy(sweep, other)[:1]:
+            for v in _by_policy(sweep, "ctm_act"):
+                a, b = v["metrics"].get(metric), ref["metrics"].get(metric)
+                if a and b:
+                    out.append(f"{v['name']} is {_VERDICT[compare(a, b)]} {ref['name']} on {LABELS[metric]} "
+                               f"({fmt_interval(metric, a)} vs {fmt_interval(metric, b)}).")
+    return out
+
+
+def ticks_used(sweep: Sweep) -> list[str]:
+    """How many of their ticks the CTM-ACT variants used per call, against the configured maximum."""
+    out = []
+    for v in _by_policy(sweep, "ctm_act"):
+        stat = v["metrics"].get("ticks_per_call")
+        t_max = sweep.runs[v["name"]][0].binding("ctm_act.ticks")
+        if stat:
+            out.append(f"{v['name']} used {fmt_interval('ticks_per_call', stat)} ticks per call"
+                       + (f" of at most {t_max}." if t_max else "."))
+    return out
+
+
+def seed_caveat(sweep: Sweep) -> str:
+    seeds = sorted({v["n_seeds"] for v in sweep.variants})
+    if max(seeds) >= 3:
+        return f"Each variant was trained with {_names([str(s) for s in seeds], 'or')} seeds."
+    return (f"Each variant was trained with only {_names([str(s) for s in seeds], 'or')} seed(s); the protocol asks "
+            "for several seeds before claiming a difference, so every difference here is indicative.")
+
+
+def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:
+    return [v for v in sweep.variants if sweep.policy(v["name"]) == policy]
+
+
+def _names(names: Sequence[str], conjunction: str = "and") -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def conclusion(sweep: Sweep) -> list[str]:
+    """The headline in one or two sentences: the best CTM-ACT variant (by coverage) against ACT and Diffusion
+    Policy, and its cost in latency."""
+    ctm = [v for v in _by_policy(sweep, "ctm_act") if "avg_max_coverage" in v["metrics"]]
+    if not ctm:
+        best = sweep.results.get("best", {}).get("avg_max_coverage")
+        return [f"The highest average max coverage was {best}'s." if best else "No coverage was measured."]
+    top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])
+    out = []
+    for ref in (r for policy in ("act", "diffusion") for r in _by_policy(sweep, policy)[:1]):
+        verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {LABELS[m]}"
+                    for m in ("avg_max_coverage", "success_rate") if m in ref["metrics"] and m in top["metrics"]]
+        out.append(f"Against {ref['name']}, the best CTM-ACT variant by coverage ({top['name']}) was "
+                   f"{_names(verdicts)}.")
+    out += [s for s in latency_ratios(sweep) if s.startswith(f"A model call of {top['name']} ")]
+    return out
+
+
+def budget(facts: Sequence[Any]) -> str:
+    """The training budget of the given runs: one sentence if shared, else each distinct budget with its runs."""
+    groups: dict[tuple[Any, Any], list[str]] = {}
+    for f in facts:
+        groups.setdefault((f.steps, f.batch), []).append(_run_label(f.path))
+    if len(groups) == 1:
+        (steps, batch), runs = next(iter(groups.items()))
+        return f"Every run trained for {steps} optimiser steps at batch {batch} (read from each run's config.gin)."
+    parts = [f"{steps} steps at batch {batch} ({_names(runs)})" for (steps, batch), runs in groups.items()]
+    return f"Budgets differ between runs: {'; '.join(parts)}."
+
+
+def evaluation(facts: Sequence[Any]) -> str:
+    groups: dict[tuple[int, ...], list[Any]] = {}
+    for f in facts:
+        groups.setdefault(tuple(f.eval_seeds), []).append(f)
+    parts = [f"{len(seeds)} episodes on seeds {seeds[0]}-{seeds[-1]} (at most {runs[0].max_steps} steps each)"
+             if seeds else "no recorded seeds" for seeds, runs in groups.items()]
+    head = "Every run was evaluated on " if len(groups) == 1 else "Evaluations differ between runs: "
+    return head + "; ".join(parts) + "."
+
+
+def _run_label(path: Any) -> str:
+    return "/".join(path.parts[-3:]) if path.name.startswith("seed") else path.name

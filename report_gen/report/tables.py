@@ -1,0 +1,70 @@
+"""LaTeX tables from results: every cell formatted by :mod:`report_gen.report.format` and escaped here.
+
+Tie marks come from results.json (``vs_best``): bold for the best variant and every variant whose 95% interval
+overlaps it, and a star on the best.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import mean
+from typing import Any, Mapping, Sequence
+
+from report_gen.report.format import Tex, escape, fmt_interval
+from report_gen.report.inputs import RunFacts
+
+OUTCOME_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward")
+COST_METRICS = ("latency_per_call_ms", "ticks_per_call", "jerk")
+HEADERS = {"success_rate": "success", "avg_max_coverage": "avg max coverage", "avg_max_reward": "avg max reward",
+           "latency_per_call_ms": "ms / model call", "ticks_per_call": "ticks / call", "jerk": "jerk"}
+LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. Bold: the best "
+          "variant (marked *) and every variant whose interval overlaps the best's (a tie: not shown to be worse).")
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    label: str
+    header: list[str]
+    rows: list[list[Tex]]
+
+    @property
+    def align(self) -> str:
+        return "l" + "r" * (len(self.header) - 1)
+
+
+def outcome_table(entries: Sequence[Mapping[str, Any]], caption: str, label: str) -> Table:
+    """Variant, seeds x episodes and the task-outcome metrics."""
+    rows = [[escape(e["name"]), escape(_seeds_episodes(e)), *(_cell(e, m) for m in OUTCOME_METRICS)]
+            for e in entries]
+    return Table(caption, label, ["variant", "seeds x episodes", *(HEADERS[m] for m in OUTCOME_METRICS)],
+                 [[Tex(c) for c in r] for r in rows])
+
+
+def cost_table(entries: Sequence[Mapping[str, Any]], facts: Mapping[str, Sequence[RunFacts]], caption: str,
+               label: str) -> Table:
+    """Variant, size, training time and the cost metrics (latency, ticks, smoothness)."""
+    rows = []
+    for e in entries:
+        runs = facts[e["name"]]
+        params = [f.n_params for f in runs if f.n_params]
+        wall = [f.train_wall_s for f in runs if f.train_wall_s]
+        rows.append([escape(e["name"]), escape(f"{mean(params) / 1e6:.2f}M" if params else "-"),
+                     escape(f"{mean(wall) / 60:.1f}" if wall else "-"), *(_cell(e, m) for m in COST_METRICS)])
+    header = ["variant", "params", "train min / seed", *(HEADERS[m] for m in COST_METRICS)]
+    return Table(caption, label, header, [[Tex(c) for c in r] for r in rows])
+
+
+def _cell(entry: Mapping[str, Any], metric: str) -> str:
+    stat = entry["metrics"].get(metric)
+    text = escape(fmt_interval(metric, stat))
+    mark = (stat or {}).get("vs_best")
+    if mark == "best":
+        return rf"\textbf{{{text}}}\,$\star$"
+    return rf"\textbf{{{text}}}" if mark == "tie" else text
+
+
+def _seeds_episodes(entry: Mapping[str, Any]) -> str:
+    seeds = entry.get("n_seeds", 1)
+    episodes = entry.get("n_episodes") or entry["metrics"].get("success_rate", {}).get("n", 0)
+    return f"{seeds} x {episodes // max(seeds, 1)}"

@@ -1,0 +1,60 @@
+"""Visualisation directories: figures made elsewhere, described by a figures.json manifest, embedded as they are.
+
+Manifest: ``{"run": str, "figures": [{"file": "x.png", "title": str, "caption": str}]}``. Everything is checked
+before the report is written, so a bad manifest fails fast with the file to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from report_gen.report.inputs import ReportError
+
+MANIFEST = "figures.json"
+#: What pdflatex's graphicx can include.
+IMAGE_TYPES = (".png", ".pdf", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class VizFigure:
+    run: str
+    source: Path
+    title: str
+    caption: str
+
+
+def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
+    figures = []
+    for d in map(Path, viz_dirs):
+        manifest = d / MANIFEST
+        if not manifest.exists():
+            raise ReportError(f"visualisation directory {d} has no {MANIFEST} manifest")
+        try:
+            doc = json.loads(manifest.read_text())
+            entries = [(str(f["file"]), str(f.get("title", "")), str(f.get("caption", ""))) for f in doc["figures"]]
+            run = str(doc.get("run", d.name))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ReportError(f"{manifest} is not a figures manifest "
+                              f'{{"run": ..., "figures": [{{"file", "title", "caption"}}]}}: {exc}') from exc
+        for file, title, caption in entries:
+            source = d / file
+            if not source.is_file():
+                raise ReportError(f"{manifest} lists {file}, which is not a file in {d}")
+            if source.suffix.lower() not in IMAGE_TYPES:
+                raise ReportError(f"{source}: pdflatex cannot include {source.suffix!r} files; use one of "
+                                  f"{', '.join(IMAGE_TYPES)}")
+            figures.append(VizFigure(run, source, title, caption))
+    return figures
+
+
+def copy_viz(figures: list[VizFigure], dest: Path) -> list[str]:
+    """Copy each figure into ``dest`` under a LaTeX-safe name; returns the names, in order."""
+    names = []
+    for i, fig in enumerate(figures):
+        name = f"viz{i:03d}{fig.source.suffix.lower()}"
+        shutil.copyfile(fig.source, dest / name)
+        names.append(name)
+    return names
