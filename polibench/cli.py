@@ -78,9 +78,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_table(args: argparse.Namespace) -> int:
     from polibench.io import write_text
-    from polibench.summary import load_row, markdown_table
+    from polibench.summary import expand_inputs, load_row, markdown_table
 
-    table = markdown_table([load_row(Path(d), args.eval_subdir) for d in args.run_dirs])
+    runs = expand_inputs([Path(d) for d in args.run_dirs], args.eval_subdir)
+    table = markdown_table([load_row(d, args.eval_subdir) for d in runs])
     if args.out:
         write_text(args.out, table)
     console.print(table, markup=False, highlight=False, soft_wrap=True)
@@ -133,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("table", help="markdown results table of run directories (for README and reports)")
-    p.add_argument("run_dirs", nargs="+", help="run directories, or evaluation directories inside runs")
+    p.add_argument("run_dirs", nargs="+", help="run directories, evaluation directories inside runs, or sweep "
+                                               "directories (their finished runs)")
     p.add_argument("--eval-subdir", default="eval", help="which evaluation of each run (default: the run's own)")
     p.add_argument("--out", help="also write the table to this file")
     p.set_defaults(func=_cmd_table)

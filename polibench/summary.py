@@ -29,6 +29,30 @@ def policy_name(config_text: str) -> str:
     return match.group(1) if match else "?"
 
 
+def expand_inputs(paths: list[Path], eval_subdir: str = "eval") -> list[Path]:
+    """Run and evaluation directories as given; a sweep directory (``sweep.json``) stands for its finished runs.
+
+    Raises RunDirError for a path that is none of these, naming what was expected.
+    """
+    from polibench.rundir import RunDirError
+
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if (path / "sweep.json").exists():
+            out += sorted(p for p in path.glob("variants/*/seed*") if (p / eval_subdir / "metrics.json").exists())
+        elif (path / "metrics.json").exists() or (path / "run.json").exists():
+            out.append(path)
+        else:
+            raise RunDirError(f"{path} is not a run directory (run.json), an evaluation directory (metrics.json) "
+                              f"or a sweep directory (sweep.json)")
+    return out
+
+
+def _label(run_dir: Path) -> str:
+    """A run's name in tables: ``variant/seed<k>`` inside a sweep, else the directory name."""
+    return f"{run_dir.parent.name}/{run_dir.name}" if run_dir.parent.parent.name == "variants" else run_dir.name
+
+
 def load_row(path: Path, eval_subdir: str = "eval") -> dict[str, Any]:
     """One evaluation's run identity, budget and summary.
 
@@ -37,9 +61,9 @@ def load_row(path: Path, eval_subdir: str = "eval") -> dict[str, Any]:
     """
     path = Path(path)
     if (path / "metrics.json").exists():
-        run_dir, eval_dir, label = path.parent, path, f"{path.parent.name}/{path.name}"
+        run_dir, eval_dir, label = path.parent, path, f"{_label(path.parent)}/{path.name}"
     else:
-        run_dir, eval_dir, label = path, path / eval_subdir, path.name
+        run_dir, eval_dir, label = path, path / eval_subdir, _label(path)
     info = json.loads((run_dir / "run.json").read_text())
     metrics = json.loads((eval_dir / "metrics.json").read_text())
     train = info.get("train", {})

@@ -126,6 +126,21 @@ def test_table_command_reads_the_run(finished_run, tmp_path):
     assert "| act/eval_for_table | act |" in out.read_text()
 
 
+def test_table_expands_a_sweep_directory_and_rejects_other_paths(finished_run, tmp_path, capsys):
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(finished_run, sweep / "variants" / "act" / "seed0", ignore=shutil.ignore_patterns("checkpoints"))
+    (sweep / "variants" / "act" / "seed1").mkdir(parents=True)  # started, not evaluated: left out
+    (sweep / "sweep.json").write_text("{}")
+    out = tmp_path / "table.md"
+    assert main(["table", str(sweep), "--out", str(out)]) == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| act/")]
+    assert [row.split(" | ")[0] for row in rows] == ["| act/seed0"]
+    assert main(["table", str(tmp_path / "table.md")]) == EXIT_USER_ERROR
+    assert "not a run directory" in capsys.readouterr().err
+
+
 def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path):
     out = tmp_path / "with_eval"
     assert run_cli(out, f"data_source.pusht_zarr.path = '{zarr_path}'", "polibench.TrainConfig.eval_every = 6",
