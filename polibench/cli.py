@@ -59,18 +59,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from polibench.api import load_policy
-    from polibench.evaluation.config import EvalConfig
-    from polibench.experiment import evaluate_run
-    from polibench.io import write_json
+    from polibench.experiment import reevaluate
 
-    cfg = EvalConfig(episodes=args.episodes, seed0=args.seed0, n_envs=args.n_envs, max_steps=args.max_steps,
-                     video=args.video)
-    policy = load_policy(args.run_dir, device=args.device, gin_params=args.gin_param)
+    overrides = {"episodes": args.episodes, "seed0": args.seed0, "n_envs": args.n_envs, "max_steps": args.max_steps,
+                 "video": args.video}
     out = Path(args.out) if args.out else Path(args.run_dir) / f"eval_seed{args.seed0}_n{args.episodes}"
-    summary = evaluate_run(policy, policy.track, cfg, out, progress=not args.no_progress)
-    write_json(out / "eval_command.json", {"run_dir": str(args.run_dir), "gin_params": args.gin_param,
-                                            "device": args.device, **cfg.__dict__})
+    summary = reevaluate(Path(args.run_dir), overrides, out, args.gin_param, args.device, progress=not args.no_progress)
     console.print(metrics_table(summary, title=f"{args.run_dir}: {args.episodes} episodes from seed {args.seed0}"))
     console.print(f"[green]written to {out}")
     return 0
@@ -170,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands whose arguments and work live with the feature they drive (each module: add_arguments, main), as
 #: (parent command or None, name, module, help).
 _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
+    (None, "ablate-inference", "polibench.sweep.inference",
+     "re-evaluate trained runs once per value of an inference-time gin binding (e.g. halting on/off)"),
     (None, "viz", "report_gen.viz", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),
     (None, "report", "report_gen.report", "LaTeX report (CTM-ACT_PushT_report.pdf) from sweep and run directories"),
     ("data", "export-lerobot", "polibench.data.lerobot_export", "write the Push-T zarr data as a LeRobotDataset"),

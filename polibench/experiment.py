@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gin
 import numpy as np
@@ -21,6 +21,7 @@ from polibench.data.episodes import split_episodes
 from polibench.data.windows import WindowSampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
+from polibench.io import write_json
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
@@ -135,6 +136,21 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
     summary = trainer.fit()
     trainer.swap_in_ema()
     summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "num_threads": cfg.num_threads})
+    return summary
+
+
+def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path, gin_params: Sequence[str] = (),
+               device: str = "auto", progress: bool = True) -> dict[str, Any]:
+    """A saved run's weights evaluated again (`polibench eval`), with inference-time ``gin_params``; the command
+    is recorded beside the metrics in ``eval_command.json``. The evaluation protocol is the run's saved one
+    (its config is parsed first) with ``eval_overrides`` (EvalConfig fields) on top."""
+    from polibench.api import load_policy
+
+    policy = load_policy(run_dir, device=device, gin_params=gin_params)
+    eval_cfg = EvalConfig(**eval_overrides)
+    summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress=progress)
+    write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
+                                               "device": device, **eval_cfg.__dict__})
     return summary
 
 

@@ -39,7 +39,7 @@ def expand_inputs(paths: list[Path], eval_subdir: str = "eval") -> list[Path]:
     out: list[Path] = []
     for path in map(Path, paths):
         if (path / "sweep.json").exists():
-            out += sorted(p for p in path.glob("variants/*/seed*") if (p / eval_subdir / "metrics.json").exists())
+            out += sorted(p for p in path.glob("variants/*/*") if (p / eval_subdir / "metrics.json").exists())
         elif (path / "metrics.json").exists() or (path / "run.json").exists():
             out.append(path)
         else:
@@ -49,7 +49,7 @@ def expand_inputs(paths: list[Path], eval_subdir: str = "eval") -> list[Path]:
 
 
 def _label(run_dir: Path) -> str:
-    """A run's name in tables: ``variant/seed<k>`` inside a sweep, else the directory name."""
+    """A run's name in tables: ``variant/<run>`` inside a sweep, else the directory name."""
     return f"{run_dir.parent.name}/{run_dir.name}" if run_dir.parent.parent.name == "variants" else run_dir.name
 
 

@@ -152,7 +152,9 @@ def bar_chart(results: Mapping[str, Any]) -> Figure:
         err = np.array([[m - s.get("ci_low", np.nan), s.get("ci_high", np.nan) - m] for m, s in zip(mean, stats)])
         colors = ["C7" if s.get("vs_best") == "worse" else "C0" for s in stats]
         x = np.arange(len(names))
-        ax.bar(x, mean, yerr=err.T, color=colors, capsize=4)
+        ax.bar(x, mean, color=colors)
+        # errorbar, not bar(yerr=): bar's error path warns on a single bar (NumPy scalar conversion in matplotlib)
+        ax.errorbar(x, mean, yerr=err.T, fmt="none", ecolor="k", capsize=4)
         for xi, s in zip(x, stats):
             seeds = [m for m in s.get("seed_means", []) if m is not None]
             ax.scatter([xi] * len(seeds), seeds, color="k", s=12, zorder=3)

@@ -1,0 +1,249 @@
+"""`polibench ablate-inference`: trained runs re-evaluated once per value of an inference-time gin binding.
+
+    OUT/
+      sweep.json                          the command, the binding, the source runs, each value's bindings
+      variants/<value>/<label>/           one run-like directory per value and source run:
+        config.gin, run.json              copied from the source run (budget, seeds and policy read as usual)
+        source_run.json                   the source run directory and the override
+        eval/                             metrics.json, episodes.jsonl, eval_command.json (as `polibench eval`)
+      results.json, .csv, .md, .png       as `polibench ablate` writes them (polibench.sweep.aggregate)
+
+Weights stay in the source runs: each evaluation loads them from there with the override, like
+``polibench eval RUN --gin_param BINDING``. No training happens, so the values compare the same weights.
+Rerunning the same command skips finished evaluations; an OUT started with another binding, other values or other
+source runs is refused, so one table never mixes two ablations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from polibench.console import console
+from polibench.io import write_json
+from polibench.registry import _closest
+from polibench.rundir import RunDir, RunDirError
+from polibench.sweep.ablate import SWEEP_FILE, _portable
+from polibench.sweep.aggregate import aggregate, rich_table, write_results
+from polibench.sweep.axes import Axis, AxisError, load_base, resolve, split_values
+
+SOURCE_FILE = "source_run.json"
+#: Small text files of a source run that make an evaluation directory read like a run (never the weights).
+COPIED = ("config.gin", "run.json")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A trained run to re-evaluate, its label in OUT, and the command that (re)makes its weights."""
+
+    path: Path
+    label: str
+    remake: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One source run evaluated with one value of the binding."""
+
+    source: Source
+    value: str
+    gin_params: tuple[str, ...]
+    path: Path
+
+    @property
+    def finished(self) -> bool:
+        eval_dir = RunDir(self.path).eval_dir
+        return (eval_dir / "metrics.json").exists() and (eval_dir / "episodes.jsonl").exists()
+
+
+@dataclass(frozen=True)
+class InferenceSpec:
+    """What to evaluate; every field but ``out`` and ``device`` decides the numbers."""
+
+    binding: str
+    values: list[str]
+    runs: list[Path]
+    variants: list[str] | None
+    out: Path
+    episodes: int | None = None
+    seed0: int | None = None
+    device: str = "auto"
+
+    def command(self) -> str:
+        """The equivalent command line, recorded in sweep.json."""
+        args = ["polibench", "ablate-inference", "--axis", self.binding, "--values", ",".join(self.values)]
+        for run in self.runs:
+            args += ["--runs", str(run)]
+        args += ["--variants", ",".join(self.variants)] if self.variants else []
+        args += ["--out", str(self.out)]
+        args += ["--episodes", str(self.episodes)] if self.episodes is not None else []
+        args += ["--seed0", str(self.seed0)] if self.seed0 is not None else []
+        return shlex.join(args)
+
+    def eval_overrides(self) -> dict[str, int]:
+        """EvalConfig fields given on the command line; the rest come from each run's saved config."""
+        return {k: v for k, v in (("episodes", self.episodes), ("seed0", self.seed0)) if v is not None}
+
+
+def ablate_inference(spec: InferenceSpec, progress: bool = True) -> dict[str, Any]:
+    """Evaluate every source run with every value of the binding (skipping finished ones); write the results."""
+    sources = find_sources(spec.runs, spec.variants)
+    axis = resolve_binding(spec.binding, spec.values, sources)
+    evaluations = [Evaluation(s, v.name, v.gin_params, spec.out / "variants" / v.name / s.label)
+                   for v in axis.variants for s in sources]
+    _record(spec, axis, sources, evaluations)
+    _run_all([e for e in evaluations if not e.finished], len(evaluations), spec, progress)
+    header = {"axis": spec.binding, "target": axis.target, "seeds": _training_seeds(sources),
+              "base": ", ".join(_portable(str(r)) for r in spec.runs), "inference_only": True}
+    results = aggregate(header, {v.name: [e.path for e in evaluations if e.value == v.name] for v in axis.variants},
+                        spec.out)
+    write_results(results, spec.out)
+    console.print(rich_table(results))
+    return results
+
+
+def find_sources(runs: Sequence[Path], variants: Sequence[str] | None) -> list[Source]:
+    """The trained runs behind ``--runs``: a sweep directory stands for the seed runs of its (chosen) variants."""
+    sweeps = [Path(r) for r in runs if (Path(r) / SWEEP_FILE).exists()]
+    if variants and not sweeps:
+        raise RunDirError("--variants picks variants of a sweep directory, but --runs names no sweep directory")
+    chosen = {s: _sweep_variants(s, variants) for s in sweeps}
+    single = sum(len(v) for v in chosen.values()) == 1
+    sources: list[Source] = []
+    for run in map(Path, runs):
+        if run in chosen:
+            sources += [_sweep_source(run, variant, seed_dir, single) for variant in chosen[run]
+                        for seed_dir in _seed_dirs(run / "variants" / variant)]
+        elif RunDir(run).config_path.exists():
+            sources.append(Source(run, run.name, f"polibench run CONFIG --out {run} --resume"))
+        else:
+            raise RunDirError(f"{run} is neither a sweep directory ({SWEEP_FILE}, from `polibench ablate`) nor a run "
+                              "directory (config.gin, from `polibench run`)")
+    _check_sources(sources)
+    return sources
+
+
+def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Source]) -> Axis:
+    """The variants of ``binding``, checked against every source run's saved config: the binding must parse and
+    be a parameter the run builds (an unused binding would silently change nothing)."""
+    axis = None
+    for source in sources:
+        base = load_base([RunDir(source.path).config_path], [])
+        axis = resolve(binding, values, base)
+        if axis.target not in base.bindings:
+            raise AxisError(f"{source.path} does not build {axis.target}, so overriding it changes nothing."
+                            f"{_closest(axis.target, list(base.bindings))}")
+    assert axis is not None  # find_sources returns at least one run
+    return axis
+
+
+def evaluate_source(evaluation: Evaluation, spec: InferenceSpec) -> None:
+    """The source run's weights evaluated with the override into ``evaluation.path``, as `polibench eval` does
+    (load_policy + evaluate_run + eval_command.json), with the protocol of the run's saved config."""
+    from polibench.experiment import reevaluate
+
+    evaluation.path.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        shutil.copyfile(evaluation.source.path / name, evaluation.path / name)
+    write_json(evaluation.path / SOURCE_FILE, {"run_dir": _portable(str(evaluation.source.path)),
+                                               "binding": spec.binding, "value": evaluation.value,
+                                               "gin_params": list(evaluation.gin_params)})
+    reevaluate(evaluation.source.path, spec.eval_overrides(), RunDir(evaluation.path).eval_dir,
+               evaluation.gin_params, spec.device, progress=False)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--axis", required=True,
+                        help="inference-time binding, e.g. halting.variance.enabled or policy.ctm_act.ticks")
+    parser.add_argument("--values", required=True, help="comma-separated gin literals, e.g. True,False or 5,10,20")
+    parser.add_argument("--runs", action="append", required=True,
+                        help="a sweep directory (from `polibench ablate`) or a run directory; repeatable")
+    parser.add_argument("--variants", help="comma-separated variants of the sweep directories (default: all)")
+    parser.add_argument("--out", required=True, help="sweep directory to write; rerunning resumes it")
+    parser.add_argument("--episodes", type=int, help="evaluation episodes (default: each run's saved protocol)")
+    parser.add_argument("--seed0", type=int, help="first evaluation seed (default: each run's saved protocol)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+
+
+def main(args: argparse.Namespace) -> int:
+    spec = InferenceSpec(args.axis, split_values(args.values), [Path(r) for r in args.runs],
+                         split_values(args.variants) if args.variants else None, Path(args.out), args.episodes,
+                         args.seed0, args.device)
+    ablate_inference(spec, progress=not args.no_progress)
+    console.print(f"[green]sweep directory: {spec.out}")
+    return 0
+
+
+def _sweep_variants(sweep: Path, wanted: Sequence[str] | None) -> list[str]:
+    present = sorted(p.name for p in (sweep / "variants").glob("*") if p.is_dir())
+    missing = [v for v in wanted or () if v not in present]
+    if missing or not present:
+        raise RunDirError(f"{sweep} has no variant(s) {missing or '(none at all)'}; its variants: "
+                          f"{', '.join(present) or '(none)'}")
+    return list(wanted) if wanted else present
+
+
+def _seed_dirs(variant_dir: Path) -> list[Path]:
+    return sorted(variant_dir.glob("seed*"), key=lambda p: int(p.name[4:]) if p.name[4:].isdigit() else -1)
+
+
+def _sweep_source(sweep: Path, variant: str, seed_dir: Path, single: bool) -> Source:
+    command = json.loads((sweep / SWEEP_FILE).read_text()).get("command", "polibench ablate ...")
+    return Source(seed_dir, seed_dir.name if single else f"{variant}_{seed_dir.name}", command)
+
+
+def _check_sources(sources: Sequence[Source]) -> None:
+    """Fail before any evaluation: no runs, clashing labels, or runs without trained weights."""
+    if not sources:
+        raise RunDirError("--runs names no trained runs")
+    labels = [s.label for s in sources]
+    clashes = sorted({label for label in labels if labels.count(label) > 1})
+    if clashes:
+        raise RunDirError(f"several source runs would be labelled {clashes}; give run directories with distinct "
+                          "names, or one sweep directory")
+    for source in sources:
+        rundir = RunDir(source.path)
+        if not rundir.model_path.exists():
+            raise RunDirError(f"{source.path} has no trained weights ({rundir.model_path.name}): its training did not "
+                              f"finish. Regenerate them with `{source.remake}`, then rerun this command.")
+
+
+def _record(spec: InferenceSpec, axis: Axis, sources: Sequence[Source], evaluations: Sequence[Evaluation]) -> None:
+    """Write sweep.json; refuse an OUT started with another binding, other values, runs or evaluation protocol."""
+    path = spec.out / SWEEP_FILE
+    now = {"target": axis.target, "eval_overrides": spec.eval_overrides(),
+           "source_runs": {s.label: _portable(str(s.path)) for s in sources},
+           "variants": {v.name: {"gin_params": list(v.gin_params),
+                                 "runs": [str(e.path.relative_to(spec.out)) for e in evaluations if e.value == v.name]}
+                        for v in axis.variants}}
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        differs = [k for k in now if recorded.get(k) != now[k]]
+        if differs:
+            raise RunDirError(f"{spec.out} holds an inference ablation with other {', '.join(differs)} (recorded: "
+                              f"{recorded.get('command')!r}); rerun that command or choose another --out")
+    write_json(path, {"command": spec.command(), "axis": spec.binding, "seeds": _training_seeds(sources),
+                      "inference_only": True, **now})
+
+
+def _run_all(todo: Sequence[Evaluation], total: int, spec: InferenceSpec, progress: bool) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not progress) as bar:
+        job = bar.add_task(f"ablate-inference {spec.binding}", total=total, completed=total - len(todo))
+        for evaluation in todo:
+            evaluate_source(evaluation, spec)
+            bar.update(job, advance=1, description=f"{spec.binding}={evaluation.value}: {evaluation.source.label} done")
+
+
+def _training_seeds(sources: Sequence[Source]) -> list[int]:
+    """The source runs' training seeds (from their run.json), for the results header."""
+    return sorted({RunDir(s.path).read_run_info().get("seed", 0) for s in sources})

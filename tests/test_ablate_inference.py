@@ -1,0 +1,127 @@
+"""`polibench ablate-inference`: a tiny real CTM-ACT sweep (2 training seeds) re-evaluated with halting on and off,
+its sweep directory and results, resume, and the clear errors (other values, no weights, bad binding)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+
+import pytest
+
+from polibench.cli import main as polibench
+from polibench.data.download import ENV_VAR
+from polibench.rundir import RunDirError
+from polibench.sweep import inference
+from polibench.sweep.axes import AxisError
+from tests.conftest import REPO
+from tests.test_viz import BUDGET, CTM_TINY
+
+BINDING = "halting.variance.enabled"
+TICKS = 4  # policy.ctm_act.ticks in CTM_TINY
+
+
+def ablate_inference(out, *runs, values: str = "True,False", extra: tuple[str, ...] = (), axis: str = BINDING) -> int:
+    """`polibench ablate-inference` through its own argument parser, as the CLI calls it."""
+    parser = argparse.ArgumentParser()
+    inference.add_arguments(parser)
+    argv = ["--axis", axis, "--values", values, "--out", str(out), "--no-progress", *extra]
+    for run in runs:
+        argv += ["--runs", str(run)]
+    return inference.main(parser.parse_args(argv))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_env(zarr_path):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, str(zarr_path))
+        yield
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny real sweep of CTM-ACT: one variant (ticks 4), training seeds 0 and 1."""
+    out = tmp_path_factory.mktemp("trained") / "ticks"
+    args = ["ablate", "--axis", "policy.ctm_act.ticks", "--values", str(TICKS), "--base",
+            str(REPO / "gin" / "ctm_act_unet.gin"), "--seeds", "2", "--out", str(out), "--no-progress"]
+    for binding in [*BUDGET, *CTM_TINY]:
+        args += ["--gin_param", binding]
+    assert polibench(args) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def ablation(trained, tmp_path_factory):
+    out = tmp_path_factory.mktemp("inference") / "halting"
+    assert ablate_inference(out, trained, extra=("--variants", str(TICKS))) == 0
+    return out
+
+
+def test_writes_a_sweep_directory_over_the_source_weights(trained, ablation):
+    results = json.loads((ablation / "results.json").read_text())
+    assert results["axis"] == BINDING and results["target"] == BINDING and results["seeds"] == [0, 1]
+    assert [v["name"] for v in results["variants"]] == ["True", "False"]
+    assert all(v["n_seeds"] == 2 and v["n_episodes"] == 4 for v in results["variants"])
+    off = results["variants"][1]["metrics"]["ticks_per_call"]
+    assert off["mean"] == TICKS and off["seed_means"] == [TICKS, TICKS]  # no halting: every call runs every tick
+    assert (ablation / "results.md").exists() and (ablation / "results.png").exists()
+
+    record = json.loads((ablation / "sweep.json").read_text())
+    assert record["inference_only"] and record["target"] == BINDING
+    assert record["command"].startswith(f"polibench ablate-inference --axis {BINDING} --values True,False")
+    assert record["source_runs"] == {f"seed{k}": str(trained / "variants" / str(TICKS) / f"seed{k}") for k in (0, 1)}
+    assert record["variants"]["False"] == {"gin_params": [f"{BINDING} = False"],
+                                           "runs": ["variants/False/seed0", "variants/False/seed1"]}
+    for value in ("True", "False"):
+        for k in (0, 1):
+            run, source = ablation / "variants" / value / f"seed{k}", trained / "variants" / str(TICKS) / f"seed{k}"
+            assert (run / "config.gin").read_text() == (source / "config.gin").read_text()
+            assert json.loads((run / "run.json").read_text())["seed"] == k
+            assert json.loads((run / "source_run.json").read_text())["run_dir"] == str(source)
+            command = json.loads((run / "eval" / "eval_command.json").read_text())
+            assert command["gin_params"] == [f"{BINDING} = {value}"] and command["episodes"] == 2
+    assert not list(ablation.rglob("*.safetensors")) and not list(ablation.rglob("checkpoints"))
+
+
+def test_rerun_skips_finished_evaluations(trained, ablation):
+    metrics = {p: p.stat().st_mtime_ns for p in ablation.glob("variants/*/seed*/eval/metrics.json")}
+    redo = ablation / "variants" / "True" / "seed1" / "eval" / "metrics.json"
+    redo.unlink()
+    assert ablate_inference(ablation, trained, extra=("--variants", str(TICKS))) == 0
+    after = {p: p.stat().st_mtime_ns for p in ablation.glob("variants/*/seed*/eval/metrics.json")}
+    assert after.keys() == metrics.keys() and {p for p in after if after[p] != metrics[p]} == {redo}
+
+
+def test_other_values_for_the_same_out_are_refused(trained, ablation):
+    with pytest.raises(RunDirError, match="with other variants .* rerun that command or choose another --out"):
+        ablate_inference(ablation, trained, values="True", extra=("--variants", str(TICKS)))
+    with pytest.raises(RunDirError, match="with other target, variants"):
+        ablate_inference(ablation, trained, values="0.5", axis="halting.variance.threshold",
+                         extra=("--variants", str(TICKS)))
+
+
+def test_a_run_without_weights_names_the_command_that_makes_them(trained, tmp_path):
+    run = tmp_path / "unfinished"
+    run.mkdir()
+    for name in ("config.gin", "run.json"):
+        shutil.copy(trained / "variants" / str(TICKS) / "seed0" / name, run / name)
+    with pytest.raises(RunDirError, match=r"no trained weights .* `polibench run CONFIG --out .*unfinished --resume`"):
+        ablate_inference(tmp_path / "out", run)
+    with pytest.raises(RunDirError, match="Regenerate them with `polibench ablate --axis policy.ctm_act.ticks"):
+        (trained / "variants" / str(TICKS) / "seed1" / "model.safetensors").rename(tmp_path / "moved")
+        try:
+            ablate_inference(tmp_path / "out", trained)
+        finally:
+            (tmp_path / "moved").rename(trained / "variants" / str(TICKS) / "seed1" / "model.safetensors")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("binding, message", [
+    ("halting.variance.enabld", "Did you mean 'halting.variance.enabled'?"),
+    ("policy.diffusion.num_inference_steps", "does not build policy.diffusion.num_inference_steps"),
+])
+def test_a_bad_binding_is_a_clear_error_before_any_evaluation(trained, tmp_path, binding, message):
+    """AxisError is a ValueError: the CLI prints it in one line."""
+    with pytest.raises(AxisError, match=message):
+        ablate_inference(tmp_path / "out", trained, values="1,2", axis=binding)
+    assert not (tmp_path / "out").exists()
