@@ -27,10 +27,12 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     if not rundir.config_path.exists():
         raise RunDirError(f"{rundir.path} is not a polibench run directory (no config.gin)")
     if not rundir.model_path.exists():
-        raise RunDirError(
-            f"{rundir.path} has no trained model ({rundir.model_path.name}); the run did not finish training. "
-            "Resume it with `polibench run CONFIG --out RUN_DIR --resume`."
-        )
+        finished = (rundir.eval_dir / "metrics.json").exists()
+        why = ("its weights are not in the repository (committed benchmark runs keep config, logs and metrics); "
+               f"regenerate them with `polibench run {rundir.config_path} --out NEW_RUN_DIR` (same seed and config)"
+               if finished else
+               f"the run did not finish training; resume it with `polibench run CONFIG --out {rundir.path} --resume`")
+        raise RunDirError(f"{rundir.path} has no trained model ({rundir.model_path.name}): {why}.")
     state = load_weights(rundir.model_path)
     meta = read_metadata(rundir.model_path)
     parse_string(rundir.config_path.read_text(), gin_params)

@@ -101,9 +101,11 @@ def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_st
 
 
 def _unique_names(run_dirs: Sequence[Path]) -> list[str]:
-    """Run directory names, with the parent prepended where two would collide (e.g. two ``seed0``)."""
+    """Run directory names, with the parent prepended where two would collide or the name is a sweep's
+    ``seed<k>`` (which says nothing without its variant)."""
     names = [p.name for p in run_dirs]
-    return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in run_dirs]
+    return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 or p.name.startswith("seed") else p.name
+            for p in run_dirs]
 
 
 @dataclass
@@ -122,8 +124,9 @@ def _ctm_figures(rec: RunRecording) -> list[_Planned]:
         _Planned("ticks.png", f"CTM internals over ticks ({rec.name})",
                  f"Three model calls of the episode from seed {first.seed} ({rec.name}, {halting}). Top: "
                  f"post-activations of the highest-variance neurons over the internal ticks; bars mark "
-                 f"synchronisation events, where a neuron group's gate crosses {GATE_THRESHOLD} upwards. Middle: "
-                 "gate per neuron group (circles: the same events). Bottom: certainty per tick and the tick whose "
+                 f"synchronisation events, where a neuron group's gate crosses {GATE_THRESHOLD} upwards (for gated "
+                 "cores; an ungated core keeps every group open). Middle: gate per neuron group (circles: the same "
+                 "events). Bottom: certainty per tick and the tick whose "
                  "action chunk was executed.",
                  lambda: tick_traces_figure(first, halt_threshold=rec.halt_threshold)),
         _Planned("attention.png", f"CTM attention over encoder tokens ({rec.name})",

@@ -67,11 +67,13 @@ def tick_traces_figure(record: EpisodeRecord, calls: Sequence[int] | None = None
     fig = Figure(figsize=(PANEL * 1.2 * len(calls), PANEL * 2.4), layout="constrained")
     axes = fig.subplots(3, len(calls), squeeze=False, gridspec_kw={"height_ratios": [3, 1.2, 1.2]})
     vmax = float(np.nanmax(np.abs(post[calls][..., neurons]))) or 1.0
+    # gating.none keeps every group open at a constant gate: there is no threshold to cross, so no events
+    gated = bool(np.nanmax(gates[calls]) > np.nanmin(gates[calls]))
     for col, call in enumerate(calls):
         ticks_run = int(np.sum(~np.isnan(certainty[call])))
         ticks = np.arange(1, ticks_run + 1)
         used, why = chosen_tick(certainty[call], int(internals["halt_tick"][call]))
-        events = sync_events(gates[call, :ticks_run], gate_threshold)
+        events = sync_events(gates[call, :ticks_run], gate_threshold) if gated else np.zeros((0, 0), dtype=bool)
         heat, gate_ax, cert_ax = axes[:, col]
         image = heat.imshow(post[call, :ticks_run][:, neurons].T, aspect="auto", cmap=ACTIVATION_CMAP,
                             vmin=-vmax, vmax=vmax, interpolation="nearest",
@@ -83,10 +85,15 @@ def tick_traces_figure(record: EpisodeRecord, calls: Sequence[int] | None = None
         heat.set_title(f"control step {record.call_steps[call]} (call {call})", fontsize=9)
         heat.set_ylabel(f"neuron (top-{len(neurons)} variance)" if col == 0 else "")
         heat.set_yticks([])
-        gate_ax.imshow(gates[call, :ticks_run].T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
-                       interpolation="nearest", extent=(0.5, ticks_run + 0.5, gates.shape[-1], 0))
-        ev_t, ev_g = np.nonzero(events)
-        gate_ax.scatter(ev_t + 1, ev_g + 0.5, marker="o", s=14, facecolors="none", edgecolors="tab:red")
+        if gated:
+            gate_ax.imshow(gates[call, :ticks_run].T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                           interpolation="nearest", extent=(0.5, ticks_run + 0.5, gates.shape[-1], 0))
+            ev_t, ev_g = np.nonzero(events)
+            gate_ax.scatter(ev_t + 1, ev_g + 0.5, marker="o", s=14, facecolors="none", edgecolors="tab:red")
+        else:
+            gate_ax.text(0.5, 0.5, f"no gating: every group open (gate {float(np.nanmax(gates)):g})",
+                         transform=gate_ax.transAxes, ha="center", va="center", fontsize=8)
+            gate_ax.set_xlim(0.5, ticks_run + 0.5)
         gate_ax.set_ylabel("gate group" if col == 0 else "")
         gate_ax.set_yticks([])
         cert_ax.plot(ticks, certainty[call, :ticks_run], marker="o", ms=3, color="k")
@@ -101,6 +108,6 @@ def tick_traces_figure(record: EpisodeRecord, calls: Sequence[int] | None = None
         for ax in (heat, gate_ax):
             ax.set_xticks(ticks)
     fig.colorbar(image, ax=axes[0, :].tolist(), label="post-activation", fraction=0.03)
-    fig.suptitle(f"CTM ticks, seed {record.seed}: | and o mark a neuron group's gate crossing {gate_threshold}",
-                 fontsize=10)
+    events_note = f": | and o mark a neuron group's gate crossing {gate_threshold}" if gated else " (ungated core)"
+    fig.suptitle(f"CTM ticks, seed {record.seed}{events_note}", fontsize=10)
     return fig
