@@ -146,8 +146,9 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path, gin
     (its config is parsed first) with ``eval_overrides`` (EvalConfig fields) on top."""
     from polibench.api import load_policy
 
+    EvalConfig(**eval_overrides)  # bad counts fail here, before the run directory is read
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
-    eval_cfg = EvalConfig(**eval_overrides)
+    eval_cfg = EvalConfig(**eval_overrides)  # fields not overridden now come from the run's parsed config
     summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress=progress)
     write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
                                                "device": device, **eval_cfg.__dict__})
