@@ -28,6 +28,14 @@ def zarr_path() -> Path:
     return pusht_zarr_path()
 
 
+@pytest.fixture(scope="module")
+def data_env(zarr_path):
+    """Workers in other processes (sweeps) find the data through the environment, as a real sweep would."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, str(zarr_path))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """One torch thread per test: the models are tiny, and two threads thrash when other jobs share the 2 cores

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from polibench.cli import EXIT_USER_ERROR, main
-from polibench.data.download import ENV_VAR
 from polibench.sweep.aggregate import mark_ties, to_markdown, variant_stats
 from polibench.sweep.axes import load_base, resolve, split_values
 from tests.conftest import REPO
@@ -18,6 +17,8 @@ VARIANTS = ("state_token", "mlp_token")
 #: Per-episode fields that depend only on the weights and the seeds (latencies are wall time).
 DETERMINISTIC = ("success", "max_coverage", "max_reward", "jerk", "action_change", "n_steps", "model_calls")
 
+pytestmark = pytest.mark.usefixtures("data_env")
+
 
 def ablate_cli(out, *extra: str, seeds: int = 2) -> int:
     args = ["ablate", "--axis", "encoder", "--values", ",".join(VARIANTS), "--base", str(REPO / "gin" / "act.gin"),
@@ -25,14 +26,6 @@ def ablate_cli(out, *extra: str, seeds: int = 2) -> int:
     for binding in TINY:
         args += ["--gin_param", binding]
     return main(args + list(extra))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def data_env(zarr_path):
-    """Workers in other processes find the data through the environment, as a real sweep would."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_VAR, str(zarr_path))
-        yield
 
 
 @pytest.fixture(scope="module")

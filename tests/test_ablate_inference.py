@@ -10,7 +10,6 @@ import shutil
 import pytest
 
 from polibench.cli import main as polibench
-from polibench.data.download import ENV_VAR
 from polibench.rundir import RunDirError
 from polibench.sweep import inference
 from polibench.sweep.axes import AxisError
@@ -19,6 +18,8 @@ from tests.test_viz import BUDGET, CTM_TINY
 
 BINDING = "halting.variance.enabled"
 TICKS = 4  # policy.ctm_act.ticks in CTM_TINY
+
+pytestmark = pytest.mark.usefixtures("data_env")
 
 
 def ablate_inference(out, *runs, values: str = "True,False", extra: tuple[str, ...] = (), axis: str = BINDING) -> int:
@@ -29,13 +30,6 @@ def ablate_inference(out, *runs, values: str = "True,False", extra: tuple[str, .
     for run in runs:
         argv += ["--runs", str(run)]
     return inference.main(parser.parse_args(argv))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def data_env(zarr_path):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_VAR, str(zarr_path))
-        yield
 
 
 @pytest.fixture(scope="module")
