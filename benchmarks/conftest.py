@@ -1,11 +1,16 @@
-"""Fixtures for the speed benchmarks: policies built from the shipped gin files, normalised on real data."""
+"""Fixtures for the speed benchmarks: policies built from the shipped gin files, normalised on real data.
+
+``POLIBENCH_BENCH_DEVICE`` (default ``cpu``) puts the policies on another device, e.g. ``cuda`` on a GPU machine.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Sequence
 
 import pytest
+import torch
 
 from components.data_source.pusht_zarr import PushTZarr
 from polibench.config import parse
@@ -20,12 +25,20 @@ KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 
 
 @pytest.fixture(scope="session")
+def device() -> torch.device:
+    device = torch.device(os.environ.get("POLIBENCH_BENCH_DEVICE", "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        pytest.exit("POLIBENCH_BENCH_DEVICE=cuda but torch sees no GPU: unset it to benchmark on the CPU", 2)
+    return device
+
+
+@pytest.fixture(scope="session")
 def data():
     return PushTZarr(path=pusht_zarr_path(), max_episodes=20).load()
 
 
 @pytest.fixture
-def make_policy(data) -> Callable[[str, Sequence[str]], Policy]:
+def make_policy(data, device) -> Callable[[str, Sequence[str]], Policy]:
     """Build the policy a gin file assembles (untrained), with normalisation stats from real data."""
 
     def build(gin_file: str, params: Sequence[str] = ()) -> Policy:
@@ -33,6 +46,6 @@ def make_policy(data) -> Callable[[str, Sequence[str]], Policy]:
         policy = build_policy(Experiment(), KEYPOINTS)
         policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in KEYPOINTS.vector_keys}
                                                  | {"action": data.action}))
-        return policy.eval()
+        return policy.to(device).eval()
 
     return build

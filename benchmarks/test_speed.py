@@ -2,12 +2,16 @@
 evaluation throughput against the bare gym-pusht step rate, measured in one session so ratios are comparable.
 
 Run: ``python -m pytest benchmarks --benchmark-json=benchmarks/results/speed_cpu.json`` then
-``python benchmarks/ratios.py benchmarks/results/speed_cpu.json`` for the ratios against ACT.
+``python benchmarks/ratios.py benchmarks/results/speed_cpu.json`` for the ratios against ACT. On a GPU machine set
+``POLIBENCH_BENCH_DEVICE=cuda``: every timed call then ends with the chunk or loss back on the host, so GPU work is
+waited for. LeRobot's policies (training step only) need the ``lerobot`` extra and are skipped without it.
 Weights are untrained: latency does not depend on them, except CTM-ACT with halting, whose ticks used on a
 trained model are recorded by every evaluation (``ticks_per_call``).
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 import pytest
@@ -27,21 +31,26 @@ INFERENCE = {
     "ctm_act_mlp_fixed_T": ("ctm_act_mlp.gin", ["halting.variance.enabled = False"]),
     "ctm_act_tick_sync_fixed_T": ("ctm_act_tick_sync.gin", ["halting.variance.enabled = False"]),
 }
-TRAINING = {"act": "act.gin", "diffusion": "diffusion.gin", "ctm_act_unet": "ctm_act_unet.gin"}
+TRAINING = {"act": "act.gin", "diffusion": "diffusion.gin", "ctm_act_unet": "ctm_act_unet.gin",
+            "lerobot_act": "lerobot_act.gin", "lerobot_diffusion": "lerobot_diffusion.gin"}
+HAS_LEROBOT = importlib.util.find_spec("lerobot") is not None
 
 
 @pytest.mark.parametrize("name", sorted(INFERENCE))
-def test_model_call_latency_batch1(benchmark, make_policy, data, name):
+def test_model_call_latency_batch1(benchmark, make_policy, data, device, name):
     gin_file, params = INFERENCE[name]
     policy = make_policy(gin_file, params)
-    obs = {k: torch.as_tensor(v[:1])[:, None].expand(1, policy.n_obs_steps, *v.shape[1:]) for k, v in data.obs.items()}
-    benchmark.extra_info.update(group="inference", calls_per_step=1 / policy.n_action_steps)
-    chunk = benchmark(policy.predict_chunk, obs)
+    obs = {k: torch.as_tensor(v[:1], device=device)[:, None].expand(1, policy.n_obs_steps, *v.shape[1:])
+           for k, v in data.obs.items()}
+    benchmark.extra_info.update(group="inference", calls_per_step=1 / policy.n_action_steps, device=str(device))
+    chunk = benchmark(lambda: policy.predict_chunk(obs).cpu())
     assert chunk.shape == (1, policy.horizon, 2)
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING))
-def test_training_step_batch64(benchmark, make_policy, data, name):
+def test_training_step_batch64(benchmark, make_policy, data, device, name):
+    if name.startswith("lerobot_") and not HAS_LEROBOT:
+        pytest.skip('lerobot is not installed: pip install -e ".[lerobot]" && pip install --no-deps lerobot==0.4.4')
     policy = make_policy(TRAINING[name]).train()
     sampler = WindowSampler(data, policy.obs_offsets, policy.action_offsets)
     gen = torch.Generator().manual_seed(0)
@@ -49,13 +58,14 @@ def test_training_step_batch64(benchmark, make_policy, data, name):
     policy.set_training_progress(10**9, 10**9)  # past any tick curriculum: the full-size step
 
     def step() -> float:
-        loss = policy.compute_loss(sampler.sample(64, gen))["loss"]
+        batch = {k: v.to(device) for k, v in sampler.sample(64, gen).items()}
+        loss = policy.compute_loss(batch)["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         return loss.item()
 
-    benchmark.extra_info["group"] = "training"
+    benchmark.extra_info.update(group="training", device=str(device))
     assert np.isfinite(benchmark.pedantic(step, rounds=10, warmup_rounds=2))
 
 
