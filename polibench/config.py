@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -63,7 +64,21 @@ def _describe(exc: Exception) -> str:
     hint = ""
     if "No configurable matching" in msg:
         hint = "\n  Check the name against `polibench list` (components are `<kind>.<name>`, e.g. `policy.act`)."
+    elif isinstance(exc, TypeError) and (shadows := _shadowing_folders()):
+        hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
+                f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
     return f"{msg}{hint}"
+
+
+def _shadowing_folders() -> list[str]:
+    """Folders on sys.path named like a subfolder of gin/: gin's package reader finds them as namespace packages
+    (no file origin) and fails with a TypeError instead of trying the next search path."""
+    out = []
+    for sub in sorted(p.name for p in GIN_DIR.iterdir() if p.is_dir()):
+        spec = importlib.util.find_spec(sub) if sub.isidentifier() else None
+        if spec is not None and spec.origin is None:
+            out.extend(str(loc) for loc in spec.submodule_search_locations or [])
+    return out
 
 
 def operative_config() -> str:

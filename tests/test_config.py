@@ -58,6 +58,15 @@ def test_syntax_error_names_file_and_line(tmp_path):
     assert "syntax.gin" in str(err.value) and "2" in str(err.value)
 
 
+def test_folder_shadowing_an_include_is_named(tmp_path, monkeypatch):
+    """A folder called ``include`` on sys.path (pip --target makes one) breaks gin's include lookup: say so."""
+    (tmp_path / "include").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        parse([REPO_GIN])
+    assert str(tmp_path / "include") in str(err.value) and "shadow" in str(err.value)
+
+
 def test_missing_gin_file():
     with pytest.raises(ConfigError, match="not found"):
         parse(["gin/nope.gin"])
