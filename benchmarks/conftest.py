@@ -49,3 +49,9 @@ def make_policy(data, device) -> Callable[[str, Sequence[str]], Policy]:
         return policy.to(device).eval()
 
     return build
+
+
+def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
+    """pytest-benchmark records the CPU only: name the GPU too, so a JSON says which card its timings are from."""
+    if os.environ.get("POLIBENCH_BENCH_DEVICE", "cpu").startswith("cuda") and torch.cuda.is_available():
+        machine_info["gpu"] = torch.cuda.get_device_name(0)

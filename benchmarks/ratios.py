@@ -1,4 +1,8 @@
-"""Ratios of each benchmark's median time against ACT's, from one pytest-benchmark JSON (one session)."""
+"""Ratios of each benchmark's median time against ACT's, from one pytest-benchmark JSON (one session).
+
+The ratio and the number formats are the report's (``report_gen.report.speed``), so this table and the report's
+speed table print the same values.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,15 @@ import json
 import sys
 from pathlib import Path
 
-REFERENCE = {"inference": "act_chunk8", "training": "act"}
+from report_gen.report.speed import fmt_ms, fmt_ratio, ratios_vs_act
 
 
 def ratios(path: Path) -> str:
     benches = json.loads(path.read_text())["benchmarks"]
-    by_name = {b["name"]: b for b in benches}
+    vs_act = ratios_vs_act(benches)
     lines = ["| benchmark | median (ms) | vs ACT |", "|---|---|---|"]
     for b in benches:
-        group = b["extra_info"].get("group", "")
-        ref_param = REFERENCE.get(group)
-        ref = next((r for n, r in by_name.items() if ref_param and n.endswith(f"[{ref_param}]")), None)
-        median_ms = b["stats"]["median"] * 1e3
-        ratio = f"{b['stats']['median'] / ref['stats']['median']:.2f}x" if ref else "-"
-        lines.append(f"| {b['name']} | {median_ms:.3f} | {ratio} |")
+        lines.append(f"| {b['name']} | {fmt_ms(b['stats']['median'])} | {fmt_ratio(vs_act[b['name']])} |")
     return "\n".join(lines) + "\n"
 
 

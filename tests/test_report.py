@@ -1,9 +1,11 @@
-"""`report_gen.report`: a real PDF from tiny real sweeps (policy axis as the headline, synapse axis as an ablation),
-checked through pdftotext against results.json; and clear errors for bad inputs."""
+"""`report_gen.report`: a real PDF from tiny real sweeps (policy axis as the headline, synapse axis as an ablation)
+and the committed speed benchmarks, checked through pdftotext against results.json and the benchmark JSON; and
+clear errors for bad inputs."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import shutil
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure
 from polibench.cli import main as polibench_main
 from polibench.data.download import ENV_VAR
 from report_gen.report import REPORT_NAME, ReportError, add_arguments, build_report, main
+from report_gen.report.speed import label
 from tests.conftest import REPO
 from tests.tiny_run import TINY
 
@@ -28,6 +31,12 @@ SECTIONS = ("Abstract", "Introduction", "Related Work", "Method", "Experiments",
 #: How the report prints each table metric (the formats of the README and results.md tables).
 PRINTED = {"success_rate": "{:.2f}", "avg_max_coverage": "{:.3f}", "avg_max_reward": "{:.3f}",
            "latency_per_call_ms": "{:.1f}"}
+#: Committed pytest-benchmark sessions: a quiet 2-core CPU and an H100 (POLIBENCH_BENCH_DEVICE=cuda).
+SPEED_JSON = [REPO / "benchmarks" / "results" / "speed_cpu.json",
+              REPO / "benchmarks" / "results" / "gpu" / "speed_h100.json"]
+#: The benchmark each group's ratio divides by (benchmarks/ratios.py's convention), restated to check the table.
+ACT_REFERENCE = {"inference": "test_model_call_latency_batch1[act_chunk8]",
+                 "training": "test_training_step_batch64[act]"}
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
                                reason="latexmk/pdftotext not installed (apt-get install latexmk poppler-utils "
                                       "texlive-latex-base texlive-latex-recommended texlive-latex-extra "
@@ -71,7 +80,8 @@ def report(sweeps, viz_dir, tmp_path_factory):
         pytest.skip("latexmk not installed")
     out = tmp_path_factory.mktemp("report")
     single = sweeps / "headline" / "variants" / "act" / "seed0"
-    pdf = build_report([sweeps / "headline", sweeps / "synapse", single], out, viz_dirs=[viz_dir])
+    pdf = build_report([sweeps / "headline", sweeps / "synapse", single], out, viz_dirs=[viz_dir],
+                       speed_files=SPEED_JSON)
     return pdf
 
 
@@ -97,6 +107,102 @@ def test_pdf_has_every_section_and_is_written_once(report):
     assert "??" not in text  # every reference and citation resolved
     # TeX's side files stay in build/
     assert sorted(p.name for p in report.parent.iterdir()) == sorted(["build", report.name])
+
+
+def expected_speed(path) -> dict[str, list[str]]:
+    """Benchmark name -> [median ms, ratio vs ACT] as the table must print them, computed here from the JSON."""
+    benches = json.loads(path.read_text())["benchmarks"]
+    medians = {b["name"]: b["stats"]["median"] for b in benches}
+    out = {}
+    for b in benches:
+        ref = ACT_REFERENCE.get(b["extra_info"].get("group"))
+        ratio = f"{medians[b['name']] / medians[ref]:.2f}x" if ref in medians else "-"
+        out[b["name"]] = [f"{medians[b['name']] * 1e3:.3f}", ratio]
+    return out
+
+
+def unescape(tex: str) -> str:
+    """Undo the escapes the speed table and its prose use, to compare with plain text."""
+    return tex.replace("-{}", "-").replace(r"\_", "_").replace(r"\textquotesingle{}", "'")
+
+
+def speed_rows(tex: str) -> dict[str, list[str]]:
+    """The speed table's rows in the LaTeX source, label -> cells, unescaped."""
+    body = tex[tex.index(r"\label{tab:speed}"):]
+    body = body[body.index(r"\midrule") + len(r"\midrule"):body.index(r"\bottomrule")]
+    rows = [unescape(line.removesuffix(r"\\")).split(" & ") for line in body.strip().splitlines()]
+    return {r[0].strip(): [c.strip() for c in r[1:]] for r in rows}
+
+
+def report_tex(sweeps, out, *speed) -> str:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = [str(sweeps / "headline" / "variants" / "act" / "seed0"), "--out", str(out), "--no-compile"]
+    assert main(parser.parse_args(argv + [a for f in speed for a in ("--speed", str(f))])) == 0
+    return (out / "build" / f"{REPORT_NAME}.tex").read_text()
+
+
+def test_speed_table_numbers_equal_the_json(sweeps, tmp_path):
+    rows = speed_rows(report_tex(sweeps, tmp_path, *SPEED_JSON))
+    expected = [expected_speed(f) for f in SPEED_JSON]
+    names = {n for e in expected for n in e}
+    assert len(rows) == len(names)
+    for name in names:
+        assert rows[label(name)] == [c for e in expected for c in e.get(name, ["-", "-"])], name
+    unet = "test_model_call_latency_batch1[ctm_act_unet_fixed_T]"
+    assert rows["CTM-ACT unet, 10 ticks (model call, batch 1)"] == expected[0][unet] + expected[1][unet]
+
+
+def test_speed_prose_and_caption_come_from_the_json(sweeps, tmp_path):
+    tex = " ".join(unescape(report_tex(sweeps, tmp_path, *SPEED_JSON)).split())
+    for path in SPEED_JSON:
+        e = expected_speed(path)
+        ctm = sorted((c for n, c in e.items() if "[ctm_act_" in n and "latency" in n), key=lambda c: float(c[1][:-1]))
+        act = e[ACT_REFERENCE["inference"]][0]
+        assert (f"In {path.stem}, a CTM-ACT model call (batch 1, every tick) took {ctm[0][1]} to {ctm[-1][1]} the "
+                f"{act} ms of an ACT model call and a Diffusion Policy DDPM-100 call took "
+                f"{e['test_model_call_latency_batch1[diffusion_ddpm100]'][1]} ACT's.") in tex
+        train = e["test_training_step_batch64[ctm_act_unet]"][1]
+        assert f"A CTM-ACT training step (batch 64) took {train} the {e[ACT_REFERENCE['training']][0]} ms" in tex
+    assert "speed_cpu: AMD EPYC, 2 CPU cores" in tex
+    assert "speed_h100: Intel(R) Xeon(R) Processor, 16 CPU cores; models on device cuda" in tex
+    assert "Latency should also be measured on a quiet machine" not in tex  # the speed section answers it
+
+
+def test_speed_rows_missing_from_a_file_show_a_dash(sweeps, tmp_path):
+    doc = json.loads(SPEED_JSON[0].read_text())
+    doc["benchmarks"] = [b for b in doc["benchmarks"] if b["name"] != ACT_REFERENCE["inference"]]
+    trimmed = tmp_path / "speed_no_act.json"
+    trimmed.write_text(json.dumps(doc))
+    tex = report_tex(sweeps, tmp_path / "out", trimmed, SPEED_JSON[1])
+    rows = speed_rows(tex)
+    h100 = expected_speed(SPEED_JSON[1])
+    assert rows[label(ACT_REFERENCE["inference"])] == ["-", "-", *h100[ACT_REFERENCE["inference"]]]
+    ddpm = "test_model_call_latency_batch1[diffusion_ddpm100]"
+    assert rows[label(ddpm)][1] == "-" and rows[label(ddpm)][0] == expected_speed(trimmed)[ddpm][0]
+    train = "test_training_step_batch64[ctm_act_unet]"
+    assert rows[label(train)] == expected_speed(trimmed)[train] + h100[train]
+    assert "In speed\\_no\\_act, a CTM" not in tex and "In speed\\_h100, a CTM" in tex
+
+
+def test_ratios_script_shares_the_report_ratios():
+    spec = importlib.util.spec_from_file_location("ratios", REPO / "benchmarks" / "ratios.py")
+    ratios = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ratios)
+    for path in SPEED_JSON:
+        committed = path.with_name(f"{path.stem}_ratios.md").read_text()
+        assert ratios.ratios(path).strip() == committed.strip()
+        e = expected_speed(path)
+        assert all(f"| {n} | {ms} | {r} |" in committed for n, (ms, r) in e.items())
+
+
+@needs_tex
+def test_speed_table_in_the_pdf_equals_the_json(report):
+    lines = [" ".join(line.split()) for line in pdf_text(report).splitlines()]
+    expected = [expected_speed(f) for f in SPEED_JSON]
+    for name in expected[0]:
+        cells = " ".join(c for e in expected for c in e[name])
+        assert any(line == f"{label(name)} {cells}" for line in lines), (name, cells)
 
 
 @needs_tex
@@ -147,6 +253,9 @@ def test_cli_writes_the_latex_source_without_tex(sweeps, viz_dir, tmp_path):
     assert "No sweep over the policy axis was given" in tex and r"\section{Ablations}" in tex
     assert "curve\\_with\\_underscores \\& 5\\%" in tex
     assert not (tmp_path / f"{REPORT_NAME}.pdf").exists()
+    # no --speed: no speed section, and the future work still asks for the measurement
+    assert "tab:speed" not in tex and "Speed on quiet machines" not in tex
+    assert "Latency should also be measured on a quiet machine" in tex
 
 
 def _no_results(sweeps, tmp_path):
@@ -180,6 +289,32 @@ def test_bad_inputs_are_clear_errors(sweeps, tmp_path, make, message):
         build_report(inputs, tmp_path / "out", viz_dirs=viz, compile=False)
     if make is _no_results:
         assert "polibench ablate --axis synapse" in str(err.value) and "again" in str(err.value)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json {", "is not a pytest-benchmark JSON (JSONDecodeError"),
+    ('{"axis": "policy", "variants": []}', "is not a pytest-benchmark JSON (missing key 'benchmarks')"),
+    ('{"benchmarks": [], "machine_info": {}}', "has no benchmarks"),
+    ('{"benchmarks": [{"name": "x", "stats": {"median": "fast"}}], "machine_info": {}}', "(ValueError"),
+    (None, "is not a file"),
+])
+def test_bad_speed_json_is_a_clear_error(sweeps, tmp_path, content, message):
+    bad = tmp_path / "speed.json"
+    if content is not None:
+        bad.write_text(content)
+    with pytest.raises(ReportError, match=re.escape(message)) as err:
+        build_report([sweeps / "synapse"], tmp_path / "out", compile=False, speed_files=[SPEED_JSON[0], bad])
+    assert f"--speed {bad} " in str(err.value)  # names the file
+    assert f"python -m pytest benchmarks --benchmark-json={bad}" in str(err.value)  # and the fix
+    assert not (tmp_path / "out").exists()  # checked before anything is written
+
+
+def test_bad_speed_json_exits_non_zero(sweeps, tmp_path):
+    bad = tmp_path / "results.json"
+    bad.write_text("[]")
+    argv = ["report", str(sweeps / "synapse"), "--out", str(tmp_path / "out"), "--no-compile", "--speed", str(bad)]
+    assert polibench_main(argv) != 0
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_latexmk_names_the_packages(sweeps, tmp_path, monkeypatch):

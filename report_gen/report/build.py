@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Sequence
 
 from matplotlib.figure import Figure
 
 from report_gen.report.context import build_context
 from report_gen.report.inputs import load_inputs
 from report_gen.report.latex import TEMPLATE_DIR, compile_pdf, render, require_latexmk
+from report_gen.report.speed import load_speed
 from report_gen.report.viz import copy_viz, load_viz
 
 REPORT_NAME = "CTM-ACT_PushT_report"
@@ -23,8 +25,9 @@ DEFAULT_TITLE = "CTM-ACT on Push-T: Continuous Thought Machine decoding for acti
 
 
 def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], title: str = DEFAULT_TITLE,
-                 compile: bool = True) -> Path:
-    """Write the report's LaTeX source (and, with ``compile``, its PDF) for the given sweep and run directories.
+                 compile: bool = True, speed_files: Sequence[Path] = ()) -> Path:
+    """Write the report's LaTeX source (and, with ``compile``, its PDF) for the given sweep and run directories,
+    with a speed table when ``speed_files`` (pytest-benchmark JSON) are given.
 
     Returns the PDF's path, or the .tex path when not compiling. Raises ``ReportError`` for bad inputs, missing
     TeX tools or a failed compilation (naming the .log to read).
@@ -33,6 +36,7 @@ def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], t
         require_latexmk()
     loaded = load_inputs([Path(p) for p in inputs])
     viz = load_viz([Path(d) for d in viz_dirs])
+    speed = load_speed([Path(f) for f in speed_files])
     out_dir = Path(out_dir)
     build = out_dir / "build"
     figures = build / "figures"
@@ -43,7 +47,7 @@ def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], t
         fig.savefig(figures / f"{stem}.pdf", format="pdf")
         return f"{stem}.pdf"
 
-    context = build_context(loaded, viz, copy_viz(viz, figures), title, save)
+    context = build_context(loaded, viz, copy_viz(viz, figures), title, save, speed)
     tex = build / f"{REPORT_NAME}.tex"
     tex.write_text(render(context))
     shutil.copyfile(TEMPLATE_DIR / "references.bib", build / "references.bib")

@@ -1,4 +1,5 @@
-"""`polibench report SWEEP_OR_RUN_DIRS... --out DIR [--viz VIZ_DIR ...] [--title T] [--no-compile]`."""
+"""`polibench report SWEEP_OR_RUN_DIRS... --out DIR [--viz VIZ_DIR ...] [--speed JSON ...] [--title T]
+[--no-compile]`."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output directory: CTM-ACT_PushT_report.pdf, and build/ with the LaTeX source")
     parser.add_argument("--viz", type=Path, action="append", default=[],
                         help="visualisation directory with a figures.json manifest (repeatable)")
+    parser.add_argument("--speed", type=Path, action="append", default=[], metavar="JSON",
+                        help="speed benchmarks of one machine, from `python -m pytest benchmarks "
+                             "--benchmark-json=JSON` (repeatable: one column pair per file in the speed table)")
     parser.add_argument("--title", default=DEFAULT_TITLE, help="report title")
     parser.add_argument("--no-compile", action="store_true", help="write the LaTeX source only (no TeX needed)")
 
 
 def main(args: argparse.Namespace) -> int:
     """Build the report; errors are ``ReportError`` (a ValueError) with the fix in the message."""
-    path = build_report(args.inputs, args.out, args.viz, title=args.title, compile=not args.no_compile)
+    path = build_report(args.inputs, args.out, args.viz, title=args.title, compile=not args.no_compile,
+                        speed_files=args.speed)
     console.print(f"[green]report: {path}")
     return 0

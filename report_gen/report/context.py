@@ -15,14 +15,15 @@ from polibench.sweep.aggregate import mark_ties
 from report_gen.report import narrative
 from report_gen.report.format import Tex, escape
 from report_gen.report.inputs import Inputs, Run, RunFacts, Sweep
-from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table
+from report_gen.report.speed import SpeedFile
+from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
 from report_gen.report.viz import VizFigure
 
 Save = Callable[[Figure, str], str]
 
 
 def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[str], title: str,
-                  save: Save) -> dict[str, Any]:
+                  save: Save, speed: Sequence[SpeedFile] = ()) -> dict[str, Any]:
     headline = _sweep_block(inputs.headline, "headline", save) if inputs.headline else None
     runs = _runs_block(inputs.runs, save) if inputs.runs else None
     facts = inputs.all_runs()
@@ -35,6 +36,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
         "runs": runs,
+        "speed": _speed_block(speed) if speed else None,
         "ablations": [_sweep_block(s, f"ablation{i}", save) for i, s in enumerate(inputs.ablations)],
         "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run} for v, f in zip(viz, viz_files)],
         "discussion": _discussion(inputs.headline) if inputs.headline else [],
@@ -100,6 +102,21 @@ def _runs_entries(runs: Sequence[Run]) -> list[dict[str, Any]]:
 
 def _run_findings(entries: Sequence[dict[str, Any]]) -> list[str]:
     return [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage")]
+
+
+def _speed_block(files: Sequence[SpeedFile]) -> dict[str, Any]:
+    """The speed table with its machines in the caption: ratios mean nothing across machines, so each file's
+    machine is named next to its columns."""
+    machines = "; ".join(f"{f.tag}: {f.machine}" for f in files)
+    caption = ("Speed benchmarks (pytest-benchmark, one session per file, untrained weights): median time per call "
+               "in ms and its ratio to ACT's in the same file (inference rows: an ACT model call with chunks of 8; "
+               "training rows: an ACT training step); a dash where a file lacks the row or the row has no ACT "
+               f"reference. Machines: {machines}.")
+    return {
+        "paths": [str(f.path) for f in files],
+        "findings": [s for f in files for s in narrative.speed_findings(f)],
+        "table": speed_table(files, caption, "tab:speed"),
+    }
 
 
 def _abstract(inputs: Inputs, facts: Sequence[RunFacts]) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from report_gen.report.format import LABELS, fmt_interval, fmt_value
 from report_gen.report.inputs import Sweep
+from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
 
 Stat = Mapping[str, Any]
 _VERDICT = {"better": "better than", "worse": "worse than", "tie": "tied with"}
@@ -94,6 +95,32 @@ def seed_caveat(sweep: Sweep) -> str:
         return f"Each variant was trained with {_names([str(s) for s in seeds], 'or')} seeds."
     return (f"Each variant was trained with only {_names([str(s) for s in seeds], 'or')} seed(s); the protocol asks "
             "for several seeds before claiming a difference, so every difference here is indicative.")
+
+
+def speed_findings(f: SpeedFile) -> list[str]:
+    """CTM-ACT's and DDPM-100's time per model call, and CTM-ACT's per training step, as multiples of ACT's in the
+    same benchmark file (empty where the file lacks ACT's reference or the other rows)."""
+    out = []
+    act, ctm = f.reference("inference"), f.family("inference", "ctm_act")
+    ddpm = f.family("inference", "diffusion_ddpm100")
+    if act and (ctm or ddpm):
+        parts = [f"a CTM-ACT model call (batch 1, every tick) took {_span(ctm)} the {fmt_ms(act.median_s)} ms of "
+                 "an ACT model call"] if ctm else []
+        parts += [f"a Diffusion Policy DDPM-100 call took {_span(ddpm)} ACT's"] if ddpm else []
+        out.append(f"In {f.tag}, {_names(parts)}.")
+    act, ctm = f.reference("training"), f.family("training", "ctm_act")
+    if act and ctm:
+        out.append(f"A CTM-ACT training step (batch 64) took {_span(ctm)} the {fmt_ms(act.median_s)} ms of ACT's "
+                   f"in {f.tag}.")
+    return out
+
+
+def _span(benchmarks: Sequence[Any]) -> str:
+    """The ratios of ``benchmarks`` as ``6.48x`` or ``6.48x to 8.38x``."""
+    ratios = sorted(b.ratio for b in benchmarks if b.ratio is not None)
+    if not ratios:
+        return "-"
+    return fmt_ratio(ratios[0]) if len(ratios) == 1 else f"{fmt_ratio(ratios[0])} to {fmt_ratio(ratios[-1])}"
 
 
 def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:

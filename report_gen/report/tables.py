@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Any, Mapping, Sequence
 
+from report_gen.report import speed
 from report_gen.report.format import Tex, escape, fmt_interval
 from report_gen.report.inputs import RunFacts
 
@@ -53,6 +54,27 @@ def cost_table(entries: Sequence[Mapping[str, Any]], facts: Mapping[str, Sequenc
                      escape(f"{mean(wall) / 60:.1f}" if wall else "-"), *(_cell(e, m) for m in COST_METRICS)])
     header = ["variant", "params", "train min / seed", *(HEADERS[m] for m in COST_METRICS)]
     return Table(caption, label, header, [[Tex(c) for c in r] for r in rows])
+
+
+def speed_table(files: Sequence[speed.SpeedFile], caption: str, label: str) -> Table:
+    """One row per benchmark in any file, one column pair (median ms, ratio vs ACT) per file; ``-`` where a file
+    lacks the benchmark or its group has no ACT reference."""
+    rows = []
+    for name in _speed_rows(files):
+        cells = [speed.label(name)]
+        for f in files:
+            b = f.benchmarks.get(name)
+            cells += [speed.fmt_ms(b.median_s if b else None), speed.fmt_ratio(b.ratio if b else None)]
+        rows.append([Tex(escape(c)) for c in cells])
+    header = ["benchmark", *(h for f in files for h in (f"{f.tag} ms", "vs ACT"))]
+    return Table(caption, label, header, rows)
+
+
+def _speed_rows(files: Sequence[speed.SpeedFile]) -> list[str]:
+    """Known benchmarks in benchmarks/test_speed.py's order, then the others as the files list them."""
+    names = list(dict.fromkeys(n for f in files for n in f.benchmarks))
+    order = {n: i for i, n in enumerate(speed.LABELS)}
+    return sorted(names, key=lambda n: order.get(n, len(order)))
 
 
 def _cell(entry: Mapping[str, Any], metric: str) -> str:
