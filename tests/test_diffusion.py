@@ -99,6 +99,15 @@ def test_padded_steps_do_not_contribute_to_the_loss():
     torch.testing.assert_close(loss({"pred": pred, "target": target}, {"action_is_pad": is_pad}), base)
 
 
+def test_unmasked_loss_trains_on_padded_steps_as_lerobot():
+    loss = registry.create("loss", "diffusion_mse", mask_padding=False)
+    pred, target = torch.zeros(1, 4, 2), torch.ones(1, 4, 2)
+    target[0, 3] = 3.0
+    is_pad = torch.tensor([[False, False, False, True]])
+    torch.testing.assert_close(loss({"pred": pred, "target": target}, {"action_is_pad": is_pad}),
+                               torch.tensor((3 * 1.0 + 9.0) / 4))
+
+
 def test_gin_binding_swaps_ddpm_for_ddim(small_data):
     registry.load_plugins()
     gin.parse_config(TINY_BINDINGS)
