@@ -24,9 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 
 
+def _bench_device() -> torch.device:
+    return torch.device(os.environ.get("POLIBENCH_BENCH_DEVICE", "cpu"))
+
+
 @pytest.fixture(scope="session")
 def device() -> torch.device:
-    device = torch.device(os.environ.get("POLIBENCH_BENCH_DEVICE", "cpu"))
+    device = _bench_device()
     if device.type == "cuda" and not torch.cuda.is_available():
         pytest.exit("POLIBENCH_BENCH_DEVICE=cuda but torch sees no GPU: unset it to benchmark on the CPU", 2)
     return device
@@ -53,5 +57,5 @@ def make_policy(data, device) -> Callable[[str, Sequence[str]], Policy]:
 
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     """pytest-benchmark records the CPU only: name the GPU too, so a JSON says which card its timings are from."""
-    if os.environ.get("POLIBENCH_BENCH_DEVICE", "cpu").startswith("cuda") and torch.cuda.is_available():
+    if _bench_device().type == "cuda" and torch.cuda.is_available():
         machine_info["gpu"] = torch.cuda.get_device_name(0)

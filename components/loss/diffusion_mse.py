@@ -11,7 +11,7 @@ from polibench.registry import register
 
 @register("loss", "diffusion_mse")
 class DiffusionMSE(LossTerm):
-    """Masked MSE of ``outputs["pred"]`` against ``outputs["target"]`` (the noise, or the clean chunk).
+    """MSE of ``outputs["pred"]`` against ``outputs["target"]`` (the noise, or the clean chunk).
 
     Steps outside the episode (``action_is_pad``) hold clamped copies of its first or last action, not
     demonstrated ones, so by default they are left out. ``mask_padding = False`` trains on them as the original
