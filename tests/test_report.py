@@ -170,6 +170,43 @@ def test_speed_prose_and_caption_come_from_the_json(sweeps, tmp_path):
     assert "Latency should also be measured on a quiet machine" not in tex  # the speed section answers it
 
 
+LEROBOT_TINY_ACT = ["policy.lerobot_act.chunk_size = 8", "policy.lerobot_act.n_action_steps = 8",
+                    "policy.lerobot_act.dim_model = 32", "policy.lerobot_act.n_heads = 4",
+                    "policy.lerobot_act.dim_feedforward = 64", "policy.lerobot_act.n_encoder_layers = 1",
+                    "policy.lerobot_act.n_vae_encoder_layers = 1"]
+
+
+def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_path, zarr_path, monkeypatch):
+    pytest.importorskip("lerobot", reason="LeRobot extra not installed: pip install -e '.[lerobot]' && "
+                                          "pip install --no-deps lerobot==0.4.4")
+    from polibench.sweep.aggregate import RANKED
+    from report_gen.report.format import LABELS, fmt_interval
+
+    monkeypatch.setenv(ENV_VAR, str(zarr_path))
+    reference = tmp_path / "lerobot_act"
+    args = ["ablate", "--axis", "policy", "--values", str(REPO / "gin" / "lerobot_act.gin"), "--seeds", "1",
+            "--out", str(reference), "--no-progress"]
+    assert polibench_main(args + [a for b in TINY + LEROBOT_TINY_ACT for a in ("--gin_param", b)]) == 0
+    # given first, the reference sweep must still not become the headline
+    tex = build_report([reference, sweeps / "headline", sweeps / "synapse"], tmp_path / "out", compile=False)
+    tex = " ".join(unescape(tex.read_text()).replace(r"\allowbreak{}", "").split())
+    assert "Baselines against LeRobot's implementations" in tex
+    headline = re.search(r"The headline comparison is the sweep over .*? in \\texttt\{(.*?)\}", tex)
+    assert headline and headline.group(1) == str(sweeps / "headline")
+    assert "Ablation over policy" not in tex and "Ablation over synapse" in tex
+    ours, = [v for v in results(sweeps / "headline")["variants"] if v["name"] == "act"]
+    theirs, = results(reference)["variants"]
+    verdicts = {"tied": [], "better": [], "worse": []}
+    for metric, direction in RANKED.items():
+        a, b = ours["metrics"][metric], theirs["metrics"][metric]
+        apart = a["ci_low"] > b["ci_high"] or b["ci_low"] > a["ci_high"]
+        verdict = "tied" if not apart else "better" if (a["mean"] > b["mean"]) == (direction > 0) else "worse"
+        verdicts[verdict].append(f"{LABELS[metric]} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
+    parts = [f"{k} on " + (v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}")
+             for k, v in verdicts.items() if v]
+    assert f"Our act against {theirs['name']}: {'; '.join(parts)}." in tex
+
+
 def test_speed_rows_missing_from_a_file_show_a_dash(sweeps, tmp_path):
     doc = json.loads(SPEED_JSON[0].read_text())
     doc["benchmarks"] = [b for b in doc["benchmarks"] if b["name"] != ACT_REFERENCE["inference"]]

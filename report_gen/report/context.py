@@ -14,9 +14,9 @@ from report_gen.figures.results import interval_bars, latency_success_scatter
 from polibench.sweep.aggregate import mark_ties
 from report_gen.report import narrative
 from report_gen.report.format import Tex, escape
-from report_gen.report.inputs import Inputs, Run, RunFacts, Sweep
+from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
 from report_gen.report.speed import SpeedFile
-from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
+from report_gen.report.tables import LEGEND, SMOOTHNESS_METRICS, Table, cost_table, outcome_table, speed_table
 from report_gen.report.viz import VizFigure
 
 Save = Callable[[Figure, str], str]
@@ -35,6 +35,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
+        "references": _references_block(inputs) if inputs.headline and inputs.references else None,
         "runs": runs,
         "speed": _speed_block(speed) if speed else None,
         "ablations": [_sweep_block(s, f"ablation{i}", save) for i, s in enumerate(inputs.ablations)],
@@ -72,6 +73,33 @@ def _sweep_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
         "figures": figures,
         "findings": findings,
     }
+
+
+def _references_block(inputs: Inputs) -> dict[str, Any]:
+    """Each headline policy beside its reference implementation (``lerobot_act`` beside ``act``): one table per
+    pair, tie-marked within the pair, and the verdict on every ranked metric."""
+    headline, pairs = inputs.headline, []
+    for sweep in inputs.references:
+        for theirs in sweep.variants:
+            ours = [v for v in headline.variants if headline.policy(v["name"]) ==
+                    sweep.policy(theirs["name"]).removeprefix(REFERENCE_PREFIX)]
+            if ours:
+                pairs.append((ours[0], theirs, sweep))
+    tables, findings = [], []
+    for i, (ours, theirs, sweep) in enumerate(pairs):
+        marked = mark_ties({e["name"]: e["metrics"] for e in (ours, theirs)})
+        entries = [{**e, "metrics": marked[e["name"]]} for e in (ours, theirs)]
+        what = f"{ours['name']} (headline runs) beside {theirs['name']} ({sweep.path.name}), same budget and data"
+        tables += [outcome_table(entries, f"Task outcome: {what}. {LEGEND}", f"tab:reference{i}-outcome"),
+                   outcome_table(entries, f"Smoothness of the executed trajectory (lower is smoother): {what}. "
+                                 f"{LEGEND}", f"tab:reference{i}-smoothness", SMOOTHNESS_METRICS)]
+        findings.append(narrative.reference_check(ours, theirs))
+    unmatched = [v["name"] for s in inputs.references for v in s.variants
+                 if not any(v is theirs for _, theirs, _ in pairs)]
+    if unmatched:
+        findings.append(f"No headline variant has the policy that {', '.join(unmatched)} implements; not compared.")
+    return {"paths": [str(s.path) for s in inputs.references], "commands": [s.command for s in inputs.references],
+            "tables": tables, "findings": findings}
 
 
 def _runs_block(runs: Sequence[Run], save: Save) -> dict[str, Any]:
@@ -179,7 +207,7 @@ def _machines(facts: Sequence[RunFacts]) -> list[str]:
 def _setup_table(inputs: Inputs) -> Table:
     """One row per variant or single run: policy, budget, learning rate and evaluation, from its directories."""
     groups: list[tuple[str, Sequence[RunFacts]]] = []
-    for sweep in ([inputs.headline] if inputs.headline else []) + inputs.ablations:
+    for sweep in inputs.sweeps():
         groups += [(f"{sweep.path.name}: {name}", facts) for name, facts in sweep.runs.items()]
     groups += [(r.facts.path.name, [r.facts]) for r in inputs.runs]
     rows = []

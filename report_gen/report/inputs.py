@@ -1,7 +1,8 @@
 """What a report is built from: sweep directories and run directories, read and checked up front.
 
 A sweep directory has sweep.json (written when `polibench ablate` starts) and results.json (written once every
-run finished); the first sweep over axis ``policy`` is the headline comparison, the other sweeps are ablations.
+run finished). A sweep whose every variant is a reference implementation (policy ``lerobot_<ours>``) is a baseline
+check; of the others, the first sweep over axis ``policy`` is the headline comparison and the rest are ablations.
 A run directory has config.gin and eval/metrics.json. Every budget fact the report prints is read here from the
 runs' own config.gin and run.json, never assumed.
 """
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from polibench.summary import policy_name
+
+
+#: Policies that wrap another library's implementation of one of ours: ``lerobot_act`` is checked against ``act``.
+REFERENCE_PREFIX = "lerobot_"
 
 
 class ReportError(ValueError):
@@ -60,6 +65,10 @@ class Sweep:
     def policy(self, variant: str) -> str:
         return self.runs[variant][0].policy
 
+    @property
+    def is_reference(self) -> bool:
+        return all(self.policy(v["name"]).startswith(REFERENCE_PREFIX) for v in self.variants)
+
 
 @dataclass(frozen=True)
 class Run:
@@ -72,9 +81,13 @@ class Inputs:
     headline: Sweep | None
     ablations: list[Sweep]
     runs: list[Run]
+    references: list[Sweep] = field(default_factory=list)
+
+    def sweeps(self) -> list[Sweep]:
+        return ([self.headline] if self.headline else []) + self.references + self.ablations
 
     def all_runs(self) -> list[RunFacts]:
-        sweeps = ([self.headline] if self.headline else []) + self.ablations
+        sweeps = self.sweeps()
         return [f for s in sweeps for facts in s.runs.values() for f in facts] + [r.facts for r in self.runs]
 
 
@@ -95,8 +108,10 @@ def load_inputs(paths: list[Path]) -> Inputs:
             raise ReportError(f"{path} is neither a sweep directory (sweep.json + results.json, from `polibench "
                               "ablate`) nor an evaluated run directory (config.gin + eval/metrics.json, from "
                               "`polibench run`)")
-    headline = next((s for s in sweeps if s.axis == "policy"), None)
-    return Inputs(headline, [s for s in sweeps if s is not headline], runs)
+    references = [s for s in sweeps if s.is_reference]
+    headline = next((s for s in sweeps if s.axis == "policy" and not s.is_reference), None)
+    ablations = [s for s in sweeps if s is not headline and not s.is_reference]
+    return Inputs(headline, ablations, runs, references)
 
 
 def load_sweep(path: Path) -> Sweep:

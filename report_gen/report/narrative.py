@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from polibench.sweep.aggregate import RANKED
 from report_gen.report.format import LABELS, fmt_interval, fmt_value
 from report_gen.report.inputs import Sweep
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
@@ -87,6 +88,22 @@ def ticks_used(sweep: Sweep) -> list[str]:
             out.append(f"{v['name']} used {fmt_interval('ticks_per_call', stat)} ticks per call"
                        + (f" of at most {t_max}." if t_max else "."))
     return out
+
+
+def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
+    """Our variant against a reference implementation of the same policy on every ranked metric: the protocol's
+    verdict (tie unless the intervals are apart), so a worse baseline is named, not averaged away."""
+    verdicts: dict[str, list[str]] = {"tie": [], "better": [], "worse": []}
+    for metric, direction in RANKED.items():
+        a, b = ours["metrics"].get(metric), theirs["metrics"].get(metric)
+        if a and b:
+            verdicts[compare(a, b, direction > 0)].append(
+                f"{LABELS[metric]} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
+    parts = [f"{verdict} on {_names(items)}" for verdict, items in
+             zip(("tied", "better", "worse"), verdicts.values()) if items]
+    if not parts:
+        return f"{ours['name']} and {theirs['name']} share no measured metric."
+    return f"Our {ours['name']} against {theirs['name']}: {'; '.join(parts)}."
 
 
 def seed_caveat(sweep: Sweep) -> str:

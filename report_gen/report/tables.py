@@ -16,8 +16,10 @@ from report_gen.report.inputs import RunFacts
 
 OUTCOME_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward")
 COST_METRICS = ("latency_per_call_ms", "ticks_per_call", "jerk")
+SMOOTHNESS_METRICS = ("jerk", "action_change", "chunk_jump")
 HEADERS = {"success_rate": "success", "avg_max_coverage": "avg max coverage", "avg_max_reward": "avg max reward",
-           "latency_per_call_ms": "ms / model call", "ticks_per_call": "ticks / call", "jerk": "jerk"}
+           "latency_per_call_ms": "ms / model call", "ticks_per_call": "ticks / call", "jerk": "jerk",
+           "action_change": "action change", "chunk_jump": "chunk jump"}
 LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. Bold: the best "
           "variant (marked *) and every variant whose interval overlaps the best's (a tie: not shown to be worse).")
 
@@ -34,11 +36,11 @@ class Table:
         return "l" + "r" * (len(self.header) - 1)
 
 
-def outcome_table(entries: Sequence[Mapping[str, Any]], caption: str, label: str) -> Table:
-    """Variant, seeds x episodes and the task-outcome metrics."""
-    rows = [[escape(e["name"]), escape(_seeds_episodes(e)), *(_cell(e, m) for m in OUTCOME_METRICS)]
-            for e in entries]
-    return Table(caption, label, ["variant", "seeds x episodes", *(HEADERS[m] for m in OUTCOME_METRICS)],
+def outcome_table(entries: Sequence[Mapping[str, Any]], caption: str, label: str,
+                  metrics: Sequence[str] = OUTCOME_METRICS) -> Table:
+    """Variant, seeds x episodes and the given metrics (by default the task outcome)."""
+    rows = [[escape(e["name"]), escape(_seeds_episodes(e)), *(_cell(e, m) for m in metrics)] for e in entries]
+    return Table(caption, label, ["variant", "seeds x episodes", *(HEADERS[m] for m in metrics)],
                  [[Tex(c) for c in r] for r in rows])
 
 
