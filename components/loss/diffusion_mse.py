@@ -16,7 +16,7 @@ class DiffusionMSE(LossTerm):
     Steps outside the episode (``action_is_pad``) hold clamped copies of its first or last action, not
     demonstrated ones, so by default they are left out. ``mask_padding = False`` trains on them as the original
     repository and LeRobot's default do (their copies of the last action teach the chunk to come to rest at an
-    episode's end), the one loss difference left between ``policy.diffusion`` and ``policy.lerobot_diffusion``.
+    episode's end); gin/diffusion.gin binds it, having measured smoother rollouts with it at equal success.
     """
 
     name = "diffusion_mse"
