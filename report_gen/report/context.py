@@ -78,13 +78,15 @@ def _sweep_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
 def _references_block(inputs: Inputs) -> dict[str, Any]:
     """Each headline policy beside its reference implementation (``lerobot_act`` beside ``act``): one table per
     pair, tie-marked within the pair, and the verdict on every ranked metric."""
-    headline, pairs = inputs.headline, []
+    headline, pairs, unmatched = inputs.headline, [], []
     for sweep in inputs.references:
         for theirs in sweep.variants:
             ours = [v for v in headline.variants if headline.policy(v["name"]) ==
                     sweep.policy(theirs["name"]).removeprefix(REFERENCE_PREFIX)]
             if ours:
                 pairs.append((ours[0], theirs, sweep))
+            else:
+                unmatched.append(theirs["name"])
     tables, findings = [], []
     for i, (ours, theirs, sweep) in enumerate(pairs):
         marked = mark_ties({e["name"]: e["metrics"] for e in (ours, theirs)})
@@ -94,8 +96,6 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
                    outcome_table(entries, f"Smoothness of the executed trajectory (lower is smoother): {what}. "
                                  f"{LEGEND}", f"tab:reference{i}-smoothness", SMOOTHNESS_METRICS)]
         findings.append(narrative.reference_check(ours, theirs))
-    unmatched = [v["name"] for s in inputs.references for v in s.variants
-                 if not any(v is theirs for _, theirs, _ in pairs)]
     if unmatched:
         findings.append(f"No headline variant has the policy that {', '.join(unmatched)} implements; not compared.")
     return {"paths": [str(s.path) for s in inputs.references], "commands": [s.command for s in inputs.references],

@@ -87,8 +87,7 @@ class Inputs:
         return ([self.headline] if self.headline else []) + self.references + self.ablations
 
     def all_runs(self) -> list[RunFacts]:
-        sweeps = self.sweeps()
-        return [f for s in sweeps for facts in s.runs.values() for f in facts] + [r.facts for r in self.runs]
+        return [f for s in self.sweeps() for facts in s.runs.values() for f in facts] + [r.facts for r in self.runs]
 
 
 def load_inputs(paths: list[Path]) -> Inputs:

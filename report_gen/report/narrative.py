@@ -99,8 +99,8 @@ def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
         if a and b:
             verdicts[compare(a, b, direction > 0)].append(
                 f"{LABELS[metric]} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
-    parts = [f"{verdict} on {_names(items)}" for verdict, items in
-             zip(("tied", "better", "worse"), verdicts.values()) if items]
+    parts = [f"{'tied' if verdict == 'tie' else verdict} on {_names(items)}"
+             for verdict, items in verdicts.items() if items]
     if not parts:
         return f"{ours['name']} and {theirs['name']} share no measured metric."
     return f"Our {ours['name']} against {theirs['name']}: {'; '.join(parts)}."
