@@ -205,6 +205,9 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
     parts = [f"{k} on " + (v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}")
              for k, v in verdicts.items() if v]
     assert f"Our act against {theirs['name']}: {'; '.join(parts)}." in tex
+    # without a headline to check against, the same sweep is reported as an ablation, not dropped
+    alone = build_report([reference], tmp_path / "alone", compile=False).read_text()
+    assert "Baselines against LeRobot" not in alone and "Ablation over policy" in alone
 
 
 def test_speed_rows_missing_from_a_file_show_a_dash(sweeps, tmp_path):

@@ -35,7 +35,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
-        "references": _references_block(inputs) if inputs.headline and inputs.references else None,
+        "references": _references_block(inputs) if inputs.references else None,
         "runs": runs,
         "speed": _speed_block(speed) if speed else None,
         "ablations": [_sweep_block(s, f"ablation{i}", save) for i, s in enumerate(inputs.ablations)],

@@ -2,7 +2,7 @@
 
 A sweep directory has sweep.json (written when `polibench ablate` starts) and results.json (written once every
 run finished). A sweep whose every variant is a reference implementation (policy ``lerobot_<ours>``) is a baseline
-check; of the others, the first sweep over axis ``policy`` is the headline comparison and the rest are ablations.
+check when there is a headline; of the others, the first sweep over axis ``policy`` is the headline comparison and the rest are ablations.
 A run directory has config.gin and eval/metrics.json. Every budget fact the report prints is read here from the
 runs' own config.gin and run.json, never assumed.
 """
@@ -107,9 +107,10 @@ def load_inputs(paths: list[Path]) -> Inputs:
             raise ReportError(f"{path} is neither a sweep directory (sweep.json + results.json, from `polibench "
                               "ablate`) nor an evaluated run directory (config.gin + eval/metrics.json, from "
                               "`polibench run`)")
-    references = [s for s in sweeps if s.is_reference]
     headline = next((s for s in sweeps if s.axis == "policy" and not s.is_reference), None)
-    ablations = [s for s in sweeps if s is not headline and not s.is_reference]
+    # a baseline check needs the headline it checks; without one, a reference sweep is reported as an ablation
+    references = [s for s in sweeps if s.is_reference] if headline else []
+    ablations = [s for s in sweeps if s is not headline and not (headline and s.is_reference)]
     return Inputs(headline, ablations, runs, references)
 
 
