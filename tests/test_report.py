@@ -193,7 +193,7 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
     assert "Baselines against LeRobot's implementations" in tex
     headline = re.search(r"The headline comparison is the sweep over .*? in \\texttt\{(.*?)\}", tex)
     assert headline and headline.group(1) == str(sweeps / "headline")
-    assert "Ablation over policy" not in tex and "Ablation over synapse" in tex
+    assert "Ablation over policy" not in tex and "Ablation over synapse (policy.ctm_act.synapse): synapse" in tex
     ours, = [v for v in results(sweeps / "headline")["variants"] if v["name"] == "act"]
     theirs, = results(reference)["variants"]
     verdicts = {"tied": [], "better": [], "worse": []}

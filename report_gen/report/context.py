@@ -59,7 +59,8 @@ def _sweep_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
     findings = [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage", "avg_max_reward")]
     findings += narrative.latency_ratios(sweep) + narrative.ticks_used(sweep) + [narrative.seed_caveat(sweep)]
     return {
-        "title": f"{r['axis']} ({r['target']})",
+        "title": r["axis"] if r["axis"] == r["target"] else f"{r['axis']} ({r['target']})",
+        "name": sweep.path.name,  # tells apart sweeps over the same axis
         "path": str(sweep.path),
         "command": sweep.command,
         "base": str(r.get("base", "")),
