@@ -65,8 +65,7 @@ class SpeedFile:
 
     def reference(self, group: str) -> Benchmark | None:
         """The ACT benchmark that ``group``'s ratios divide by, if the session has it."""
-        return next((b for b in self.benchmarks.values() if b.group == group and b.param == REFERENCE.get(group)),
-                    None)
+        return next((b for b in self.benchmarks.values() if b.group == group and is_reference(group, b.name)), None)
 
     def family(self, group: str, prefix: str) -> list[Benchmark]:
         """The benchmarks of ``group`` whose parameter starts with ``prefix`` (e.g. every ``ctm_act`` variant)."""
@@ -76,12 +75,13 @@ class SpeedFile:
 def ratios_vs_act(benchmarks: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Each benchmark's median over the median of its group's ACT reference in the same session (None: no
     reference for the group, or the reference is missing from the session)."""
-    refs = {}
-    for b in benchmarks:
-        group = _group(b)
-        if group in REFERENCE and param(b["name"]) == REFERENCE[group]:
-            refs[group] = b["stats"]["median"]
+    refs = {_group(b): b["stats"]["median"] for b in benchmarks if is_reference(_group(b), b["name"])}
     return {b["name"]: b["stats"]["median"] / refs[_group(b)] if refs.get(_group(b)) else None for b in benchmarks}
+
+
+def is_reference(group: str, name: str) -> bool:
+    """Whether benchmark ``name`` is the ACT benchmark that ``group``'s ratios divide by."""
+    return group in REFERENCE and param(name) == REFERENCE[group]
 
 
 def fmt_ms(seconds: float | None) -> str:
@@ -139,7 +139,7 @@ def describe_machine(info: Mapping[str, Any], benchmarks: Sequence[Mapping[str, 
     recorded (pytest-benchmark records no GPU, so a GPU run is known by its device, e.g. ``cuda``)."""
     cpu = info.get("cpu", {})
     text = f"{cpu.get('brand_raw') or info.get('processor') or 'unknown processor'}, {cpu.get('count', '?')} CPU cores"
-    gpu = info.get("gpu") or info.get("gpu_name") or info.get("cuda_device")
+    gpu = info.get("gpu")  # written by benchmarks/conftest.py's machine-info hook
     devices = sorted({d for d in map(_device, benchmarks) if d})
     if gpu:
         text += f", GPU {gpu}"
