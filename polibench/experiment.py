@@ -126,7 +126,8 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
     check_seeds = list(range(CHECK_SEED0, CHECK_SEED0 + cfg.eval_episodes))
 
     def quick_eval(p: Policy, step: int) -> dict[str, Any]:
-        result = evaluate(p, exp.track, check_seeds, max_steps=eval_cfg.max_steps, progress=False)
+        result = evaluate(p, exp.track, check_seeds, max_steps=eval_cfg.max_steps, progress=False,
+                          precision=eval_cfg.precision)
         return {k: result.summary[k]["mean"] for k in ("success_rate", "avg_max_coverage")}
 
     trainer = Trainer(policy, sampler, cfg, rundir.path, exp.seed, val_sampler,
@@ -135,7 +136,8 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
         console.print(f"resumed from step {trainer.step}")
     summary = trainer.fit()
     trainer.swap_in_ema()
-    summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "num_threads": cfg.num_threads})
+    summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "num_threads": cfg.num_threads,
+                    "precision": cfg.precision})
     return summary
 
 
@@ -159,6 +161,7 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
     """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl)."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
-                      video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads)
+                      video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads,
+                      precision=eval_cfg.precision)
     save_eval(result, out_dir)
     return result.summary

@@ -183,8 +183,9 @@ class Policy(nn.Module):
     # ----- inference -----
     @torch.no_grad()
     def predict_chunk(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Action chunk in environment units from raw observations [B, n_obs_steps, ...]."""
-        return self.normalizer.unnormalize("action", self.predict(self.normalize_obs(obs)))
+        """Action chunk in environment units (fp32, whatever autocast ran inside) from raw observations
+        [B, n_obs_steps, ...]."""
+        return self.normalizer.unnormalize("action", self.predict(self.normalize_obs(obs)).float())
 
     def reset(self) -> None:
         """Start a new episode: clear observation history, queued actions, ensembling buffers and carried state."""

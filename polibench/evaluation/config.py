@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import gin
 
+from polibench.precision import check_precision
+
 #: Quick-check seeds used during training: a list disjoint from the benchmark's 100000+ seeds.
 CHECK_SEED0 = 200000
 
@@ -16,6 +18,8 @@ class EvalConfig:
     """Final evaluation: ``episodes`` episodes on seeds ``seed0 .. seed0 + episodes - 1``.
 
     ``num_threads`` torch threads during evaluation (1: the protocol's batch-1 latency on one core).
+    ``precision`` is the autocast precision of the policy's calls (``fp32`` or ``bf16``), separate from the
+    precision the run trained in: fp32 by default, so evaluations compare across training precisions.
     """
 
     episodes: int = 50
@@ -24,12 +28,14 @@ class EvalConfig:
     max_steps: int = 300
     video: bool = False
     num_threads: int = 1
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.episodes <= 0:
             raise ValueError(f"EvalConfig.episodes must be > 0, got {self.episodes}")
         if self.n_envs <= 0 or self.max_steps <= 0 or self.num_threads <= 0:
             raise ValueError("EvalConfig.n_envs, max_steps and num_threads must be > 0")
+        check_precision(self.precision, "EvalConfig")
 
     @property
     def seeds(self) -> list[int]:

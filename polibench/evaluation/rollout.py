@@ -25,6 +25,7 @@ from polibench.evaluation.env import make_env, make_vector_env
 from polibench.evaluation.metrics import episode_metrics, pooled_latency, summarize
 from polibench.io import atomic_write, write_json, write_jsonl
 from polibench.policy import CallInfo
+from polibench.precision import autocast
 from polibench.tracks import ACTION_DIM, get_track
 
 #: Rendered frames are 680x680; every other pixel keeps a video readable at a quarter of the memory.
@@ -216,6 +217,7 @@ def evaluate(
     asynchronous: bool = False,
     num_threads: int | None = 1,
     record: bool = False,
+    precision: str = "fp32",
 ) -> EvalResult:
     """Exactly ``len(seeds)`` episodes, the i-th reset with ``seeds[i]``; metrics per episode and summarised.
 
@@ -224,7 +226,8 @@ def evaluate(
     evaluating (``None`` leaves them): batch-1 calls of small models are fastest on one thread, and with more
     threads a busy machine's latency jumps 100-fold from OpenMP oversubscription. The torch RNG is seeded from
     each round's first seed (inside a fork, so the caller's RNG is untouched): sampling policies such as
-    Diffusion Policy evaluate reproducibly.
+    Diffusion Policy evaluate reproducibly. ``precision`` is the autocast precision of the policy's calls
+    (:mod:`polibench.precision`).
 
     ``record`` also returns every episode step by step (:class:`EpisodeRecord`) and, for the duration, switches
     on ``policy.record_internals`` where the policy has it, so CTM policies record their per-call internals.
@@ -252,7 +255,8 @@ def evaluate(
     if record and internals_before is not None:
         policy.record_internals = True
     try:
-        with Progress(*columns, disable=not progress) as bar, torch.random.fork_rng(devices=[]):
+        with (Progress(*columns, disable=not progress) as bar, torch.random.fork_rng(devices=[]),
+              autocast(getattr(policy, "device", "cpu"), precision)):
             task = bar.add_task(description, total=len(seeds), success="-")
             for start in range(0, len(seeds), n_envs):
                 round_seeds = seeds[start : start + n_envs]
@@ -277,7 +281,7 @@ def evaluate(
         if writer is not None:
             writer.close()
     summary = {**summarize(per_episode), **pooled_latency(step_latencies), "eval_batch": n_envs,
-               "eval_threads": num_threads or previous_threads}
+               "eval_threads": num_threads or previous_threads, "eval_precision": precision}
     config = {"seeds": seeds, "n_envs": n_envs, "max_steps": max_steps, "track": track}
     return EvalResult(per_episode, summary, config, episodes)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import gin
 import torch
 
+from polibench.precision import check_precision
+
 
 @gin.configurable(module="polibench")
 @dataclass
@@ -18,6 +20,8 @@ class TrainConfig:
     evaluation on ``eval_episodes`` check seeds (a list disjoint from the benchmark's) during training.
     ``num_threads`` fixes torch's CPU threads (None: torch's default). The CPU budget uses 1: two 2-thread
     processes on 2 cores slow each other down many-fold, while 1-thread runs can go side by side, one per core.
+    ``precision`` is the autocast precision of the forward pass and loss (``fp32`` or ``bf16``); weights,
+    gradients, optimiser state and the saved model stay fp32 either way.
     """
 
     steps: int = 1000
@@ -36,6 +40,7 @@ class TrainConfig:
     eval_episodes: int = 5
     device: str = "auto"
     num_threads: int | None = None
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "val_every", "checkpoint_every"):
@@ -47,6 +52,7 @@ class TrainConfig:
             raise ValueError("warmup_steps, eval_every and eval_episodes must be >= 0")
         if self.num_threads is not None and self.num_threads <= 0:
             raise ValueError(f"TrainConfig.num_threads must be > 0 or None, got {self.num_threads}")
+        check_precision(self.precision, "TrainConfig")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from polibench.data.windows import WindowSampler
 from polibench.io import write_text
 from polibench.policy import Policy
+from polibench.precision import autocast
 from polibench.training.checkpoint import (
     latest_training_checkpoint,
     load_into,
@@ -120,7 +121,7 @@ class Trainer:
         was_training = self.policy.training
         self.policy.eval()
         with torch.random.fork_rng(devices=[]):
-            losses = [self.policy.compute_loss(self._to_device(self.val_sampler.sample(self.cfg.batch_size, gen)))["loss"].item()
+            losses = [self._loss(self._to_device(self.val_sampler.sample(self.cfg.batch_size, gen)))["loss"].item()
                       for _ in range(VAL_BATCHES)]
         self.policy.train(was_training)
         return sum(losses) / len(losses)
@@ -136,6 +137,12 @@ class Trainer:
             self.ema.restore(self.policy.parameters())
         self.policy.train()
         return summary
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The policy's loss terms under the training precision's autocast, returned in fp32."""
+        with autocast(self.device, self.cfg.precision):
+            out = self.policy.compute_loss(batch)
+        return {k: v.float() for k, v in out.items()}
 
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
@@ -187,7 +194,7 @@ class Trainer:
     def _train_step(self) -> dict[str, float]:
         self.policy.set_training_progress(self.step, self.cfg.steps)
         batch = self._to_device(self.sampler.sample(self.cfg.batch_size, self.generator))
-        out = self.policy.compute_loss(batch)
+        out = self._loss(batch)
         loss = out["loss"]
         if not torch.isfinite(loss):
             bad = [k for k, v in out.items() if not torch.isfinite(v).all()]
