@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from components.data_source.pusht_zarr import DataFormatError
 from polibench.data.download import DatasetNotFoundError
 from polibench.data.episodes import EpisodeData
+from polibench.data.zarr_reader import DataFormatError
 from polibench.interop.lerobot import LEROBOT_NAMES, require_lerobot
 from polibench.registry import register
 from polibench.tracks import get_track

@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import zarr
 
 from polibench.data.download import resolve_pusht_path
 from polibench.data.episodes import EpisodeData
 from polibench.data.keypoints import keypoints_from_pose
+from polibench.data.zarr_reader import DataFormatError, read_pusht_zarr
 from polibench.registry import register
 from polibench.tracks import get_track
 
-REQUIRED_ARRAYS = ("data/state", "data/action", "meta/episode_ends")
-
-
-class DataFormatError(ValueError):
-    """The zarr exists but is not a readable Push-T demonstration set."""
+__all__ = ["DataFormatError", "PushTZarr"]
 
 
 @register("data_source", "pusht_zarr")
@@ -45,34 +41,20 @@ class PushTZarr:
         self.max_episodes = max_episodes
         self.download = download
 
+    def _read(self) -> dict[str, np.ndarray]:
+        arrays = {"state": "data/state", "action": "data/action"}
+        if "pixels" in self.track.obs_shapes:
+            arrays["img"] = "data/img"
+        return read_pusht_zarr(resolve_pusht_path(self.path, self.download), arrays, self.max_episodes)
+
     def load(self) -> EpisodeData:
-        path = resolve_pusht_path(self.path, self.download)
-        try:
-            root = zarr.open_group(str(path), mode="r")
-            missing = [name for name in REQUIRED_ARRAYS if name not in root]
-        except Exception as exc:
-            raise DataFormatError(f"{path} is not a readable zarr group ({type(exc).__name__}: {exc})") from exc
-        if missing:
-            raise DataFormatError(f"{path} lacks {missing}: not a Push-T demonstration zarr (or it is truncated)")
-        try:
-            ends = np.asarray(root["meta/episode_ends"][:], dtype=np.int64)
-            if self.max_episodes is not None:
-                ends = ends[: self.max_episodes]
-            n = int(ends[-1])
-            state = np.asarray(root["data/state"][:n], dtype=np.float32)
-            action = np.asarray(root["data/action"][:n], dtype=np.float32)
-            obs = {"agent_pos": state[:, :2]}
-            if "environment_state" in self.track.obs_shapes:
-                obs["environment_state"] = keypoints_from_pose(state[:, 2:5])
-            if "pixels" in self.track.obs_shapes:
-                obs["pixels"] = np.asarray(root["data/img"][:n]).clip(0, 255).round().astype(np.uint8)
-        except DataFormatError:
-            raise
-        except Exception as exc:  # blosc/zarr errors on truncated or corrupt chunks
-            raise DataFormatError(
-                f"{path} could not be read ({type(exc).__name__}: {exc}); the copy is probably truncated or "
-                "corrupt: download it again"
-            ) from exc
-        if len(state) != n or len(action) != n:
-            raise DataFormatError(f"{path}: episode_ends says {n} frames but the arrays hold fewer (truncated copy?)")
-        return EpisodeData(obs=obs, action=action, episode_ends=ends, episode_ids=np.arange(len(ends)))
+        arrays = self._read()
+        ends = arrays["episode_ends"]
+        state = np.asarray(arrays["state"], dtype=np.float32)
+        obs = {"agent_pos": state[:, :2]}
+        if "environment_state" in self.track.obs_shapes:
+            obs["environment_state"] = keypoints_from_pose(state[:, 2:5])
+        if "pixels" in self.track.obs_shapes:
+            obs["pixels"] = arrays["img"].clip(0, 255).round().astype(np.uint8)
+        return EpisodeData(obs=obs, action=np.asarray(arrays["action"], dtype=np.float32), episode_ends=ends,
+                           episode_ids=np.arange(len(ends)))
