@@ -1,4 +1,4 @@
-"""Data: the Push-T zarr source, episode-aware windows and padding, normalisation stats, the episode split."""
+"""Data: the Push-T zarr and embedded sources, episode-aware windows and padding, normalisation stats, the split."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ import torch
 import zarr
 
 from components.data_source.pusht_zarr import DataFormatError, PushTZarr
+from polibench.data import download
 from polibench.data.download import ENV_VAR, DatasetNotFoundError
+from polibench.data.embedded import DEMO_ARRAYS, read_embedded, write_embedded
 from polibench.data.episodes import split_episodes
 from polibench.data.keypoints import keypoints_from_pose
 from polibench.data.windows import WindowSampler
+from polibench.data.zarr_reader import read_pusht_zarr
 from polibench.normalize import MinMaxNormalizer, minmax_stats
 
 
@@ -24,6 +27,18 @@ def copy_without_images(zarr_path: Path, dest: Path) -> Path:
     for path in [dest, *dest.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return dest
+
+
+@pytest.fixture
+def no_configured_zarr(tmp_path, monkeypatch):
+    """A machine with no zarr configured and an empty cache, where downloading fails the test."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("POLIBENCH_CACHE", str(tmp_path / "cache"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tried to download the Push-T data")
+
+    monkeypatch.setattr(download, "download_pusht", refuse)
 
 
 def test_source_reads_real_arrays(zarr_path, small_data):
@@ -36,11 +51,9 @@ def test_source_reads_real_arrays(zarr_path, small_data):
     np.testing.assert_allclose(small_data.obs["environment_state"], keypoints_from_pose(state[:, 2:5]), atol=1e-4)
 
 
-def test_windows_match_raw_zarr_with_padding_at_episode_edges(zarr_path, small_data):
-    raw = zarr.open_group(str(zarr_path), mode="r")
-    ends = raw["meta/episode_ends"][:12]
-    action = raw["data/action"][: ends[-1]]
-    agent = raw["data/state"][: ends[-1], :2]
+def test_windows_match_raw_arrays_with_padding_at_episode_edges(small_data):
+    raw = read_embedded(max_episodes=12)
+    ends, action, agent = raw["episode_ends"], raw["action"], raw["state"][:, :2]
     sampler = WindowSampler(small_data, obs_offsets=[-1, 0], action_offsets=range(-1, 15))
     start1, end1 = int(ends[0]), int(ends[1])  # second episode
     anchors = torch.tensor([start1, start1 + 5, end1 - 3, end1 - 1])
@@ -89,16 +102,49 @@ def test_missing_path_error_names_the_setting(tmp_path):
         PushTZarr(path=tmp_path / "nowhere.zarr").load()
 
 
-def test_no_path_and_no_download_names_env_var(tmp_path, monkeypatch):
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    monkeypatch.setenv("POLIBENCH_CACHE", str(tmp_path))
+def test_pixels_without_zarr_and_download_names_env_var(no_configured_zarr):
     with pytest.raises(DatasetNotFoundError, match=ENV_VAR):
-        PushTZarr(download=False).load()
+        PushTZarr(track="pixels", download=False).load()
+
+
+def test_keypoints_default_to_the_embedded_demonstrations_offline(no_configured_zarr):
+    data = PushTZarr().load()
+    assert data.n_episodes == 206 and len(data.action) == 25650
+    assert set(data.obs) == {"agent_pos", "environment_state"}
+
+
+def test_env_var_takes_precedence_over_the_embedded_file(no_configured_zarr, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "elsewhere.zarr"))
+    with pytest.raises(DatasetNotFoundError, match=f"elsewhere.zarr \\(from {ENV_VAR}\\)"):
+        PushTZarr().load()
+
+
+def test_embedded_file_equals_the_zarr(zarr_path, tmp_path):
+    """The shipped file holds exactly the zarr's arrays, and rebuilding it from the zarr gives the same arrays."""
+    shipped, zarr_arrays = read_embedded(), read_pusht_zarr(zarr_path, DEMO_ARRAYS)
+    rebuilt = read_embedded(path=write_embedded(zarr_path, tmp_path / "rebuilt.npz"))
+    for arrays in (zarr_arrays, rebuilt):
+        assert arrays.keys() == shipped.keys() == {"episode_ends", *DEMO_ARRAYS}
+        for key, value in arrays.items():
+            assert value.dtype == shipped[key].dtype and np.array_equal(value, shipped[key]), key
+
+
+def test_embedded_and_zarr_sources_train_on_identical_data(zarr_path, no_configured_zarr):
+    """Same frames, dtypes, boundaries and so the same windows and normalisation statistics: runs reproduce."""
+    embedded, from_zarr = PushTZarr().load(), PushTZarr(path=zarr_path).load()
+    for key in ("agent_pos", "environment_state"):
+        assert embedded.obs[key].dtype == from_zarr.obs[key].dtype
+        np.testing.assert_array_equal(embedded.obs[key], from_zarr.obs[key])
+    np.testing.assert_array_equal(embedded.action, from_zarr.action)
+    np.testing.assert_array_equal(embedded.episode_ends, from_zarr.episode_ends)
+
+
+def test_missing_embedded_file_says_how_to_get_data(tmp_path):
+    with pytest.raises(DataFormatError, match=f"missing from this install.*{ENV_VAR}"):
+        read_embedded(path=tmp_path / "pusht_keypoints.npz")
 
 
 def test_offline_download_fails_clearly(tmp_path, monkeypatch):
-    from polibench.data import download
-
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setenv("POLIBENCH_CACHE", str(tmp_path))
     with pytest.raises(DatasetNotFoundError, match="Could not download"):

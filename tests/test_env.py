@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-import zarr
 from gymnasium.utils import seeding
 
-from polibench.data.download import ENV_VAR
+from polibench.data.embedded import read_embedded
 from polibench.data.keypoints import keypoints_from_pose
 from polibench.evaluation.env import make_env, make_vector_env, set_exact_state
 from polibench.tracks import TRACKS
 
-DEFAULT_ZARR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pusht" / "pusht_cchi_v7_replay.zarr"
-
-
 @cache
 def demos() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(state [N, 5], action [N, 2], episode starts and ends [E, 2]) of the real demonstrations; they are required."""
-    path = Path(os.environ.get(ENV_VAR) or DEFAULT_ZARR)
-    if not path.exists():
-        pytest.fail(f"Push-T zarr not found at {path}: set {ENV_VAR} (these tests need the real data)")
-    root = zarr.open(str(path), mode="r")
-    ends = np.asarray(root["meta/episode_ends"][:])
+    """(state [N, 5], action [N, 2], episode starts and ends [E, 2]) of the real demonstrations, from the copy
+    shipped with polibench (tests/test_data.py checks it equals the zarr)."""
+    arrays = read_embedded()
+    ends = arrays["episode_ends"]
     bounds = np.stack([np.concatenate([[0], ends[:-1]]), ends], axis=1)
-    return np.asarray(root["data/state"][:], np.float64), np.asarray(root["data/action"][:], np.float64), bounds
+    return arrays["state"].astype(np.float64), arrays["action"].astype(np.float64), bounds
 
 
 @pytest.mark.parametrize("track", sorted(TRACKS))

@@ -1,4 +1,4 @@
-"""Push-T human demonstrations from the Diffusion Policy zarr release."""
+"""Push-T human demonstrations (Diffusion Policy release): the zarr, or for keypoints the copy shipped with polibench."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from polibench.data.download import resolve_pusht_path
+from polibench.data.download import pusht_path_configured, resolve_pusht_path
+from polibench.data.embedded import DEMO_ARRAYS, read_embedded
 from polibench.data.episodes import EpisodeData
 from polibench.data.keypoints import keypoints_from_pose
 from polibench.data.zarr_reader import DataFormatError, read_pusht_zarr
@@ -20,11 +21,15 @@ __all__ = ["DataFormatError", "PushTZarr"]
 class PushTZarr:
     """Push-T demos (Diffusion Policy zarr): keypoints computed from block poses, or 96x96 frames.
 
+    Where the data comes from, first match: ``path``; ``$POLIBENCH_PUSHT_ZARR``; for the keypoints track, the
+    demonstrations shipped in ``polibench/data/pusht_keypoints.npz`` (the same arrays as the zarr, so the same
+    training); for the pixels track, the download cache, downloading the public release if allowed.
+
     Args:
-        path: the ``pusht_cchi_v7_replay.zarr`` folder; ``None`` uses ``$POLIBENCH_PUSHT_ZARR`` or the cache.
+        path: the ``pusht_cchi_v7_replay.zarr`` folder; ``None`` follows the order above.
         track: ``keypoints`` or ``pixels`` (see polibench.tracks).
         max_episodes: read only the first N episodes (tests, quick runs); ``None`` reads all 206.
-        download: allow downloading the public release when no path is configured.
+        download: allow downloading the public release when the pixels track has no zarr.
     """
 
     def __init__(
@@ -42,10 +47,11 @@ class PushTZarr:
         self.download = download
 
     def _read(self) -> dict[str, np.ndarray]:
-        arrays = {"state": "data/state", "action": "data/action"}
-        if "pixels" in self.track.obs_shapes:
-            arrays["img"] = "data/img"
-        return read_pusht_zarr(resolve_pusht_path(self.path, self.download), arrays, self.max_episodes)
+        pixels = "pixels" in self.track.obs_shapes
+        if not pixels and not pusht_path_configured(self.path):
+            return read_embedded(self.max_episodes)
+        path = resolve_pusht_path(self.path, self.download)
+        return read_pusht_zarr(path, DEMO_ARRAYS | ({"img": "data/img"} if pixels else {}), self.max_episodes)
 
     def load(self) -> EpisodeData:
         arrays = self._read()

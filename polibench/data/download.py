@@ -49,6 +49,12 @@ def download_pusht(url: str = PUSHT_URL, dest: Path | None = None, timeout: floa
     return target
 
 
+def pusht_path_configured(path: str | os.PathLike | None) -> bool:
+    """Whether the user chose a zarr (a path, or ``$POLIBENCH_PUSHT_ZARR``); the keypoints track reads the
+    embedded demonstrations otherwise."""
+    return bool(path) or bool(os.environ.get(ENV_VAR))
+
+
 def resolve_pusht_path(path: str | os.PathLike | None, download: bool) -> Path:
     """The zarr to read: the configured path, else ``$POLIBENCH_PUSHT_ZARR``, else the cache (downloading if
     allowed). A configured path that does not exist is an error, never silently replaced by a download."""
