@@ -55,7 +55,8 @@ def make_tiny_runs(root: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, zarr_path):
+def runs(tmp_path_factory):
+    """Trained on the default data ($POLIBENCH_PUSHT_ZARR, else the embedded demonstrations): no download."""
     return make_tiny_runs(tmp_path_factory.mktemp("viz_runs"))
 
 
