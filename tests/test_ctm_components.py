@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from polibench import registry
-from polibench.nn.ctm_core import CTMCore
+from polibench.nn.ctm_core import CTMCore, CTMState
 from polibench.nn.synchronisation import Synchronisation
+from tests.ctm_reference import reference_forward
 
 B, D, M, PA, PO, D_IN = 5, 32, 6, 12, 20, 16
 
@@ -118,8 +119,8 @@ def test_neuron_models_are_private_per_neuron(kind):
     assert before.shape == (B, D)
     neuron = 7
     with torch.no_grad():
-        for p in nlm.parameters():  # weights [in, out, D] and biases [D, out]: perturb neuron 7's slice only
-            (p[..., neuron] if p.shape[-1] == D else p[neuron]).add_(0.5)
+        for p in nlm.parameters():  # weights [D, in, out] and biases [D, out]: perturb neuron 7's slice only
+            p[neuron].add_(0.5)
     changed = (nlm(history) - before).abs().amax(dim=0) > 1e-6
     assert changed.tolist() == [i == neuron for i in range(D)]
 
@@ -262,3 +263,48 @@ def test_core_shapes_and_every_parameter_learns(gating):
     for name in ("sync_action.decay", "sync_out.decay", "start_trace", "start_activation", "query.weight",
                  "readout.weight", "neuron_model.w1", "halting.head.weight"):
         assert grads[name].abs().sum() > 0, name
+
+
+# ----- the optimised core against the plain loop -----
+@pytest.mark.parametrize("synapse", ["unet", "mlp", "tick_sync"])
+@pytest.mark.parametrize("gating", ["none", "sigmoid"])
+@pytest.mark.parametrize("neuron_model", ["deep", "shallow"])
+def test_core_matches_the_reference_loop_on_the_same_weights(synapse, gating, neuron_model):
+    torch.manual_seed(0)
+    core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
+                   synapse=registry.get("synapse", synapse), neuron_model=registry.get("neuron_model", neuron_model),
+                   pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", gating),
+                   halting=registry.get("halting", "variance")).eval()
+    with torch.no_grad():  # trained-looking weights: non-zero FiLM, decays off their zero init
+        for p in core.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+        core.sync_action.decay.uniform_(0.0, 2.0)
+        core.sync_out.decay.uniform_(0.0, 2.0)
+    kv = torch.randn(B, 3, D_IN)
+    start = CTMState(torch.randn(B, D, M), torch.randn(B, D))
+    for state in (None, start):
+        with torch.no_grad():
+            out = core(kv, ticks=7, state=state)
+            predictions, certainty, final = reference_forward(core, kv, 7, state)
+        torch.testing.assert_close(out.predictions, predictions, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.certainty, certainty, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.state.trace, final.trace, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.state.activation, final.activation, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["deep", "shallow"])
+def test_neuron_models_equal_a_loop_over_neurons(kind):
+    """The batched per-neuron product against each neuron's own small MLP, one neuron at a time."""
+    nlm = registry.get("neuron_model", kind)(d_model=D, memory=M).eval()
+    with torch.no_grad():
+        for p in nlm.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    history = torch.randn(B, D, M)
+    layers = [(nlm.w1, nlm.b1), (nlm.w2, nlm.b2)] if kind == "deep" else [(nlm.w, nlm.b)]
+    expected = []
+    for d in range(D):
+        x = history[:, d]
+        for w, b in layers:
+            x = torch.nn.functional.glu(x @ w[d] + b[d], dim=-1)
+        expected.append(x[:, 0])
+    torch.testing.assert_close(nlm(history), torch.stack(expected, dim=1), atol=1e-6, rtol=1e-5)

@@ -11,7 +11,7 @@ from polibench.registry import register
 
 @register("neuron_model", "shallow")
 class ShallowNLM(nn.Module):
-    """history [B, D, M] -> (per neuron) linear M->2 -> GLU -> post-activation [B, D], as one batched einsum."""
+    """history [B, D, M] -> (per neuron) linear M->2 -> GLU -> post-activation [B, D], as one batched matmul."""
 
     def __init__(self, d_model: int, memory: int, dropout: float = 0.0) -> None:
         super().__init__()
@@ -20,5 +20,5 @@ class ShallowNLM(nn.Module):
         self.b = nn.Parameter(torch.zeros(d_model, 2))
 
     def forward(self, history: torch.Tensor) -> torch.Tensor:
-        out = per_neuron_linear(self.dropout(history).transpose(0, 1).contiguous(), self.w, self.b)
+        out = per_neuron_linear(self.dropout(history).transpose(0, 1), self.w, self.b)
         return nn.functional.glu(out, dim=-1).squeeze(-1).t()

@@ -133,6 +133,7 @@ class CTMCore(nn.Module):
         b = kv.shape[0]
         state = state if state is not None else self.initial_state(b)
         history, z = state.trace, state.activation
+        attend = _TickAttention(self.attention, self.query, kv)  # keys, values and the query map: once per call
         rate_action, rate_out = self.sync_action.rate(), self.sync_out.rate()
         acc_action = None
         _, acc_out = self.sync_out(z, None, rate_out)
@@ -146,12 +147,12 @@ class CTMCore(nn.Module):
         for t in range(ticks):
             sync_action, acc_action = self.sync_action(z, acc_action, rate_action)
             action_features = self.action_norm(sync_action)
-            attn, weights = self.attention(self.query(action_features)[:, None], kv, kv, need_weights=trace,
-                                           average_attn_weights=False)
-            pre = self.synapse(attn[:, 0], z, t, action_features)
+            attn, weights = attend(action_features, need_weights=trace)
+            pre = self.synapse(attn, z, t, action_features)
             history = torch.cat([history[:, :, 1:], pre[..., None]], dim=-1)
             gate = self.gating(action_features)
-            z = z + gate.repeat_interleave(group_size, dim=1) * (self.neuron_model(history) - z)
+            per_neuron = gate.repeat_interleave(group_size, dim=1) if gate.shape[1] > 1 else gate  # [B, 1] broadcasts
+            z = z + per_neuron * (self.neuron_model(history) - z)
             sync_out, acc_out = self.sync_out(z, acc_out, rate_out)
             out_features = self.out_norm(sync_out)
             chunk = self.readout(out_features).view(b, *self.out_shape)
@@ -162,7 +163,7 @@ class CTMCore(nn.Module):
                 per_tick[key].append(value)
             if trace:
                 for key, value in (("pre_activations", pre), ("post_activations", z), ("sync_action", sync_action),
-                                   ("sync_out", sync_out), ("attention", weights[:, :, 0]), ("gates", gate),
+                                   ("sync_out", sync_out), ("attention", weights), ("gates", gate),
                                    ("certainty", judged["certainty"])):
                     recorded[key].append(value.detach())
             if halt:
@@ -176,9 +177,12 @@ class CTMCore(nn.Module):
         stacked = {key: torch.stack(values, dim=1) for key, values in per_tick.items()}
         predictions, certainty = stacked.pop("predictions"), stacked.pop("certainty")
         ran = predictions.shape[1]
-        chosen = torch.where(halted, halt_tick, certainty.argmax(dim=1))
-        final = CTMState(torch.where(halted[:, None, None], kept.trace, history),
-                         torch.where(halted[:, None], kept.activation, z))
+        if halt:
+            chosen = torch.where(halted, halt_tick, certainty.argmax(dim=1))
+            final = CTMState(torch.where(halted[:, None, None], kept.trace, history),
+                             torch.where(halted[:, None], kept.activation, z))
+        else:  # nothing halted: skip the [B, D, M] selections (every training step takes this path)
+            chosen, final = certainty.argmax(dim=1), CTMState(history, z)
         traced = None
         if trace:
             traced = {key: torch.stack(values, dim=1) for key, values in recorded.items()} | {"halt_tick": halt_tick}
@@ -191,3 +195,37 @@ class CTMCore(nn.Module):
             extras=stacked,
             trace=traced,
         )
+
+
+class _TickAttention:
+    """One query per sample and tick over fixed tokens, with the weights of an ``nn.MultiheadAttention``.
+
+    The keys and values of the tokens do not change between ticks, so they are projected once per call, and the
+    query map (the core's ``query`` linear, then the attention's query projection) is folded into one matrix:
+    per tick, one matmul, one attention and the output projection remain. Same function as calling the module.
+    """
+
+    def __init__(self, mha: nn.MultiheadAttention, query: nn.Linear, kv: torch.Tensor) -> None:
+        e, self.heads, self.dropout = mha.embed_dim, mha.num_heads, mha.dropout if mha.training else 0.0
+        self.out_proj = mha.out_proj
+        w_q, w_k, w_v = mha.in_proj_weight.split(e)
+        b_q, b_k, b_v = mha.in_proj_bias.split(e)
+        self.w_query = w_q @ query.weight
+        self.b_query = w_q @ query.bias + b_q
+        b, length, _ = kv.shape
+        heads = lambda x: x.view(b, length, self.heads, e // self.heads).transpose(1, 2)  # noqa: E731
+        self.keys = heads(nn.functional.linear(kv, w_k, b_k))  # [B, heads, L, e/heads]
+        self.values = heads(nn.functional.linear(kv, w_v, b_v))
+
+    def __call__(self, features: torch.Tensor, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attention output [B, e] for query features [B, Pa], and the weights [B, heads, L] if asked."""
+        b = features.shape[0]
+        q = nn.functional.linear(features, self.w_query, self.b_query).view(b, self.heads, 1, -1)
+        if need_weights:  # tracing: the weights are wanted, so compute them explicitly (no dropout in eval)
+            weights = torch.softmax(q @ self.keys.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+            weights = nn.functional.dropout(weights, self.dropout)
+            out = weights @ self.values
+        else:
+            weights, out = None, nn.functional.scaled_dot_product_attention(q, self.keys, self.values,
+                                                                            dropout_p=self.dropout)
+        return self.out_proj(out.reshape(b, -1)), None if weights is None else weights[:, :, 0]
