@@ -36,7 +36,8 @@ SPEED_JSON = [REPO / "benchmarks" / "results" / "speed_cpu.json",
               REPO / "benchmarks" / "results" / "gpu" / "speed_h100.json"]
 #: The benchmark each group's ratio divides by (benchmarks/ratios.py's convention), restated to check the table.
 ACT_REFERENCE = {"inference": "test_model_call_latency_batch1[act_chunk8]",
-                 "training": "test_training_step_batch64[act]"}
+                 "training": "test_training_step_batch64[act]",
+                 "training_bf16": "test_training_step_batch64_bf16[act]"}
 needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdftotext") is None,
                                reason="latexmk/pdftotext not installed (apt-get install latexmk poppler-utils "
                                       "texlive-latex-base texlive-latex-recommended texlive-latex-extra "

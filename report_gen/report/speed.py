@@ -17,11 +17,13 @@ from typing import Any, Mapping, Sequence
 from report_gen.report.inputs import ReportError, config_value
 
 #: The ACT benchmark (parameter of the test) that each group is compared with; other groups have no ratio.
-REFERENCE = {"inference": "act_chunk8", "training": "act"}
-#: Where the CTM-ACT benchmarks' tick count T is configured (``*_fixed_T`` runs all T ticks).
+REFERENCE = {"inference": "act_chunk8", "training": "act", "training_bf16": "act"}
+#: Where the CTM-ACT benchmarks' tick count T was configured, for files written before the benchmarks recorded
+#: it (``extra_info["ticks"]``; ``*_fixed_T`` runs all T ticks).
 CTM_BASE_GIN = Path(__file__).resolve().parents[2] / "gin" / "include" / "ctm_act_base.gin"
 _INFERENCE = "(model call, batch 1)"
 _TRAINING = "(training step, batch 64)"
+_TRAINING_BF16 = "(training step, batch 64, bf16)"
 #: Readable row labels of benchmarks/test_speed.py's benchmarks, in table order; ``{T}`` is the tick count.
 LABELS = {
     "test_model_call_latency_batch1[act_chunk8]": f"ACT, chunk of 8 {_INFERENCE}",
@@ -32,10 +34,12 @@ LABELS = {
     "test_model_call_latency_batch1[diffusion_ddim10]": f"Diffusion Policy, DDIM-10 {_INFERENCE}",
     "test_model_call_latency_batch1[diffusion_ddpm100]": f"Diffusion Policy, DDPM-100 {_INFERENCE}",
     "test_training_step_batch64[act]": f"ACT {_TRAINING}",
-    "test_training_step_batch64[ctm_act_unet]": f"CTM-ACT unet {_TRAINING}",
-    "test_training_step_batch64[diffusion]": f"Diffusion Policy {_TRAINING}",
-    "test_training_step_batch64[lerobot_act]": f"LeRobot ACT {_TRAINING}",
-    "test_training_step_batch64[lerobot_diffusion]": f"LeRobot Diffusion Policy {_TRAINING}",
+    "test_training_step_batch64_bf16[act]": f"ACT {_TRAINING_BF16}",
+    **{f"test_training_step_batch64{suffix}[{name}]": f"{text} {tail}"
+       for suffix, tail in (("", _TRAINING), ("_bf16", _TRAINING_BF16))
+       for name, text in (("ctm_act_unet", "CTM-ACT unet"), ("ctm_act_mlp", "CTM-ACT mlp"),
+                          ("ctm_act_tick_sync", "CTM-ACT tick_sync"), ("diffusion", "Diffusion Policy"),
+                          ("lerobot_act", "LeRobot ACT"), ("lerobot_diffusion", "LeRobot Diffusion Policy"))},
     "test_bare_env_steps": "gym-pusht environment step (no policy)",
     "test_evaluation_episode_with_act": "evaluation episode with ACT (100 steps)",
 }
@@ -48,6 +52,7 @@ class Benchmark:
     median_s: float
     ratio: float | None
     device: str | None
+    ticks: int | None = None
 
     @property
     def param(self) -> str | None:
@@ -98,9 +103,10 @@ def param(name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def label(name: str) -> str:
-    """A readable row label; benchmarks this module does not know keep their pytest name."""
-    return LABELS.get(name, name).replace("{T}", _configured_ticks())
+def label(name: str, ticks: int | None = None) -> str:
+    """A readable row label with the tick count the benchmark ran (``ticks``; older files did not record it);
+    benchmarks this module does not know keep their pytest name."""
+    return LABELS.get(name, name).replace("{T}", str(ticks) if ticks else _configured_ticks())
 
 
 def load_speed(paths: Sequence[Path]) -> list[SpeedFile]:
@@ -130,7 +136,7 @@ def _load_one(path: Path, tag: str) -> SpeedFile:
     if not benches or not all(math.isfinite(m) and m > 0 for m in medians):
         raise ReportError(f"--speed {path} has no benchmarks or a median that is not a positive time: {fix}")
     ratios = ratios_vs_act(benches)
-    return SpeedFile(path, tag, machine, {n: Benchmark(n, _group(b), m, ratios[n], _device(b))
+    return SpeedFile(path, tag, machine, {n: Benchmark(n, _group(b), m, ratios[n], _device(b), _ticks(b))
                                           for n, m, b in zip(names, medians, benches)})
 
 
@@ -150,13 +156,18 @@ def describe_machine(info: Mapping[str, Any], benchmarks: Sequence[Mapping[str, 
 
 
 def _configured_ticks() -> str:
-    """T of the shipped CTM-ACT configs (the JSON does not record it); ``all`` where the gin file is absent."""
+    """T of the shipped CTM-ACT configs, for files that did not record it; ``all`` where the gin file is absent."""
     text = CTM_BASE_GIN.read_text() if CTM_BASE_GIN.is_file() else ""
     return config_value(text, "ctm_act.ticks") or "all"
 
 
 def _group(bench: Mapping[str, Any]) -> str:
     return str((bench.get("extra_info") or {}).get("group", ""))
+
+
+def _ticks(bench: Mapping[str, Any]) -> int | None:
+    ticks = (bench.get("extra_info") or {}).get("ticks")
+    return int(ticks) if ticks else None
 
 
 def _device(bench: Mapping[str, Any]) -> str | None:

@@ -63,7 +63,8 @@ def speed_table(files: Sequence[speed.SpeedFile], caption: str, label: str) -> T
     lacks the benchmark or its group has no ACT reference."""
     rows = []
     for name in _speed_rows(files):
-        cells = [speed.label(name)]
+        ticks = next((f.benchmarks[name].ticks for f in files if name in f.benchmarks), None)
+        cells = [speed.label(name, ticks)]
         for f in files:
             b = f.benchmarks.get(name)
             cells += [speed.fmt_ms(b.median_s if b else None), speed.fmt_ratio(b.ratio if b else None)]
