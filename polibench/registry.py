@@ -96,6 +96,9 @@ def register(kind: str, name: str | None = None) -> Callable[[T], T]:
             raise DuplicateComponentError(
                 f"{kind} {key!r} is already registered by {previous.module}; choose another name."
             )
+        from polibench.nn.ctm_parts import check_registration  # the CTM parts' contracts (torch: imported late)
+
+        check_registration(kind, key, obj)
         configurable = gin.configurable(key, module=kind)(obj)
         _REGISTRY[kind][key] = Entry(kind, key, configurable, _first_doc_line(obj), obj.__module__)
         return configurable

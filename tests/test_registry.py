@@ -7,9 +7,12 @@ import textwrap
 
 import gin
 import pytest
+import torch
 
 from polibench import registry
-from polibench.registry import DuplicateComponentError, UnknownComponentError
+from polibench.nn.ctm_core import CTMCore
+from polibench.nn.ctm_parts import ContractError
+from polibench.registry import DuplicateComponentError, UnknownComponentError, register
 
 
 def test_every_kind_exists_and_builtins_are_listed():
@@ -60,10 +63,15 @@ def test_entry_point_plugin_is_loaded_and_listed(tmp_path, monkeypatch):
 
         @register("gating", "plugin_gate")
         class PluginGate:
-            """A gate from outside polibench."""
+            """A gate from outside polibench (the gating contract: built with the pair neurons and D)."""
 
-            def __init__(self, k: int = 1) -> None:
+            groups = 1
+
+            def __init__(self, pair_neurons, n_neurons: int, k: int = 1) -> None:
                 self.k = k
+
+            def __call__(self, sync_action):
+                return sync_action.new_ones(sync_action.shape[0], 1)
     '''))
     dist = tmp_path / "my_plugin_pkg-0.1.dist-info"
     dist.mkdir()
@@ -74,7 +82,7 @@ def test_entry_point_plugin_is_loaded_and_listed(tmp_path, monkeypatch):
     try:
         assert "plugin_gate" in registry.names("gating")
         gin.parse_config("gating.plugin_gate.k = 5")
-        assert registry.create("gating", "plugin_gate").k == 5
+        assert registry.create("gating", "plugin_gate", pair_neurons=None, n_neurons=8).k == 5
     finally:
         sys.modules.pop("my_plugin_pkg", None)
         registry._REGISTRY["gating"].pop("plugin_gate", None)
@@ -91,3 +99,33 @@ def test_cli_list_prints_kinds_and_one_kind(capsys):
     assert main(["list", "loss"]) == 0
     out = capsys.readouterr().out
     assert "l1_chunk" in out and "policy.act" not in out
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("synapse", "def __init__(self, width: int = 256): super().__init__()\n    def forward(self, attn, z, tick, sync): return z"),
+    ("synapse", "def __init__(self, d_input, d_model, n_sync_action): super().__init__()\n    def forward(self, x): return x"),
+    ("neuron_model", "def __init__(self, d_model): super().__init__()\n    def forward(self, history): return history[..., -1]"),
+    ("halting", "def __init__(self, n_sync_out, threshold=0.9): super().__init__()\n    def forward(self, sync_out): return {}"),
+])
+def test_ctm_parts_that_break_the_core_contract_are_refused_at_registration(kind, body):
+    """The README's original synapse example (width only) is the first case: refused, naming the contract."""
+    namespace: dict = {}
+    exec(f"from torch import nn\nclass Part(nn.Module):\n    {body}\n", namespace)
+    with pytest.raises(ContractError, match=rf"{kind} 'broken_part'.*Expected: a {kind} is built as factory\("):
+        register(kind, "broken_part")(namespace["Part"])
+    assert "broken_part" not in registry.names(kind)
+
+
+def test_a_built_part_lacking_an_attribute_the_loop_reads_is_refused():
+    class NoGroups(torch.nn.Module):
+        def __init__(self, pair_neurons, n_neurons):
+            super().__init__()
+
+        def forward(self, sync_action):
+            return sync_action[:, :1]
+
+    with pytest.raises(ContractError, match="gating .*NoGroups lacks groups"):
+        CTMCore(d_input=8, heads=2, out_shape=(2, 2), d_model=16, memory=3, n_action_pairs=4, n_out_pairs=4,
+                synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
+                pairing=registry.create("pairing", "random_pairing"), gating=NoGroups,
+                halting=registry.get("halting", "variance"))

@@ -9,18 +9,8 @@ Synchronisation values start tiny (products of post-activations of ~0.02), which
 untrainable; every part therefore reads them through a LayerNorm (``action_norm``, ``out_norm``), written
 ``sync_action`` / ``sync_out`` below. Traces record the raw synchronisation.
 
-The parts are registered components built here with the sizes they need (their contract):
-
-- synapse: ``factory(d_input=, d_model=, n_sync_action=)``; ``module(attn [B, d_input], z [B, D], tick: int,
-  sync_action [B, Pa]) -> a [B, D]``.
-- neuron_model: ``factory(d_model=, memory=)``; ``module(trace [B, D, M]) -> z [B, D]``.
-- pairing: an instance; ``pairing(n_neurons, n_pairs, role) -> (left, right)`` index tensors, role "action"/"out".
-- gating: ``factory(pair_neurons=, n_neurons=)``, attribute ``groups`` (G, dividing D);
-  ``module(sync_action [B, Pa]) -> gate [B, G]`` in [0, 1]. A group updates by its gate and otherwise holds its
-  previous post-activations (a silent group does not fire).
-- halting: ``factory(n_sync_out=)``, attributes ``threshold`` and ``enabled``; ``module(sync_out [B, Po],
-  chunk [B, *out_shape], previous chunk or None) -> {"certainty": [B], ...}``; further entries are per-tick
-  extras returned stacked [B, T] (e.g. ``log_variance``).
+The parts are registered components the core builds with the sizes they need; their contracts (constructor
+keywords, call signatures, attributes) are code in :mod:`polibench.nn.ctm_parts`, checked at registration and here.
 
 One loop serves training, inference with per-sample halting, tracing and carried state, so variants swap parts
 instead of copying the loop.
@@ -36,10 +26,11 @@ from typing import Callable
 import torch
 from torch import nn
 
+from polibench.nn import ctm_parts
+from polibench.nn.ctm_parts import Pairing
 from polibench.nn.synchronisation import Synchronisation
 
 Factory = Callable[..., nn.Module]
-Pairing = Callable[[int, int, str], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass
@@ -95,6 +86,7 @@ class CTMCore(nn.Module):
                  gating: Factory, halting: Factory, dropout: float = 0.0) -> None:
         super().__init__()
         self.d_model, self.out_shape = d_model, tuple(out_shape)
+        ctm_parts.check_instance("pairing", pairing, repr(pairing))
         self.sync_action = Synchronisation(*pairing(d_model, n_action_pairs, "action"))
         self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out"))
         # the parts read synchronisation layer-normalised (see the module docstring)
@@ -102,13 +94,14 @@ class CTMCore(nn.Module):
         self.out_norm = nn.LayerNorm(self.sync_out.n_pairs)
         self.query = nn.Linear(self.sync_action.n_pairs, d_input)
         self.attention = nn.MultiheadAttention(d_input, heads, dropout=dropout, batch_first=True)
-        self.synapse = synapse(d_input=d_input, d_model=d_model, n_sync_action=self.sync_action.n_pairs)
-        self.neuron_model = neuron_model(d_model=d_model, memory=memory)
-        self.gating = gating(pair_neurons=self.sync_action.left, n_neurons=d_model)
+        self.synapse = ctm_parts.build("synapse", synapse, d_input=d_input, d_model=d_model,
+                                       n_sync_action=self.sync_action.n_pairs)
+        self.neuron_model = ctm_parts.build("neuron_model", neuron_model, d_model=d_model, memory=memory)
+        self.gating = ctm_parts.build("gating", gating, pair_neurons=self.sync_action.left, n_neurons=d_model)
         if d_model % self.gating.groups:
             raise ValueError(f"gating has {self.gating.groups} groups, which do not divide {d_model} neurons")
         self.readout = nn.Linear(self.sync_out.n_pairs, math.prod(self.out_shape))
-        self.halting = halting(n_sync_out=self.sync_out.n_pairs)
+        self.halting = ctm_parts.build("halting", halting, n_sync_out=self.sync_out.n_pairs)
         bound = math.sqrt(1.0 / d_model)
         self.start_activation = nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
         bound = math.sqrt(1.0 / (d_model + memory))
