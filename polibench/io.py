@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a half-written result, checkpoint or log summary."""
+"""Atomic file writes (a reader never sees a half-written result, checkpoint or log summary), and JSON reads that
+name the file they fail on."""
 
 from __future__ import annotations
 
@@ -37,6 +38,22 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     return write_text(path, "".join(json.dumps(r, default=_to_builtin) + "\n" for r in rows))
+
+
+class JSONFileError(ValueError):
+    """A JSON file polibench wrote is no longer valid JSON (edited by hand, truncated by a full disk, ...)."""
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON in ``path``; invalid JSON is a JSONFileError naming the file and the place, not a bare decoder error."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise JSONFileError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+                            "restore it from a copy or regenerate it with the command that wrote it") from None
+    except UnicodeDecodeError:
+        raise JSONFileError(f"{path} is not a text file; restore it from a copy or regenerate it") from None
 
 
 def _to_builtin(obj: Any) -> Any:
