@@ -1,15 +1,22 @@
-"""gin parsing with the errors a researcher needs: which file, which line, what to do."""
+"""gin parsing with the errors a researcher needs: which file, which line, which value, what to do."""
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
 import importlib.util
+import inspect
 import logging
+import re
+import types
+import typing
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import gin
+from gin.config import ConfigurableReference
 
-from polibench.registry import load_plugins
+from polibench.registry import _closest, load_plugins
 
 #: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
 GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
@@ -31,43 +38,96 @@ class ConfigError(ValueError):
 
 
 def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> None:
-    """Clear gin, import every component (gin needs them registered first), then parse files and bindings."""
-    load_plugins()
+    """Clear gin, import every component (gin needs them registered first), then parse files and bindings.
+
+    Full gin, for the user's own files, which may import modules. A run directory's saved config.gin comes from
+    elsewhere and is read with :func:`polibench.safe_config.parse_run_config` instead.
+    """
+    register_configurables()
     gin.clear_config()
     files = [Path(f) for f in gin_files]
     for f in files:
-        if not f.exists():
-            raise ConfigError(f"gin file not found: {f}")
+        if not f.is_file():
+            raise ConfigError(f"gin file not found: {f}.{_closest(str(f), _gin_files_near(f))}".rstrip("."))
         gin.add_config_file_search_path(str(f.resolve().parent))
     gin.add_config_file_search_path(str(GIN_DIR))
     try:
         gin.parse_config_files_and_bindings([str(f) for f in files], list(gin_params), finalize_config=False)
     except Exception as exc:  # gin raises ValueError/SyntaxError/KeyError with location details in the message
-        raise ConfigError(f"{_describe(exc)}") from exc
+        raise ConfigError(describe(exc)) from exc
+    check_bound_types()
 
 
-def parse_string(text: str, gin_params: Sequence[str] = ()) -> None:
-    """Parse a saved operative config (e.g. a run directory's config.gin), then extra bindings over it."""
+def register_configurables() -> None:
+    """Make every configurable a config may name known to gin: the components and polibench's own settings."""
     load_plugins()
-    gin.clear_config()
-    try:
-        gin.parse_config(text)
-        gin.parse_config(list(gin_params))
-    except Exception as exc:
-        raise ConfigError(_describe(exc)) from exc
+    import polibench.experiment  # noqa: F401 - registers polibench.Experiment, TrainConfig and EvalConfig
 
 
-def _describe(exc: Exception) -> str:
+def check_bound_types() -> None:
+    """Refuse literal values of the wrong type for a parameter's annotation (``TrainConfig.steps = 'sixty'``):
+    unchecked, they fail far from the config, inside training, with a TypeError that names neither."""
+    for (scope, selector), params in gin.config._CONFIG.items():  # gin has no public reader of raw bindings
+        configurable = gin.config._REGISTRY.get_match(selector)
+        hints = _type_hints(configurable.wrapped) if configurable else {}
+        for name, value in params.items():
+            if name in hints and not _accepts(hints[name], value):
+                where = f"{scope}/{selector}" if scope else selector
+                raise ConfigError(f"{where}.{name} = {value!r}: expected {_type_name(hints[name])}, got "
+                                  f"{type(value).__name__}. Fix the binding in the gin file or --gin_param.")
+
+
+def check_field_types(settings: Any) -> None:
+    """The same check for a dataclass of settings built directly, without gin (``TrainConfig(steps='sixty')``)."""
+    hints = typing.get_type_hints(type(settings))
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if not _accepts(hints[field.name], value):
+            raise ConfigError(f"{type(settings).__name__}.{field.name} = {value!r}: expected "
+                              f"{_type_name(hints[field.name])}, got {type(value).__name__}")
+
+
+def operative_config() -> str:
+    return gin.operative_config_str()
+
+
+def describe(exc: Exception) -> str:
+    """gin's message for a failed parse, with the closest valid name where it names an unknown one."""
     msg = str(exc).strip()
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"gin syntax error in {exc.filename}, line {exc.lineno}: {exc.msg}\n  {(exc.text or '').rstrip()}"
     hint = ""
-    if "No configurable matching" in msg:
-        hint = "\n  Check the name against `polibench list` (components are `<kind>.<name>`, e.g. `policy.act`)."
+    if match := re.search(r"No configurable matching (?:reference )?'@?([\w./]+)", msg):
+        name = match.group(1).rsplit("/", 1)[-1]
+        hint = (f"\n {_closest(name, configurable_names())} Check the name against `polibench list` (components "
+                "are `<kind>.<name>`, e.g. `policy.act`).")
+    elif match := re.search(r"Configurable '([\w./]+)' doesn't have a parameter named '(\w+)'", msg):
+        hint = f"\n {_closest(match.group(2), parameter_names(match.group(1)))}".rstrip()
+    elif match := re.search(r"Unable to open file: (\S+?)\. Searched", msg):
+        hint = f"\n {_closest(match.group(1), _gin_files_near(GIN_DIR / 'any.gin'))}".rstrip()
     elif isinstance(exc, TypeError) and (shadows := _shadowing_folders()):
         hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
                 f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
     return f"{msg}{hint}"
+
+
+def configurable_names() -> list[str]:
+    """Every name a config may use for a registered configurable: ``policy.act`` and the short ``act``."""
+    full = [name for name, _ in gin.config._REGISTRY.items() if not name.startswith("gin.")]
+    return sorted({*full, *(name.rsplit(".", 1)[-1] for name in full)})
+
+
+def parameter_names(selector: str) -> list[str]:
+    """The parameters gin can bind on the configurable ``selector`` ([] when it matches none)."""
+    configurable = gin.config._REGISTRY.get_match(selector.rsplit("/", 1)[-1])
+    return list(inspect.signature(configurable.wrapped).parameters) if configurable else []
+
+
+def _gin_files_near(path: Path) -> list[str]:
+    """gin files a mistyped ``path`` may have meant: those in its folder, and the repository's (as an include
+    names them)."""
+    near = [str(p) for p in path.parent.glob("*.gin")] if path.parent.is_dir() else []
+    return near + [str(p.relative_to(GIN_DIR)) for p in GIN_DIR.rglob("*.gin")]
 
 
 def _shadowing_folders() -> list[str]:
@@ -81,5 +141,40 @@ def _shadowing_folders() -> list[str]:
     return out
 
 
-def operative_config() -> str:
-    return gin.operative_config_str()
+def _type_hints(fn: Any) -> dict[str, Any]:
+    """Resolved annotations of a configurable's parameters ({} where they cannot be resolved: nothing to check)."""
+    target = inspect.unwrap(fn.__init__ if inspect.isclass(fn) else fn)
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # an annotation naming something only imported for type checkers
+        return {}
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether a parsed gin literal fits ``hint``; references, macros and types this check does not know pass."""
+    if isinstance(value, ConfigurableReference):
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(arm, value) for arm in args)
+    if hint is type(None):
+        return value is None
+    if hint in (bool, str):
+        return isinstance(value, hint)
+    if hint in (int, float):
+        return isinstance(value, int if hint is int else (int, float)) and not isinstance(value, bool)
+    if origin in (tuple, list, collections.abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(args) == len(value) and all(_accepts(a, v) for a, v in zip(args, value))
+        return not args or all(_accepts(args[0], v) for v in value)
+    if origin in (dict, collections.abc.Mapping):
+        return isinstance(value, dict)
+    if origin is typing.Literal:
+        return value in args
+    return True
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")

@@ -69,6 +69,10 @@ class CTMACTPolicy(Policy):
     ) -> None:
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
+        for name, value in (("neurons", neurons), ("memory", memory), ("action_pairs", action_pairs),
+                            ("out_pairs", out_pairs)):
+            if value < 1:  # memory 0 builds a core whose neuron-level models read an empty history
+                raise ValueError(f"policy.ctm_act.{name} must be >= 1, got {value}")
         if not 0.0 <= curriculum_fraction <= 1.0:
             raise ValueError(f"curriculum_fraction must lie in [0, 1], got {curriculum_fraction}")
         if losses is None:

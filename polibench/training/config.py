@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import gin
 import torch
 
+from polibench.config import check_field_types
+from polibench.device import check_device_name, resolve_device
 from polibench.precision import check_precision
 
 
@@ -43,20 +45,22 @@ class TrainConfig:
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         for name in ("steps", "batch_size", "log_every", "val_every", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.grad_clip <= 0:  # clipping to a negative norm flips every gradient: the run would ascend the loss
+            raise ValueError(f"TrainConfig.grad_clip must be > 0 (the largest gradient norm), got {self.grad_clip}")
         if self.warmup_steps < 0 or self.eval_every < 0 or self.eval_episodes < 0:
             raise ValueError("warmup_steps, eval_every and eval_episodes must be >= 0")
         if self.num_threads is not None and self.num_threads <= 0:
             raise ValueError(f"TrainConfig.num_threads must be > 0 or None, got {self.num_threads}")
         check_precision(self.precision, "TrainConfig")
+        check_device_name(self.device, "TrainConfig.device")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
 
     def resolve_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device, "TrainConfig.device")
