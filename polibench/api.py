@@ -7,9 +7,10 @@ from typing import Sequence
 
 import torch
 
-from polibench.config import parse_string
+from polibench.device import resolve_device
 from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDir, RunDirError
+from polibench.safe_config import parse_run_config
 from polibench.training.checkpoint import load_into, load_weights, read_metadata
 
 
@@ -20,6 +21,9 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     inference-time settings over the saved config (e.g. ``policy.diffusion.num_inference_steps = 10``); bindings
     that change the architecture fail to load the weights. Note: this parses the run's saved gin config,
     replacing any gin config of the calling process.
+
+    The saved config is read safely (:mod:`polibench.safe_config`: it can bind polibench's components and nothing
+    else), so a run directory from elsewhere cannot run code; a config.gin edited since training is warned about.
     """
     from polibench.experiment import Experiment, build_policy
 
@@ -33,14 +37,13 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
                if finished else
                f"the run did not finish training; resume it with `polibench run CONFIG --out {rundir.path} --resume`")
         raise RunDirError(f"{rundir.path} has no trained model ({rundir.model_path.name}): {why}.")
+    device = resolve_device(device, "device")
     state = load_weights(rundir.model_path)
     meta = read_metadata(rundir.model_path)
-    parse_string(rundir.config_path.read_text(), gin_params)
+    rundir.warn_if_config_edited(parse_run_config(rundir.config_path, gin_params))
     exp = Experiment()
     policy = build_policy(exp, FeatureSpec.from_json(meta["spec"]))
     load_into(policy, state, rundir.model_path)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     policy.to(device).eval()
     policy.track = exp.track
     return policy

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import linecache
 import logging
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import gin
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from polibench.console import console, err_console, metrics_table
@@ -51,6 +54,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     params = list(args.gin_param)
     if args.data:
         params.append(f"data_source.pusht_zarr.path = '{Path(args.data).resolve()}'")
+    if args.episodes is not None:
+        params.append(f"polibench.EvalConfig.episodes = {args.episodes}")
     parse(args.gin_files, params)
     out = Path(args.out) if args.out else Path("runs") / Path(args.gin_files[-1]).stem
     run(out, resume=args.resume, progress=not args.no_progress)
@@ -61,20 +66,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from polibench.experiment import reevaluate
 
-    overrides = {"episodes": args.episodes, "seed0": args.seed0, "n_envs": args.n_envs, "max_steps": args.max_steps,
-                 "video": args.video}
-    out = Path(args.out) if args.out else Path(args.run_dir) / f"eval_seed{args.seed0}_n{args.episodes}"
-    summary = reevaluate(Path(args.run_dir), overrides, out, args.gin_param, args.device, progress=not args.no_progress)
-    console.print(metrics_table(summary, title=f"{args.run_dir}: {args.episodes} episodes from seed {args.seed0}"))
-    console.print(f"[green]written to {out}")
+    given = {"episodes": args.episodes, "seed0": args.seed0, "n_envs": args.n_envs, "max_steps": args.max_steps,
+             "video": args.video}
+    overrides = {k: v for k, v in given.items() if v is not None}  # the rest: the run's saved protocol
+    done = reevaluate(Path(args.run_dir), overrides, Path(args.out) if args.out else None, args.gin_param,
+                      args.device, progress=not args.no_progress, force=args.force)
+    title = f"{args.run_dir}: {done.config.episodes} episodes from seed {done.config.seed0}"
+    console.print(metrics_table(done.summary, title=title))
+    console.print(f"[green]written to {done.out_dir}")
     return 0
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from polibench.io import write_text
+    from polibench.io import read_json, write_text
     from polibench.summary import expand_inputs, load_row, markdown_table
 
     runs = expand_inputs([Path(d) for d in args.run_dirs], args.eval_subdir)
+    for run in runs:  # a file that is not valid JSON is named here, not as a bare decoder error
+        for name in ("run.json", "metrics.json", f"{args.eval_subdir}/metrics.json", "../run.json"):
+            if (run / name).is_file():
+                read_json(run / name)
     table = markdown_table([load_row(d, args.eval_subdir) for d in runs])
     if args.out:
         write_text(args.out, table)
@@ -98,7 +109,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polibench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="registered components, grouped by kind")
     p.add_argument("kind", nargs="?", help="only this kind (e.g. synapse)")
@@ -110,21 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--data", help="path to pusht_cchi_v7_replay.zarr (default: $POLIBENCH_PUSHT_ZARR or the cache)")
+    p.add_argument("--episodes", type=int, help="evaluation episodes after training (default: the config's "
+                                                "polibench.EvalConfig.episodes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("eval", help="re-evaluate a saved run")
-    p.add_argument("run_dir")
-    p.add_argument("--episodes", type=int, default=50)
-    p.add_argument("--seed0", type=int, default=100000)
-    p.add_argument("--n-envs", type=int, default=1)
-    p.add_argument("--max-steps", type=int, default=300)
-    p.add_argument("--video", action="store_true", help="save one rollout video per episode")
-    p.add_argument("--device", default="auto")
+    p = sub.add_parser("eval", help="re-evaluate a saved run",
+                       description="Evaluate a trained run's weights again. Unset options keep the run's saved "
+                                   "evaluation protocol (its config.gin: polibench.EvalConfig).")
+    p.add_argument("run_dir", help="a run directory with model.safetensors")
+    p.add_argument("--episodes", type=int, help="episodes to run (default: the run's saved setting)")
+    p.add_argument("--seed0", type=int, help="seed of the first episode; episode i uses seed0 + i (default: the run's "
+                                             "saved setting)")
+    p.add_argument("--n-envs", type=int, help="environments stepped as one batch; 1 measures the protocol's batch-1 "
+                                              "latency (default: the run's saved setting)")
+    p.add_argument("--max-steps", type=int, help="step limit of an episode (default: the run's saved setting)")
+    p.add_argument("--video", action="store_true", default=None, help="save one rollout video per episode")
+    p.add_argument("--device", default="auto", help="where the policy runs: auto (the GPU when there is one), cpu, "
+                                                    "cuda or cuda:N")
     p.add_argument("--gin_param", "--gin-param", action="append", default=[],
                    help="inference-time override, e.g. 'policy.diffusion.num_inference_steps = 10'")
     p.add_argument("--out", help="where to write metrics (default RUN_DIR/eval_seed<S>_n<N>)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--force", action="store_true", help="replace an evaluation already in --out (e.g. RUN_DIR/eval)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("table", help="markdown results table of run directories (for README and reports)")
@@ -174,21 +193,56 @@ _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean bad input or state, reported in one line instead of a traceback."""
-    from components.data_source.pusht_zarr import DataFormatError
     from polibench.config import ConfigError
     from polibench.data.download import DatasetNotFoundError
+    from polibench.data.zarr_reader import DataFormatError
+    from polibench.device import DeviceError
     from polibench.interop.lerobot import LeRobotMissingError
+    from polibench.io import JSONFileError
+    from polibench.locking import DirectoryLockedError
     from polibench.registry import DuplicateComponentError, UnknownComponentError
     from polibench.rundir import RunDirError
+    from polibench.sweep.axes import AxisError
     from polibench.training.checkpoint import CheckpointError
     from polibench.training.trainer import TrainingDiverged
 
-    return (ConfigError, DataFormatError, DatasetNotFoundError, LeRobotMissingError, UnknownComponentError, DuplicateComponentError,
-            RunDirError, CheckpointError, TrainingDiverged, ValueError)
+    return (ConfigError, DataFormatError, DatasetNotFoundError, DeviceError, LeRobotMissingError, JSONFileError,
+            DirectoryLockedError, UnknownComponentError, DuplicateComponentError, RunDirError, AxisError,
+            CheckpointError, TrainingDiverged)
+
+
+_REPO = Path(__file__).resolve().parent.parent
+#: Where an exception raised on purpose, with a worded message, comes from: our packages, and gin (config errors).
+_OWN_SOURCES = (_REPO / "polibench", _REPO / "components", _REPO / "report_gen", Path(gin.__file__).resolve().parent)
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` means bad input or state (one line) rather than a bug (the traceback stays).
+
+    Our error classes are user errors. So is a ValueError, TypeError, LookupError or RuntimeError that our code (or
+    gin, for configs) raised on purpose with a ``raise`` statement, such as a component's argument check. The same
+    classes raised anywhere else (inside torch or numpy, or by Python on one of our lines) are bugs."""
+    if isinstance(exc, _user_errors()):
+        return True
+    if not isinstance(exc, (ValueError, TypeError, LookupError, RuntimeError)) or isinstance(exc, NotImplementedError):
+        return False
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    source = Path(tb.tb_frame.f_code.co_filename).resolve()
+    line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+    return any(source.is_relative_to(own) for own in _OWN_SOURCES) and line.startswith("raise ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     # INFO from polibench's modules (e.g. which tensors init_from loaded) reaches the terminal; other packages
     # stay at WARNING.
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=err_console, show_path=False)])
@@ -197,10 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except KeyboardInterrupt as exc:
-        err_console.print(f"[yellow]{exc or 'interrupted'}")
+        err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}", highlight=False)
         return EXIT_INTERRUPTED
-    except _user_errors() as exc:
-        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        err_console.print(f"[red]error:[/red] {escape(f'{type(exc).__name__}: {exc}')}", highlight=False)
         return EXIT_USER_ERROR
 
 

@@ -8,6 +8,7 @@ and the training / evaluation settings; :func:`run` does the rest and fills a ru
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,9 +26,10 @@ from polibench.io import write_json
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
-from polibench.rundir import RunDir
+from polibench.locking import exclusive
+from polibench.rundir import RunDir, RunDirError, check_directory_target
 from polibench.tracks import get_track
-from polibench.training.checkpoint import save_weights
+from polibench.training.checkpoint import newest_intact_checkpoint, save_weights
 from polibench.training.config import TrainConfig
 from polibench.training.trainer import Trainer
 from polibench.training.warm_start import load_matching
@@ -72,13 +74,46 @@ def build_policy(exp: Experiment, spec: FeatureSpec) -> Policy:
     return policy
 
 
-def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train and evaluate the parsed gin config into ``out_dir``; returns the evaluation summary."""
-    exp, train_cfg, eval_cfg = Experiment(), TrainConfig(), EvalConfig()
-    rundir = RunDir(out_dir)
-    rundir.prepare(resume)
-    seed_everything(exp.seed)
+class EvaluationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an evaluation: its metrics were not written; the message says how to evaluate again."""
+
+
+def run(out_dir: Path, resume: bool = False, progress: bool = True,
+        restart_unstarted: bool = False) -> dict[str, Any]:
+    """Train and evaluate the parsed gin config into ``out_dir``; returns the evaluation summary.
+
+    ``resume`` continues the run in ``out_dir`` from its newest intact checkpoint (a finished run is only evaluated
+    again) and refuses when there is nothing to resume, unless ``restart_unstarted``: then a run that stopped
+    before its first checkpoint starts again from step 0 (sweeps resume their own run slots this way). The run
+    directory is locked meanwhile: a second process writing it is refused.
+    """
+    exp, train_cfg, eval_cfg = Experiment(), TrainConfig(), EvalConfig()  # a bad setting fails before any write
     device = train_cfg.resolve_device()
+    rundir = RunDir(out_dir)
+    with rundir.writing(resume):
+        start = _resume_point(rundir, resume, restart_unstarted)
+        return _run(exp, train_cfg, eval_cfg, device, rundir, start, resume, progress)
+
+
+def _resume_point(rundir: RunDir, resume: bool, restart_unstarted: bool) -> Path | None:
+    """The checkpoint training continues from (None: step 0, or no training left), said out loud."""
+    if not resume or rundir.model_path.exists():
+        return None
+    path, notes = newest_intact_checkpoint(rundir.checkpoints_dir)
+    for note in notes:
+        console.print(f"[yellow]{note}", soft_wrap=True)
+    if path is None and not restart_unstarted:
+        raise RunDirError(f"--resume: {rundir.path} has no intact checkpoint to resume from"
+                          f"{' (' + '; '.join(notes) + ')' if notes else ''}. Start the run again with another --out, "
+                          f"or delete {rundir.path} first.")
+    if path is None:
+        console.print(f"[yellow]{rundir.path} has no checkpoint yet: training starts again from step 0", soft_wrap=True)
+    return path
+
+
+def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: torch.device, rundir: RunDir,
+         start: Path | None, resume: bool, progress: bool) -> dict[str, Any]:
+    seed_everything(exp.seed)
     if train_cfg.num_threads is not None:
         torch.set_num_threads(train_cfg.num_threads)
 
@@ -93,8 +128,7 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
     policy.to(device)
     n_params = sum(p.numel() for p in policy.parameters())
 
-    config_text = operative_config()
-    rundir.write_config(config_text, resume)
+    rundir.write_config(operative_config(), resume)
     rundir.write_run_info({"seed": exp.seed, "split_seed": exp.split_seed, "track": exp.track,
                            "eval_seeds": eval_cfg.seeds, "n_params": n_params, "device": str(device),
                            "init_from": exp.init_from, "init_loaded_tensors": init_loaded,
@@ -103,7 +137,7 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
                            **provenance()})
 
     if not rundir.model_path.exists():
-        train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, device, progress)
+        train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, start, progress)
         metadata = {"spec": spec.to_json(), "track": exp.track, "step": str(train_cfg.steps)}
         save_weights(rundir.model_path, policy.state_dict(), metadata)
         rundir.write_run_info({"train": train_summary})
@@ -111,16 +145,20 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True) -> dict[str,
         console.print(f"[yellow]{rundir.model_path} exists: training already finished, evaluating only")
         from polibench.api import load_policy
 
-        policy = load_policy(out_dir, device=device)
+        policy = load_policy(rundir.path, device=device)
 
-    summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress)
+    summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
+                           again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
+                                 "evaluates again")
     summary["n_params"] = n_params
-    console.print(metrics_table(summary, title=f"{out_dir} ({eval_cfg.episodes} episodes from seed {eval_cfg.seed0})"))
+    console.print(metrics_table(summary, title=f"{rundir.path} ({eval_cfg.episodes} episodes from seed "
+                                                f"{eval_cfg.seed0})"))
     return summary
 
 
 def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConfig, rundir: RunDir,
-           train_data: Any, val_data: Any, device: torch.device, progress: bool) -> dict[str, Any]:
+           train_data: Any, val_data: Any, start: Path | None, progress: bool) -> dict[str, Any]:
+    device = policy.device
     sampler = WindowSampler(train_data, policy.obs_offsets, policy.action_offsets, device)
     val_sampler = WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, device) if val_data else None
     check_seeds = list(range(CHECK_SEED0, CHECK_SEED0 + cfg.eval_episodes))
@@ -132,8 +170,11 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
 
     trainer = Trainer(policy, sampler, cfg, rundir.path, exp.seed, val_sampler,
                       quick_eval if cfg.eval_every and cfg.eval_episodes else None, progress)
-    if trainer.try_resume():
-        console.print(f"resumed from step {trainer.step}")
+    if start is not None:
+        trainer.resume_from(start)
+        console.print(f"resumed from {start} (step {trainer.step} of {cfg.steps})", soft_wrap=True)
+    else:
+        trainer.start_fresh()
     summary = trainer.fit()
     trainer.swap_in_ema()
     summary.update({"total_steps": cfg.steps, "batch_size": cfg.batch_size, "num_threads": cfg.num_threads,
@@ -141,27 +182,58 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
     return summary
 
 
-def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path, gin_params: Sequence[str] = (),
-               device: str = "auto", progress: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reevaluation:
+    """What `polibench eval` did: the summary, where it was written, and the protocol it followed."""
+
+    summary: dict[str, Any]
+    out_dir: Path
+    config: EvalConfig
+
+
+def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | None = None,
+               gin_params: Sequence[str] = (), device: str = "auto", progress: bool = True,
+               force: bool = False) -> Reevaluation:
     """A saved run's weights evaluated again (`polibench eval`), with inference-time ``gin_params``; the command
     is recorded beside the metrics in ``eval_command.json``. The evaluation protocol is the run's saved one
-    (its config is parsed first) with ``eval_overrides`` (EvalConfig fields) on top."""
+    (its config is parsed first) with ``eval_overrides`` (EvalConfig fields) on top. ``out_dir`` defaults to
+    ``RUN/eval_seed<S>_n<N>``; an evaluation already there is replaced only with ``force``."""
     from polibench.api import load_policy
 
     EvalConfig(**eval_overrides)  # bad counts fail here, before the run directory is read
+    if out_dir is not None:
+        _check_eval_target(Path(run_dir), Path(out_dir), force)
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
     eval_cfg = EvalConfig(**eval_overrides)  # fields not overridden now come from the run's parsed config
-    summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress=progress)
-    write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
-                                               "device": device, **eval_cfg.__dict__})
-    return summary
+    out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"eval_seed{eval_cfg.seed0}_n{eval_cfg.episodes}"
+    _check_eval_target(Path(run_dir), out_dir, force)
+    with exclusive(out_dir, "evaluation directory"):
+        summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again")
+        write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
+                                                   "device": device, **eval_cfg.__dict__})
+    return Reevaluation(summary, out_dir, eval_cfg)
 
 
-def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool) -> dict[str, Any]:
-    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl)."""
+def _check_eval_target(run_dir: Path, out_dir: Path, force: bool) -> None:
+    """Refuse an ``out_dir`` that is a file, or that holds an evaluation, unless ``force``."""
+    check_directory_target(out_dir)
+    if (out_dir / "metrics.json").exists() and not force:
+        own = out_dir.resolve() == RunDir(run_dir).eval_dir.resolve()
+        what = "the run's own protocol evaluation" if own else "an evaluation"
+        raise RunDirError(f"{out_dir} already holds {what} (metrics.json). Pass --force to replace it, or choose "
+                          "another --out.")
+
+
+def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool,
+                 again: str) -> dict[str, Any]:
+    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl). On Ctrl-C
+    nothing is written and the message says how to evaluate ``again``."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
-    result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
-                      video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads,
-                      precision=eval_cfg.precision)
+    try:
+        result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
+                          video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads,
+                          precision=eval_cfg.precision)
+    except KeyboardInterrupt:
+        raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
     save_eval(result, out_dir)
     return result.summary

@@ -2,25 +2,35 @@
 
     RUN_DIR/
       config.gin              operative gin config (what was actually built)
-      run.json                seeds, splits, versions, git commit, machine, training summary
+      run.json                seeds, splits, versions, git commit, machine, training summary, config.gin's SHA-256
       train_log.jsonl         one line per log interval (losses, lr, speed, validation, quick evals)
       checkpoints/            resumable training checkpoints (latest.json points at the newest complete one)
       model.safetensors       final weights + normalisation stats (+ .sha256); present only once training ended
       eval/metrics.json       protocol summary with 95% bootstrap intervals
       eval/episodes.jsonl     one line per evaluation episode
+      .polibench.lock         only while a process writes the directory (polibench.locking)
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from polibench.io import write_json, write_text
+from polibench.io import read_json, write_json, write_text
+from polibench.locking import LOCK_FILE, exclusive
+
+log = logging.getLogger(__name__)
 
 
 class RunDirError(RuntimeError):
     """The run directory is in a state the requested command cannot use."""
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class RunDir:
@@ -43,29 +53,77 @@ class RunDir:
     def eval_dir(self) -> Path:
         return self.path / "eval"
 
-    def prepare(self, resume: bool) -> None:
-        """Refuse to overwrite a run unless resuming; create the directory."""
-        if self.path.exists() and any(self.path.iterdir()) and not resume:
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @contextmanager
+    def writing(self, resume: bool) -> Iterator[None]:
+        """Hold the directory for this process while it writes the run (creating it). Refused: an ``--out`` that is
+        a file, a second writer, overwriting a run without ``resume``, and resuming anything but a polibench run."""
+        check_directory_target(self.path)
+        if resume and not self.path.exists():
+            raise RunDirError(f"--resume: {self.path} does not exist, so there is nothing to resume. Drop --resume to "
+                              "start a new run there, or give the run directory that was interrupted.")
+        with exclusive(self.path, "run directory"):
+            self._check_contents(resume)
+            yield
+
+    def _check_contents(self, resume: bool) -> None:
+        """Refuse to overwrite a run unless resuming, and to resume anything but a polibench run."""
+        content = [p for p in self.path.iterdir() if p.name != LOCK_FILE]
+        if content and not resume:
             finished = (self.eval_dir / "metrics.json").exists()
             raise RunDirError(
                 f"{self.path} already holds a {'finished' if finished else 'started'} run. Pass --resume to continue "
                 "it (a finished run is only re-evaluated) or choose another --out."
             )
-        self.path.mkdir(parents=True, exist_ok=True)
+        if resume and not self.config_path.exists():
+            what = "is empty" if not content else "holds no polibench run (no config.gin)"
+            raise RunDirError(f"--resume: {self.path} {what}, so there is nothing to resume. Drop --resume to start a "
+                              "new run, or give the run directory that was interrupted.")
 
     def write_config(self, text: str, resume: bool) -> None:
-        """Save the operative config; on resume it must equal the saved one (else the run would mix two configs)."""
+        """Save the operative config and its hash; on resume it must equal the saved one (else the run would mix
+        two configs)."""
         if resume and self.config_path.exists() and self.config_path.read_text() != text:
             raise RunDirError(
                 f"the config differs from the one {self.path} was started with ({self.config_path}); "
                 "resume with the same gin files and bindings, or start a new run with another --out"
             )
         write_text(self.config_path, text)
+        self.write_run_info({"config_sha256": text_sha256(text)})
+
+    def warn_if_config_edited(self, text: str) -> None:
+        """Warn when ``text``, the config.gin about to be loaded, is not the one training recorded in run.json: an
+        edit that still parses (e.g. ``n_action_steps``) silently changes behaviour. Runs from before the hash was
+        recorded cannot be checked."""
+        recorded = self.read_run_info().get("config_sha256")
+        if recorded is not None and recorded != text_sha256(text):
+            log.warning("%s was edited after training (its SHA-256 differs from the one in %s): the policy loads with "
+                        "the edited settings, not the trained ones", self.config_path, self.info_path)
 
     def read_run_info(self) -> dict[str, Any]:
-        return json.loads(self.info_path.read_text()) if self.info_path.exists() else {}
+        info = read_json(self.info_path) if self.info_path.exists() else {}
+        if not isinstance(info, dict):
+            raise RunDirError(f"{self.info_path} holds {type(info).__name__}, not the JSON object polibench writes")
+        return info
 
     def write_run_info(self, info: dict[str, Any]) -> None:
         """Merge ``info`` into run.json (atomically)."""
         previous = self.read_run_info()
         write_json(self.info_path, {**previous, **info})
+
+    def evaluated(self, eval_subdir: str = "eval") -> bool:
+        """Whether the evaluation ``eval_subdir`` is complete (metrics and episodes written; metrics readable)."""
+        eval_dir = self.path / eval_subdir
+        if not ((eval_dir / "metrics.json").exists() and (eval_dir / "episodes.jsonl").exists()):
+            return False
+        read_json(eval_dir / "metrics.json")  # an unreadable one is named here, not deep inside the aggregation
+        return True
+
+
+def check_directory_target(path: Path) -> None:
+    """A directory a command writes (``--out``) must not be an existing file."""
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path} is a file, not a directory: give --out a directory path (new or existing)")

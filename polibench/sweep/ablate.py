@@ -13,7 +13,6 @@ so one table never mixes two budgets.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from polibench.config import GIN_DIR
 from polibench.console import console
-from polibench.io import write_json
-from polibench.rundir import RunDirError
+from polibench.io import read_json, write_json
+from polibench.locking import exclusive
+from polibench.rundir import RunDir, RunDirError, check_directory_target
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
 from polibench.sweep.axes import Axis, Variant, load_base, resolve
 from polibench.sweep.executors import Executor, Task, make_task
@@ -71,20 +71,26 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        eval_dir = self.path / "eval"
-        return (eval_dir / "metrics.json").exists() and (eval_dir / "episodes.jsonl").exists()
+        return RunDir(self.path).evaluated()
 
     def bindings(self, sweep_params: Sequence[str]) -> list[str]:
         """Sweep-wide bindings, then the variant's, then the seed: later bindings win in gin."""
         return [*sweep_params, *self.variant.gin_params, f"polibench.Experiment.seed = {self.seed}"]
 
     def task(self, sweep_params: Sequence[str]) -> Task:
-        return make_task(self.variant.gin_files, self.bindings(sweep_params), self.path, resume=self.path.exists())
+        return make_task(self.variant.gin_files, self.bindings(sweep_params), self.path,
+                         resume=RunDir(self.path).config_path.exists())
 
 
 def ablate(spec: SweepSpec, executor: Executor, progress: bool = True) -> dict[str, Any]:
     """Resolve the axis, run every unfinished run on ``executor``, and write and print the results."""
     axis = resolve(spec.axis, spec.values, load_base([spec.base], spec.gin_params))
+    check_directory_target(spec.out)
+    with exclusive(spec.out, "sweep directory"):  # each run slot is locked by its own run as well
+        return _ablate(spec, axis, executor, progress)
+
+
+def _ablate(spec: SweepSpec, axis: Axis, executor: Executor, progress: bool) -> dict[str, Any]:
     seeds = list(range(spec.seeds))
     runs = [Run(v, k, spec.out / "variants" / v.name / f"seed{k}") for v in axis.variants for k in seeds]
     _record(spec, axis, seeds)
@@ -106,7 +112,7 @@ def ablate(spec: SweepSpec, executor: Executor, progress: bool = True) -> dict[s
 def _record(spec: SweepSpec, axis: Axis, seeds: list[int]) -> None:
     """Write sweep.json, keeping variants recorded earlier; refuse a variant recorded with other bindings."""
     path = spec.out / SWEEP_FILE
-    recorded = json.loads(path.read_text())["variants"] if path.exists() else {}
+    recorded = read_json(path)["variants"] if path.exists() else {}
     variants = {v.name: {"gin_files": [_portable(f) for f in v.gin_files],
                          "gin_params": [*spec.gin_params, *v.gin_params]}
                 for v in axis.variants}

@@ -36,14 +36,15 @@ def make_task(gin_files: Sequence[str], gin_params: Sequence[str], out_dir: Path
 def run_task(task: Task) -> dict[str, Any]:
     """Train and evaluate one run in the calling process; returns its evaluation summary.
 
-    Module-level and import-only, so process pools and Ray can ship it by reference."""
+    Module-level and import-only, so process pools and Ray can ship it by reference. A run slot the sweep started
+    but that stopped before its first checkpoint starts again from step 0: the slot is the sweep's own."""
     from polibench.config import parse
     from polibench.experiment import run
 
     os.environ.update(task["env"])
     parse(task["gin_files"], task["gin_params"])
     try:
-        return run(Path(task["out_dir"]), resume=task["resume"], progress=False)
+        return run(Path(task["out_dir"]), resume=task["resume"], progress=False, restart_unstarted=True)
     finally:
         gin.clear_config()
 

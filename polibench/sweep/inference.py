@@ -17,9 +17,9 @@ source runs is refused, so one table never mixes two ablations.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,9 +27,11 @@ from typing import Any, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.console import console
-from polibench.io import write_json
+from polibench.io import read_json, write_json
+from polibench.locking import exclusive
 from polibench.registry import _closest
-from polibench.rundir import RunDir, RunDirError
+from polibench.rundir import RunDir, RunDirError, check_directory_target
+from polibench.safe_config import read_run_config
 from polibench.sweep.ablate import SWEEP_FILE, _portable
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
 from polibench.sweep.axes import Axis, AxisError, load_base, resolve, split_values
@@ -59,8 +61,7 @@ class Evaluation:
 
     @property
     def finished(self) -> bool:
-        eval_dir = RunDir(self.path).eval_dir
-        return (eval_dir / "metrics.json").exists() and (eval_dir / "episodes.jsonl").exists()
+        return RunDir(self.path).evaluated()
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ def ablate_inference(spec: InferenceSpec, progress: bool = True) -> dict[str, An
     """Evaluate every source run with every value of the binding (skipping finished ones); write the results."""
     sources = find_sources(spec.runs, spec.variants)
     axis = resolve_binding(spec.binding, spec.values, sources)
+    check_directory_target(spec.out)
+    with exclusive(spec.out, "sweep directory"):
+        return _ablate_inference(spec, sources, axis, progress)
+
+
+def _ablate_inference(spec: InferenceSpec, sources: Sequence[Source], axis: Axis, progress: bool) -> dict[str, Any]:
     evaluations = [Evaluation(s, v.name, v.gin_params, spec.out / "variants" / v.name / s.label)
                    for v in axis.variants for s in sources]
     _record(spec, axis, sources, evaluations)
@@ -132,11 +139,15 @@ def find_sources(runs: Sequence[Path], variants: Sequence[str] | None) -> list[S
 
 def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Source]) -> Axis:
     """The variants of ``binding``, checked against every source run's saved config: the binding must parse and
-    be a parameter the run builds (an unused binding would silently change nothing)."""
+    be a parameter the run builds (an unused binding would silently change nothing). Each saved config is read
+    safely (:mod:`polibench.safe_config`) and parsed from a checked copy, since the run may come from elsewhere."""
     axis = None
     for source in sources:
-        base = load_base([RunDir(source.path).config_path], [])
-        axis = resolve(binding, values, base)
+        with tempfile.TemporaryDirectory() as tmp:
+            checked = Path(tmp) / "config.gin"
+            checked.write_text(read_run_config(RunDir(source.path).config_path))
+            base = load_base([checked], [])
+            axis = resolve(binding, values, base)
         if axis.target not in base.bindings:
             raise AxisError(f"{source.path} does not build {axis.target}, so overriding it changes nothing."
                             f"{_closest(axis.target, list(base.bindings))}")
@@ -156,7 +167,7 @@ def evaluate_source(evaluation: Evaluation, spec: InferenceSpec) -> None:
                                                "binding": spec.binding, "value": evaluation.value,
                                                "gin_params": list(evaluation.gin_params)})
     reevaluate(evaluation.source.path, spec.eval_overrides(), RunDir(evaluation.path).eval_dir,
-               evaluation.gin_params, spec.device, progress=False)
+               evaluation.gin_params, spec.device, progress=False, force=True)  # only unfinished ones come here
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +207,7 @@ def _seed_dirs(variant_dir: Path) -> list[Path]:
 
 
 def _sweep_source(sweep: Path, variant: str, seed_dir: Path, single: bool) -> Source:
-    command = json.loads((sweep / SWEEP_FILE).read_text()).get("command", "polibench ablate ...")
+    command = read_json(sweep / SWEEP_FILE).get("command", "polibench ablate ...")
     return Source(seed_dir, seed_dir.name if single else f"{variant}_{seed_dir.name}", command)
 
 
@@ -225,7 +236,7 @@ def _record(spec: InferenceSpec, axis: Axis, sources: Sequence[Source], evaluati
                                  "runs": [str(e.path.relative_to(spec.out)) for e in evaluations if e.value == v.name]}
                         for v in axis.variants}}
     if path.exists():
-        recorded = json.loads(path.read_text())
+        recorded = read_json(path)
         differs = [k for k in now if recorded.get(k) != now[k]]
         if differs:
             raise RunDirError(f"{spec.out} holds an inference ablation with other {', '.join(differs)} (recorded: "

@@ -3,14 +3,15 @@
 A run's weights live in ``model.safetensors``; its checksum in ``model.safetensors.sha256``. Loading verifies the
 checksum first, so a corrupt or truncated file is reported as such instead of failing deep inside torch.
 Training checkpoints are directories written under a temporary name and renamed into place, with
-``latest.json`` (also atomic) pointing at the newest complete one.
+``latest.json`` (also atomic) pointing at the newest complete one. Resuming trusts the directories over that
+pointer: it takes the newest checkpoint whose files all match their checksums.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from polibench.io import atomic_write, write_json, write_text
+from polibench.io import JSONFileError, atomic_write, read_json, write_json, write_text
+
+STEP_PREFIX = "step_"
+TRAINER_STATE = "trainer_state.pt"
+LATEST = "latest.json"
 
 
 class CheckpointError(RuntimeError):
@@ -77,38 +82,79 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: P
 
 def save_training_checkpoint(ckpt_root: Path, step: int, model_state: dict[str, torch.Tensor],
                              trainer_state: dict[str, Any], keep: int = 2) -> Path:
-    """Write checkpoint ``step`` as a directory, atomically, and prune older ones (keeping ``keep``)."""
+    """Write checkpoint ``step`` as a directory, atomically, and prune the others: older ones beyond ``keep`` and
+    any newer one (after resuming from an older checkpoint, those are the broken ones resuming skipped)."""
     ckpt_root.mkdir(parents=True, exist_ok=True)
-    final = ckpt_root / f"step_{step:08d}"
+    final = ckpt_root / f"{STEP_PREFIX}{step:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=ckpt_root))
     try:
         save_weights(tmp / "model.safetensors", model_state)
-        torch.save(trainer_state, tmp / "trainer_state.pt")
-        write_text(tmp / "trainer_state.pt.sha256", sha256(tmp / "trainer_state.pt") + "\n")
+        torch.save(trainer_state, tmp / TRAINER_STATE)
+        write_text(tmp / (TRAINER_STATE + ".sha256"), sha256(tmp / TRAINER_STATE) + "\n")
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_json(ckpt_root / "latest.json", {"step": step, "dir": final.name})
-    for old in sorted(ckpt_root.glob("step_*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    write_json(ckpt_root / LATEST, {"step": step, "dir": final.name})
+    others = [d for d in _step_dirs(ckpt_root) if d != final]
+    older = [d for d in others if d.name < final.name]
+    for stale in [d for d in others if d.name > final.name] + older[: max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(stale, ignore_errors=True)
     return final
 
 
-def latest_training_checkpoint(ckpt_root: Path) -> Path | None:
-    pointer = ckpt_root / "latest.json"
-    if not pointer.exists():
-        return None
-    path = ckpt_root / json.loads(pointer.read_text())["dir"]
-    return path if path.exists() else None
+def checkpoint_problem(path: Path) -> str | None:
+    """Why checkpoint directory ``path`` cannot be resumed from (a file missing or not matching its checksum), or
+    None when it is intact."""
+    for name in ("model.safetensors", TRAINER_STATE):
+        file, sidecar = path / name, path / (name + ".sha256")
+        if not file.exists() or not sidecar.exists():
+            return f"{(file if not file.exists() else sidecar).name} is missing"
+        if sidecar.read_text().strip() != sha256(file):
+            return f"{name} is corrupt (its SHA-256 does not match {sidecar.name})"
+    return None
+
+
+def newest_intact_checkpoint(ckpt_root: Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint directory that is intact, and a note for each thing passed over on the way: newer
+    checkpoints that are not intact, and a ``latest.json`` that is unreadable or points at a missing checkpoint.
+
+    The directories themselves decide, not ``latest.json``: it can be stale, edited or point at a deleted one.
+    """
+    notes = []
+    pointer = ckpt_root / LATEST
+    if pointer.exists():
+        try:
+            named = read_json(pointer).get("dir")
+            if not (ckpt_root / str(named)).is_dir():
+                notes.append(f"{pointer} points at {named}, which does not exist")
+        except (JSONFileError, AttributeError):
+            notes.append(f"{pointer} is not valid (ignored)")
+    for path in reversed(_step_dirs(ckpt_root)):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path, notes
+        notes.append(f"skipped {path.name}: {problem}")
+    return None, notes
 
 
 def load_training_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    weights = load_weights(path / "model.safetensors")
-    state_file = path / "trainer_state.pt"
-    expected = (path / "trainer_state.pt.sha256").read_text().strip()
-    if sha256(state_file) != expected:
-        raise CheckpointError(f"{state_file} is corrupt (checksum mismatch)")
-    return weights, torch.load(state_file, weights_only=False)
+    """Weights and trainer state of an intact checkpoint directory (CheckpointError naming the file otherwise).
+
+    The trainer state is unpickled with ``weights_only=True``: tensors and plain containers only, so a crafted
+    file cannot run code, whatever its checksum."""
+    problem = checkpoint_problem(path)
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} cannot be resumed from: {problem}")
+    try:
+        return load_file(str(path / "model.safetensors")), torch.load(path / TRAINER_STATE, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{path / TRAINER_STATE} holds objects a trainer state never does, so it is not loaded "
+                              f"(weights_only): {str(exc).splitlines()[0]}") from None
+
+
+def _step_dirs(ckpt_root: Path) -> list[Path]:
+    """Checkpoint directories, oldest first (their zero-padded step numbers sort by name)."""
+    return sorted(p for p in ckpt_root.glob(f"{STEP_PREFIX}*") if p.is_dir()) if ckpt_root.is_dir() else []

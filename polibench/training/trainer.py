@@ -17,9 +17,9 @@ from polibench.io import write_text
 from polibench.policy import Policy
 from polibench.precision import autocast
 from polibench.training.checkpoint import (
-    latest_training_checkpoint,
     load_into,
     load_training_checkpoint,
+    newest_intact_checkpoint,
     save_training_checkpoint,
 )
 from polibench.training.config import TrainConfig
@@ -34,6 +34,14 @@ class TrainingDiverged(RuntimeError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training: a checkpoint was saved and ``--resume`` continues from it."""
+
+
+def _log_step(line: str) -> int | None:
+    """The step of one train_log.jsonl line; None for a line that is not a complete record."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 class Trainer:
@@ -77,11 +85,8 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         return save_training_checkpoint(self.ckpt_root, self.step, self.policy.state_dict(), self._trainer_state())
 
-    def try_resume(self) -> bool:
-        """Load the newest complete checkpoint, if any; returns whether one was loaded."""
-        path = latest_training_checkpoint(self.ckpt_root)
-        if path is None:
-            return False
+    def resume_from(self, path: Path) -> None:
+        """Continue from checkpoint directory ``path`` (one :func:`newest_intact_checkpoint` chose)."""
         weights, state = load_training_checkpoint(path)
         load_into(self.policy, weights, path)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -95,13 +100,18 @@ class Trainer:
         self.step = state["step"]
         self.wall_s_before = state.get("wall_s", 0.0)
         self._truncate_log()
-        return True
+
+    def start_fresh(self) -> None:
+        """Train from step 0; log lines an earlier attempt left (one that died before its first checkpoint) go."""
+        self.step = 0
+        self._truncate_log()
 
     def _truncate_log(self) -> None:
-        """Drop log lines written after the checkpoint we resume from, so the log reads as one clean run."""
+        """Drop log lines written after the step we start from, so the log reads as one clean run; a line a killed
+        process left half-written goes too."""
         if self.log_path.exists():
-            lines = [ln for ln in self.log_path.read_text().splitlines() if ln.strip()]
-            kept = [ln for ln in lines if json.loads(ln).get("step", 0) <= self.step]
+            lines = [(ln, _log_step(ln)) for ln in self.log_path.read_text().splitlines()]
+            kept = [ln for ln, step in lines if step is not None and step <= self.step]
             write_text(self.log_path, "".join(ln + "\n" for ln in kept))
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -198,7 +208,7 @@ class Trainer:
         loss = out["loss"]
         if not torch.isfinite(loss):
             bad = [k for k, v in out.items() if not torch.isfinite(v).all()]
-            last = latest_training_checkpoint(self.ckpt_root)
+            last, _ = newest_intact_checkpoint(self.ckpt_root)
             raise TrainingDiverged(
                 f"loss is {loss.item()} at step {self.step + 1} (non-finite terms: {bad}; lr "
                 f"{self.scheduler.get_last_lr()[0]:.3g}). Lower the learning rate or check the data/normalisation. "
