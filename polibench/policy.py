@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -220,21 +220,49 @@ class Policy(nn.Module):
         self._ens_sum, self._ens_weight, self._ens_count = pad(self._ens_sum), pad(self._ens_weight), pad(self._ens_count)
         return action
 
+    def _checked_observation(self, obs: Any) -> tuple[dict[str, np.ndarray], bool]:
+        """The observation's entries with a leading batch axis, and whether it came without one.
+
+        Everything is checked before the observation joins the history, so a bad one is refused with a message and
+        leaves the episode's state (history, queued actions) as it was: a NaN would otherwise come back as NaN
+        actions and stay in the queue, and another number of environments would come back in the wrong shape.
+        """
+        expected = sorted(self.spec.obs_shapes)
+        if not isinstance(obs, Mapping):
+            pair = " (a pair: pass the observation of `obs, info = env.reset()`, not both)" if isinstance(obs, tuple) \
+                else ""
+            raise TypeError(f"select_action takes gym-pusht's observation, a dict with {expected}; got "
+                            f"{type(obs).__name__}{pair}")
+        missing = sorted(set(expected) - set(obs))
+        if missing:
+            raise KeyError(f"observation lacks {missing}; the policy was trained on {expected}")
+        step, batch_sizes = {}, set()
+        for key, shape in self.spec.obs_shapes.items():
+            value = np.asarray(obs[key])
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+                raise TypeError(f"observation {key!r} must be numeric, got an array of {value.dtype}")
+            if value.ndim not in (len(shape), len(shape) + 1) or value.shape[value.ndim - len(shape):] != tuple(shape):
+                raise ValueError(f"observation {key!r} has shape {value.shape}, but the policy was trained on "
+                                 f"{tuple(shape)} (or a batch of them, (n_envs, *{tuple(shape)}))")
+            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                raise ValueError(f"observation {key!r} holds NaN or inf ({np.array2string(value, threshold=20)}): "
+                                 "the actions would be NaN. Check the environment or sensor that produced it")
+            batch_sizes.add(None if value.ndim == len(shape) else value.shape[0])
+            step[key] = value[None] if value.ndim == len(shape) else value
+        if len(batch_sizes) > 1:
+            raise ValueError(f"observation entries disagree on the batch (leading axis): {sorted(map(str, batch_sizes))}")
+        n = next(iter(step.values())).shape[0]
+        if self._history and (before := next(iter(self._history[-1].values())).shape[0]) != n:
+            raise ValueError(f"this observation holds {n} environment(s), the episode so far {before}: call reset() "
+                             "when the number of environments changes")
+        return step, batch_sizes == {None}
+
     @torch.no_grad()
     def select_action(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Action for the current step from gym-pusht's raw observation (one env, or a batch with a leading axis)."""
         if self.training:
             self.eval()
-        unbatched = np.asarray(obs["agent_pos"]).ndim == 1
-        missing = set(self.spec.obs_shapes) - set(obs)
-        if missing:
-            raise KeyError(f"observation lacks {sorted(missing)}; the policy was trained on {sorted(self.spec.obs_shapes)}")
-        step = {k: np.asarray(obs[k])[None] if unbatched else np.asarray(obs[k]) for k in self.spec.obs_shapes}
-        for key, shape in self.spec.obs_shapes.items():
-            if step[key].shape[1:] != tuple(shape):
-                raise ValueError(
-                    f"observation {key!r} has shape {step[key].shape[1:]}, but the policy was trained on {tuple(shape)}"
-                )
+        step, unbatched = self._checked_observation(obs)
         self._history.append(step)
         self.last_call = CallInfo()
         if self.temporal_ensemble_coeff is not None:
