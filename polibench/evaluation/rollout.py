@@ -19,7 +19,7 @@ import gymnasium as gym
 import imageio
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.evaluation.env import make_env, make_vector_env
 from polibench.evaluation.metrics import episode_metrics, pooled_latency, summarize
@@ -246,7 +246,7 @@ def evaluate(
     per_episode: list[dict[str, Any]] = []
     step_latencies: list[np.ndarray] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("success {task.fields[success]}"))
+               TimeRemainingColumn(), TextColumn("success {task.fields[success]}"))
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
