@@ -92,3 +92,19 @@ def test_misspelled_gin_files_get_a_suggestion(tmp_path, capsys, monkeypatch):
     including.write_text("include 'include/evall.gin'\n")
     with pytest.raises(ConfigError, match="Did you mean 'include/eval.gin'?"):
         parse([including])
+
+
+def test_evaluation_bar_shows_the_remaining_time(finished_run, monkeypatch):
+    import re
+
+    import rich
+    from rich.console import Console
+
+    import polibench
+    from polibench.evaluation.rollout import evaluate
+
+    screen = Console(record=True, force_terminal=True, width=200)
+    monkeypatch.setattr(rich, "_console", screen)  # where a Progress without a console of its own draws
+    evaluate(polibench.load_policy(finished_run), "keypoints", [100000, 100001], max_steps=5, progress=True)
+    last = screen.export_text().split("eval ")[-1]  # the bar's final refresh
+    assert len(re.findall(r"\d+:\d\d:\d\d", last)) == 2, f"elapsed and remaining time expected: {last!r}"

@@ -506,3 +506,23 @@ def test_genuine_bugs_keep_their_traceback(finished_run, monkeypatch):
     monkeypatch.setattr(summary, "markdown_table", lambda rows: np.reshape(np.zeros(3), (2, 2)))
     with pytest.raises(ValueError, match="cannot reshape"):
         main(["table", str(finished_run)])
+
+
+def test_sweep_restarts_its_own_slot_that_has_no_checkpoint_without_old_log_lines(tmp_path, capsys):
+    from polibench.cli import main
+
+    sweep = tmp_path / "sweep"
+    argv = ["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(REPO / "gin" / "act.gin"),
+            "--out", str(sweep), "--no-progress"]
+    for binding in TINY:
+        argv += ["--gin_param", binding]
+    assert main(argv) == 0
+    slot = sweep / "variants" / "32" / "seed0"
+    for done in ("checkpoints", "model.safetensors", "model.safetensors.sha256", "eval"):
+        shutil.rmtree(slot / done) if (slot / done).is_dir() else (slot / done).unlink()
+    with open(slot / "train_log.jsonl", "a") as fh:  # what an attempt killed before its first checkpoint leaves
+        fh.write('{"step": 2, "loss": 9.9}\n{"step": 3, "lo')
+    assert main(argv) == 0
+    assert f"{slot} has no checkpoint yet: training starts again from step 0" in capsys.readouterr().out
+    steps = [json.loads(line)["step"] for line in (slot / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [4, 8, 12]
