@@ -20,6 +20,8 @@ from polibench.registry import _closest, load_plugins
 
 #: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
 GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
+#: A run directory's saved config and the record beside it that marks the folder as a run (polibench.rundir).
+RUN_CONFIG, RUN_INFO = "config.gin", "run.json"
 
 
 class _IncludeProbeFilter(logging.Filter):
@@ -41,14 +43,19 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     """Clear gin, import every component (gin needs them registered first), then parse files and bindings.
 
     Full gin, for the user's own files, which may import modules. A run directory's saved config.gin comes from
-    elsewhere and is read with :func:`polibench.safe_config.parse_run_config` instead.
+    elsewhere: given here (``polibench run RUN/config.gin`` retrains a shared run), it is checked first by
+    :func:`polibench.safe_config.check_run_config`, as loading the run would.
     """
+    from polibench.safe_config import check_run_config
+
     register_configurables()
     gin.clear_config()
     files = [Path(f) for f in gin_files]
     for f in files:
         if not f.is_file():
             raise ConfigError(f"gin file not found: {f}.{_closest(str(f), _gin_files_near(f))}".rstrip("."))
+        if f.name == RUN_CONFIG and (f.parent / RUN_INFO).is_file():
+            check_run_config(f.read_text(), f)
         gin.add_config_file_search_path(str(f.resolve().parent))
     gin.add_config_file_search_path(str(GIN_DIR))
     try:

@@ -526,3 +526,17 @@ def test_sweep_restarts_its_own_slot_that_has_no_checkpoint_without_old_log_line
     assert f"{slot} has no checkpoint yet: training starts again from step 0" in capsys.readouterr().out
     steps = [json.loads(line)["step"] for line in (slot / "train_log.jsonl").read_text().splitlines()]
     assert steps == [4, 8, 12]
+
+
+def test_retraining_a_shared_runs_config_checks_it_first(finished_run, tmp_path, capsys):
+    """`polibench run RUN/config.gin` (what load_policy suggests for a run without weights) reads a file from
+    elsewhere: it is checked like a loaded run's, not parsed with full gin."""
+    from polibench.cli import main
+
+    run = _copy(finished_run, tmp_path / "shared_run")
+    marker = tmp_path / "pwned"
+    with open(run / "config.gin", "a") as fh:
+        fh.write(_crafted(marker))
+    assert main(["run", str(run / "config.gin"), "--out", str(tmp_path / "retrained"), "--no-progress"]) == EXIT_USER_ERROR
+    assert "may not import modules" in capsys.readouterr().err
+    assert not marker.exists() and not (tmp_path / "retrained").exists()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -139,15 +138,14 @@ def find_sources(runs: Sequence[Path], variants: Sequence[str] | None) -> list[S
 
 def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Source]) -> Axis:
     """The variants of ``binding``, checked against every source run's saved config: the binding must parse and
-    be a parameter the run builds (an unused binding would silently change nothing). Each saved config is read
-    safely (:mod:`polibench.safe_config`) and parsed from a checked copy, since the run may come from elsewhere."""
+    be a parameter the run builds (an unused binding would silently change nothing). Each saved config is checked
+    first as loading the run checks it (:mod:`polibench.safe_config`), since the run may come from elsewhere."""
     axis = None
     for source in sources:
-        with tempfile.TemporaryDirectory() as tmp:
-            checked = Path(tmp) / "config.gin"
-            checked.write_text(read_run_config(RunDir(source.path).config_path))
-            base = load_base([checked], [])
-            axis = resolve(binding, values, base)
+        config = RunDir(source.path).config_path
+        read_run_config(config)
+        base = load_base([config], [])
+        axis = resolve(binding, values, base)
         if axis.target not in base.bindings:
             raise AxisError(f"{source.path} does not build {axis.target}, so overriding it changes nothing."
                             f"{_closest(axis.target, list(base.bindings))}")
