@@ -125,7 +125,7 @@ def test_neuron_models_are_private_per_neuron(kind):
     assert changed.tolist() == [i == neuron for i in range(D)]
 
 
-@pytest.mark.parametrize("kind", ["deep", "shallow"])
+@pytest.mark.parametrize("kind", ["deep", "shallow", "plain"])
 def test_neuron_models_see_only_their_own_history_and_train(kind):
     nlm = registry.get("neuron_model", kind)(d_model=D, memory=M)
     history = torch.randn(B, D, M, requires_grad=True)
@@ -133,6 +133,17 @@ def test_neuron_models_see_only_their_own_history_and_train(kind):
     touched = history.grad.abs().sum(dim=(0, 2)) > 0
     assert touched.tolist() == [i == 3 for i in range(D)]
     assert all(g is not None for g in grads_of(nlm).values())
+
+
+def test_the_plain_neuron_model_reads_only_the_latest_pre_activation():
+    nlm = registry.get("neuron_model", "plain")(d_model=D, memory=M, activation="tanh")
+    history = torch.randn(B, D, M)
+    older_changed = history.clone()
+    older_changed[..., :-1] = torch.randn(B, D, M - 1)
+    assert torch.equal(nlm(history), torch.tanh(history[..., -1]))
+    assert torch.equal(nlm(history), nlm(older_changed))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        registry.get("neuron_model", "plain")(d_model=D, memory=M, activation="relu6")
 
 
 # ----- gating -----
@@ -268,7 +279,7 @@ def test_core_shapes_and_every_parameter_learns(gating):
 # ----- the optimised core against the plain loop -----
 @pytest.mark.parametrize("synapse", ["unet", "mlp", "tick_sync"])
 @pytest.mark.parametrize("gating", ["none", "sigmoid"])
-@pytest.mark.parametrize("neuron_model", ["deep", "shallow"])
+@pytest.mark.parametrize("neuron_model", ["deep", "shallow", "plain"])
 def test_core_matches_the_reference_loop_on_the_same_weights(synapse, gating, neuron_model):
     torch.manual_seed(0)
     core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
