@@ -319,3 +319,20 @@ def test_neuron_models_equal_a_loop_over_neurons(kind):
             x = torch.nn.functional.glu(x @ w[d] + b[d], dim=-1)
         expected.append(x[:, 0])
     torch.testing.assert_close(nlm(history), torch.stack(expected, dim=1), atol=1e-6, rtol=1e-5)
+
+
+def test_reading_chunks_from_the_activations_builds_no_output_pairs_and_learns():
+    core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
+                   synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
+                   pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", "none"),
+                   halting=registry.get("halting", "variance"), read_out="activations")
+    assert core.sync_out is None and core.readout.in_features == D and core.halting.head.in_features == D
+    out = core(torch.randn(B, 3, D_IN), ticks=3, trace=True)
+    assert out.predictions.shape == (B, 3, 4, 2) and "sync_out" not in out.trace
+    out.predictions.square().sum().backward()
+    assert all(g is not None and g.abs().sum() > 0 for n, g in grads_of(core).items() if n.startswith("readout"))
+    with pytest.raises(ValueError, match="read_out must be one of"):
+        CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
+                synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
+                pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", "none"),
+                halting=registry.get("halting", "variance"), read_out="pairs")

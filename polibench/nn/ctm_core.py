@@ -79,19 +79,25 @@ class CTMCore(nn.Module):
         n_action_pairs, n_out_pairs: sizes of the two synchronisation representations.
         synapse, neuron_model, gating, halting: component factories; pairing: a pairing instance (module doc).
         dropout: attention dropout.
+        read_out: what the chunk and the halting rule read each tick: ``sync`` (the output synchronisation, CTM's
+            representation) or ``activations`` (the post-activations z themselves, layer-normalised; no output
+            pairs are built), the ablation of synchronisation as the latent.
     """
 
     def __init__(self, d_input: int, heads: int, out_shape: tuple[int, ...], d_model: int, memory: int,
                  n_action_pairs: int, n_out_pairs: int, synapse: Factory, neuron_model: Factory, pairing: Pairing,
-                 gating: Factory, halting: Factory, dropout: float = 0.0) -> None:
+                 gating: Factory, halting: Factory, dropout: float = 0.0, read_out: str = "sync") -> None:
         super().__init__()
+        if read_out not in READ_OUTS:
+            raise ValueError(f"read_out must be one of {READ_OUTS}, got {read_out!r}")
         self.d_model, self.out_shape = d_model, tuple(out_shape)
         ctm_parts.check_instance("pairing", pairing, repr(pairing))
         self.sync_action = Synchronisation(*pairing(d_model, n_action_pairs, "action"))
-        self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out"))
+        self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out")) if read_out == "sync" else None
+        n_out = self.sync_out.n_pairs if self.sync_out is not None else d_model
         # the parts read synchronisation layer-normalised (see the module docstring)
         self.action_norm = nn.LayerNorm(self.sync_action.n_pairs)
-        self.out_norm = nn.LayerNorm(self.sync_out.n_pairs)
+        self.out_norm = nn.LayerNorm(n_out)
         self.query = nn.Linear(self.sync_action.n_pairs, d_input)
         self.attention = nn.MultiheadAttention(d_input, heads, dropout=dropout, batch_first=True)
         self.synapse = ctm_parts.build("synapse", synapse, d_input=d_input, d_model=d_model,
@@ -100,8 +106,8 @@ class CTMCore(nn.Module):
         self.gating = ctm_parts.build("gating", gating, pair_neurons=self.sync_action.left, n_neurons=d_model)
         if d_model % self.gating.groups:
             raise ValueError(f"gating has {self.gating.groups} groups, which do not divide {d_model} neurons")
-        self.readout = nn.Linear(self.sync_out.n_pairs, math.prod(self.out_shape))
-        self.halting = ctm_parts.build("halting", halting, n_sync_out=self.sync_out.n_pairs)
+        self.readout = nn.Linear(n_out, math.prod(self.out_shape))
+        self.halting = ctm_parts.build("halting", halting, n_sync_out=n_out)
         bound = math.sqrt(1.0 / d_model)
         self.start_activation = nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
         bound = math.sqrt(1.0 / (d_model + memory))
@@ -120,16 +126,16 @@ class CTMCore(nn.Module):
             halt: freeze each sample's output (and carried state) at its first tick whose certainty reaches
                 ``halting.threshold``; the loop stops once every sample halted.
             trace: also return per tick, each stacked [B, T, ...] and detached: ``pre_activations`` and
-                ``post_activations`` [D], ``sync_action`` [Pa], ``sync_out`` [Po], ``attention`` [heads, L],
-                ``gates`` [G], ``certainty``; plus ``halt_tick`` [B] (-1: never halted).
+                ``post_activations`` [D], ``sync_action`` [Pa], ``sync_out`` [Po] (sync read-out only),
+                ``attention`` [heads, L], ``gates`` [G], ``certainty``; plus ``halt_tick`` [B] (-1: never halted).
         """
         b = kv.shape[0]
         state = state if state is not None else self.initial_state(b)
         history, z = state.trace, state.activation
         attend = _TickAttention(self.attention, self.query, kv)  # keys, values and the query map: once per call
-        rate_action, rate_out = self.sync_action.rate(), self.sync_out.rate()
+        rate_action = self.sync_action.rate()
+        read = _ReadOut(self.sync_out, z)
         acc_action = None
-        _, acc_out = self.sync_out(z, None, rate_out)
         group_size = self.d_model // self.gating.groups
         halted = torch.zeros(b, dtype=torch.bool, device=kv.device)
         halt_tick = torch.full((b,), -1, dtype=torch.long, device=kv.device)
@@ -146,7 +152,7 @@ class CTMCore(nn.Module):
             gate = self.gating(action_features)
             per_neuron = gate.repeat_interleave(group_size, dim=1) if gate.shape[1] > 1 else gate  # [B, 1] broadcasts
             z = z + per_neuron * (self.neuron_model(history) - z)
-            sync_out, acc_out = self.sync_out(z, acc_out, rate_out)
+            sync_out = read(z)
             out_features = self.out_norm(sync_out)
             chunk = self.readout(out_features).view(b, *self.out_shape)
             judged = self.halting(out_features, chunk, previous)
@@ -156,9 +162,10 @@ class CTMCore(nn.Module):
                 per_tick[key].append(value)
             if trace:
                 for key, value in (("pre_activations", pre), ("post_activations", z), ("sync_action", sync_action),
-                                   ("sync_out", sync_out), ("attention", weights), ("gates", gate),
-                                   ("certainty", judged["certainty"])):
-                    recorded[key].append(value.detach())
+                                   ("sync_out", sync_out if self.sync_out is not None else None),
+                                   ("attention", weights), ("gates", gate), ("certainty", judged["certainty"])):
+                    if value is not None:
+                        recorded[key].append(value.detach())
             if halt:
                 newly = ~halted & (judged["certainty"] >= self.halting.threshold)
                 halt_tick = torch.where(newly, t, halt_tick)
@@ -188,6 +195,26 @@ class CTMCore(nn.Module):
             extras=stacked,
             trace=traced,
         )
+
+
+#: What a tick's chunk is read from (see ``CTMCore``'s ``read_out``).
+READ_OUTS = ("sync", "activations")
+
+
+class _ReadOut:
+    """This call's output representation per tick: the running output synchronisation, or z itself."""
+
+    def __init__(self, sync: Synchronisation | None, z: torch.Tensor) -> None:
+        self.sync = sync
+        if sync is not None:
+            self.rate = sync.rate()
+            _, self.acc = sync(z, None, self.rate)  # the start state's post-activations open the running sums
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        if self.sync is None:
+            return z
+        out, self.acc = self.sync(z, self.acc, self.rate)
+        return out
 
 
 class _TickAttention:
