@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
+
+from polibench.io import read_json
 
 #: (column header, metrics.json summary key, format); intervals are printed for every metric that has them.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -64,8 +65,8 @@ def load_row(path: Path, eval_subdir: str = "eval") -> dict[str, Any]:
         run_dir, eval_dir, label = path.parent, path, f"{_label(path.parent)}/{path.name}"
     else:
         run_dir, eval_dir, label = path, path / eval_subdir, _label(path)
-    info = json.loads((run_dir / "run.json").read_text())
-    metrics = json.loads((eval_dir / "metrics.json").read_text())
+    info = read_json(run_dir / "run.json")
+    metrics = read_json(eval_dir / "metrics.json")
     train = info.get("train", {})
     return {
         "run": label,

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from polibench import registry
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
-from polibench.io import write_json
+from polibench.io import read_json, write_json
 from polibench.rundir import RunDir, RunDirError
 from report_gen.figures.attention import TokenLayout, attention_figure, token_layout
 from report_gen.figures.compute import adaptive_compute_figure
@@ -229,7 +229,7 @@ def main(args: argparse.Namespace) -> int:
 
     manifest = viz_run(args.run_dir, args.out, args.seeds, args.compare, args.gif, args.max_steps, args.device,
                        args.gin_param)
-    for entry in json.loads(manifest.read_text())["figures"]:
+    for entry in read_json(manifest)["figures"]:
         console.print(f"{manifest.parent / entry['file']}: {entry['title']}")
     console.print(f"[green]manifest: {manifest}")
     return 0

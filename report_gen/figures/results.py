@@ -9,7 +9,6 @@ touches pyplot's global state and they render headless.
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -17,6 +16,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from polibench.io import read_json
 
 Entry = Mapping[str, Any]
 
@@ -36,7 +37,7 @@ def sweep_entries(sweep_dir: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the sweep's `polibench ablate ...` command again to "
                                 "finish and aggregate it (the command is recorded in its sweep.json)")
-    return json.loads(path.read_text())["variants"]
+    return read_json(path)["variants"]
 
 
 def run_entry(run_dir: Path, name: str | None = None) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def run_entry(run_dir: Path, name: str | None = None) -> dict[str, Any]:
     path = Path(run_dir) / "eval" / "metrics.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} is not an evaluated run directory")
-    summary = json.loads(path.read_text())["summary"]
+    summary = read_json(path)["summary"]
     metrics = {k: s for k, s in summary.items() if isinstance(s, dict) and _finite(s.get("mean"))}
     return {"name": name or Path(run_dir).name, "metrics": metrics}
 

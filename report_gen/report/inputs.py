@@ -9,12 +9,12 @@ runs' own config.gin and run.json, never assumed.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polibench.io import read_json
 from polibench.summary import policy_name
 
 
@@ -115,13 +115,13 @@ def load_inputs(paths: list[Path]) -> Inputs:
 
 
 def load_sweep(path: Path) -> Sweep:
-    spec = json.loads((path / "sweep.json").read_text())
+    spec = read_json(path / "sweep.json")
     command = spec.get("command", "polibench ablate ...")
     results_path = path / "results.json"
     if not results_path.exists():
         raise ReportError(f"{path} has no results.json: its runs have not all finished or were never aggregated. "
                           f"Run `{command}` again: it resumes the unfinished runs and writes results.json")
-    results = json.loads(results_path.read_text())
+    results = read_json(results_path)
     runs = {v["name"]: [read_facts(path / r) for r in v["runs"]] for v in results["variants"]}
     empty = [name for name, facts in runs.items() if not facts]
     if empty:
@@ -142,8 +142,8 @@ def read_facts(run_dir: Path) -> RunFacts:
         raise ReportError(f"run directory {run_dir} lacks {', '.join(missing)}: the run did not finish; rerun or "
                           "resume the command that made it")
     config = (run_dir / "config.gin").read_text()
-    info = json.loads((run_dir / "run.json").read_text())
-    evaluation = json.loads((run_dir / "eval" / "metrics.json").read_text())["config"]
+    info = read_json(run_dir / "run.json")
+    evaluation = read_json(run_dir / "eval" / "metrics.json")["config"]
     train = info.get("train", {})
     return RunFacts(
         path=run_dir,

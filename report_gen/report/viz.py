@@ -6,11 +6,11 @@ before the report is written, so a bad manifest fails fast with the file to fix.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from polibench.io import JSONFileError, read_json
 from report_gen.report.inputs import ReportError
 
 MANIFEST = "figures.json"
@@ -33,10 +33,10 @@ def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
         if not manifest.exists():
             raise ReportError(f"visualisation directory {d} has no {MANIFEST} manifest")
         try:
-            doc = json.loads(manifest.read_text())
+            doc = read_json(manifest)
             entries = [(str(f["file"]), str(f.get("title", "")), str(f.get("caption", ""))) for f in doc["figures"]]
             run = str(doc.get("run", d.name))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (JSONFileError, KeyError, TypeError) as exc:
             raise ReportError(f"{manifest} is not a figures manifest "
                               f'{{"run": ..., "figures": [{{"file", "title", "caption"}}]}}: {exc}') from exc
         for file, title, caption in entries:
