@@ -34,6 +34,8 @@ class CTMACTPolicy(Policy):
             pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: unet, deep, none,
             variance, random_pairing.
         curriculum_fraction: T ramps from 1 to T_max in equal stages over this fraction of training (0: always T_max).
+        read_out: ``sync`` (chunks read from the output synchronisation) or ``activations`` (from the
+            post-activations directly; see :class:`~polibench.nn.ctm_core.CTMCore`).
         carry_state: carry the CTM state (trace and post-activations) from one model call to the next within an
             episode; ``reset()`` clears it. Training windows are independent, so this is an inference-time option.
     """
@@ -65,6 +67,7 @@ class CTMACTPolicy(Policy):
         halting: Callable[..., nn.Module] | None = None,
         curriculum_fraction: float = 0.0,
         carry_state: bool = False,
+        read_out: str = "sync",
         losses: Sequence[LossTerm] | None = None,
     ) -> None:
         if ticks < 1:
@@ -94,6 +97,7 @@ class CTMACTPolicy(Policy):
             gating=gating or registry.get("gating", "none"),
             halting=halting or registry.get("halting", "variance"),
             dropout=dropout,
+            read_out=read_out,
         )
 
     # ----- training -----
