@@ -164,9 +164,9 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
     check_seeds = list(range(CHECK_SEED0, CHECK_SEED0 + cfg.eval_episodes))
 
     def quick_eval(p: Policy, step: int) -> dict[str, Any]:
-        result = evaluate(p, exp.track, check_seeds, max_steps=eval_cfg.max_steps, progress=False,
-                          precision=eval_cfg.precision)
-        return {k: result.summary[k]["mean"] for k in ("success_rate", "avg_max_coverage")}
+        result = evaluate(p, exp.track, check_seeds, n_envs=cfg.eval_n_envs, max_steps=eval_cfg.max_steps,
+                          progress=False, precision=eval_cfg.precision)
+        return {k: result.summary[k]["mean"] for k in ("success_rate", "avg_max_coverage", "avg_max_reward")}
 
     trainer = Trainer(policy, sampler, cfg, rundir.path, exp.seed, val_sampler,
                       quick_eval if cfg.eval_every and cfg.eval_episodes else None, progress)

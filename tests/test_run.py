@@ -141,10 +141,12 @@ def test_table_expands_a_sweep_directory_and_rejects_other_paths(finished_run, t
     assert "not a run directory" in capsys.readouterr().err
 
 
-def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path):
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path, n_envs):
     out = tmp_path / "with_eval"
     assert run_cli(out, f"data_source.pusht_zarr.path = '{zarr_path}'", "polibench.TrainConfig.eval_every = 6",
-                   "polibench.TrainConfig.eval_episodes = 1", "polibench.EvalConfig.max_steps = 10") == 0
+                   "polibench.TrainConfig.eval_episodes = 3", f"polibench.TrainConfig.eval_n_envs = {n_envs}",
+                   "polibench.EvalConfig.max_steps = 10") == 0
     evals = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines() if '"eval"' in x]
     assert [e["step"] for e in evals] == [6, 12]
-    assert all(0.0 <= e["eval"]["avg_max_coverage"] <= 1.0 for e in evals)
+    assert all(0.0 <= e["eval"]["avg_max_coverage"] <= e["eval"]["avg_max_reward"] <= 1.0 for e in evals)

@@ -19,7 +19,9 @@ class TrainConfig:
 
     ``ema_decay`` enables an exponential moving average of the weights (diffusers' EMAModel with warm-up power
     ``ema_power``); the EMA weights are the ones evaluated and saved. ``eval_every`` runs a quick rollout
-    evaluation on ``eval_episodes`` check seeds (a list disjoint from the benchmark's) during training.
+    evaluation on ``eval_episodes`` check seeds (a list disjoint from the benchmark's) during training, in
+    batches of ``eval_n_envs`` environments stepped together (a learning curve of a sampling policy such as
+    Diffusion Policy is affordable only batched).
     ``num_threads`` fixes torch's CPU threads (None: torch's default). The CPU budget uses 1: two 2-thread
     processes on 2 cores slow each other down many-fold, while 1-thread runs can go side by side, one per core.
     ``precision`` is the autocast precision of the forward pass and loss (``fp32`` or ``bf16``); weights,
@@ -40,6 +42,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     eval_every: int = 0
     eval_episodes: int = 5
+    eval_n_envs: int = 1
     device: str = "auto"
     num_threads: int | None = None
     precision: str = "fp32"
@@ -55,6 +58,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.grad_clip must be > 0 (the largest gradient norm), got {self.grad_clip}")
         if self.warmup_steps < 0 or self.eval_every < 0 or self.eval_episodes < 0:
             raise ValueError("warmup_steps, eval_every and eval_episodes must be >= 0")
+        if self.eval_n_envs < 1:
+            raise ValueError(f"TrainConfig.eval_n_envs must be >= 1, got {self.eval_n_envs}")
         if self.num_threads is not None and self.num_threads <= 0:
             raise ValueError(f"TrainConfig.num_threads must be > 0 or None, got {self.num_threads}")
         check_precision(self.precision, "TrainConfig")
