@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands whose arguments and work live with the feature they drive (each module: add_arguments, main), as
 #: (parent command or None, name, module, help).
 _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
+    (None, "calibrate", "polibench.evaluation.calibration",
+     "set a CTM-ACT halting budget on the run's validation windows for a tolerance in error"),
     (None, "ablate-inference", "polibench.sweep.inference",
      "re-evaluate trained runs once per value of an inference-time gin binding (e.g. halting on/off)"),
     (None, "viz", "report_gen.viz", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),

@@ -7,9 +7,14 @@ import pytest
 import torch
 
 from polibench import registry
+from polibench.cli import main
 from polibench.data.windows import WindowSampler
-from polibench.evaluation.calibration import TickErrors, calibrate, collect_tick_errors, compute_curve, excess_error
+from polibench.evaluation.calibration import (CALIBRATION_FILE, TickErrors, calibrate, collect_tick_errors,
+                                              compute_curve, excess_error)
+from polibench.io import read_json
+from tests.conftest import REPO
 from tests.test_ctm_act import make_ctm
+from tests.tiny_run import TINY
 from tests.training import fit_steps, fixed_loss
 
 
@@ -78,3 +83,29 @@ def test_the_error_head_learns_tick_errors_and_a_budget_halts_real_calls_early(s
 def test_a_non_positive_budget_is_refused():
     with pytest.raises(ValueError, match="max_error must be > 0"):
         registry.create("halting", "predicted_error", n_sync_out=4, max_error=0.0)
+
+
+@pytest.mark.parametrize("halting, binding", [("predicted_error", "halting.predicted_error.max_error"),
+                                               ("convergence", "halting.convergence.max_change")])
+def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_path, halting, binding):
+    """A real tiny CTM-ACT run, then `polibench calibrate`: budgets per tolerance, reliability per tick, the curve;
+    and the printed binding evaluates."""
+    out = tmp_path / halting
+    losses = "[@loss.ctm_tick(), @loss.error_prediction(), @loss.kl()]"
+    args = ["run", str(REPO / "gin" / "ctm_act_mlp.gin"), "--out", str(out), "--no-progress"]
+    for b in [*(t for t in TINY if not t.startswith("policy.act.")), "policy.ctm_act.dim = 32",
+              "policy.ctm_act.ff_dim = 64", "policy.ctm_act.encoder_layers = 1", "policy.ctm_act.vae_layers = 1",
+              "policy.ctm_act.horizon = 8", "policy.ctm_act.neurons = 32", "policy.ctm_act.memory = 4",
+              "policy.ctm_act.ticks = 3", "policy.ctm_act.action_pairs = 8", "policy.ctm_act.out_pairs = 16",
+              f"policy.ctm_act.halting = @halting.{halting}", f"policy.ctm_act.losses = {losses}"]:
+        args += ["--gin_param", b]
+    assert main(args) == 0
+    assert main(["calibrate", str(out), "--tolerance", "0.01,1.0", "--batches", "2"]) == 0
+    doc = read_json(out / CALIBRATION_FILE)
+    assert doc["binding"] == binding and doc["ticks"] == 3 and doc["windows"] == 128
+    assert [c["tolerance"] for c in doc["calibrations"]] == [0.01, 1.0]
+    assert all(c["excess"] <= c["tolerance"] or c["mean_ticks"] == 3 for c in doc["calibrations"])
+    assert [r["tick"] for r in doc["reliability"]] == [1, 2, 3] and len(doc["curve"]) > 1
+    budget = doc["calibrations"][1]["max_error"]
+    assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
+                 str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -210,6 +212,11 @@ def test_convergence_halting_certainty_grows_as_the_chunk_settles():
     torch.testing.assert_close(halting(None, chunk, chunk)["certainty"], torch.ones(B))
     near, far = halting(None, chunk + 0.01, chunk)["certainty"], halting(None, chunk + 0.5, chunk)["certainty"]
     assert (far < near).all() and (near < 1).all()
+    torch.testing.assert_close(halting(None, chunk + 0.01, chunk)["chunk_change"], torch.full((B,), 0.01))
+    budget = registry.get("halting", "convergence")(n_sync_out=PO, scale=0.1, max_change=0.05)
+    assert halting.threshold == 0.5 and budget.threshold == pytest.approx(math.exp(-0.5))
+    assert (budget(None, chunk + 0.04, chunk)["certainty"] >= budget.threshold).all()
+    assert (budget(None, chunk + 0.06, chunk)["certainty"] < budget.threshold).all()
 
 
 # ----- losses -----

@@ -32,6 +32,9 @@ class PredictedErrorHalting(nn.Module):
         enabled: halt at inference; off, every call runs all ticks.
     """
 
+    #: (per-tick extra that calibration budgets, the parameter the budget sets)
+    calibrated_by = ("predicted_error", "max_error")
+
     def __init__(self, n_sync_out: int, max_error: float | None = None, enabled: bool = True) -> None:
         super().__init__()
         if max_error is not None and not max_error > 0:

@@ -10,7 +10,9 @@ certainty number. Windows come from the run's validation episodes, never the eva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +20,9 @@ import torch
 from components.loss.ctm_tick import per_tick_error
 from polibench.data.windows import WindowSampler
 from polibench.policy import Policy
+
+#: Where `polibench calibrate` writes its result inside the run directory.
+CALIBRATION_FILE = "calibration.json"
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,25 @@ def calibrate(errors: TickErrors, tolerance: float) -> Calibration:
     return Calibration(tolerance, best[0], best[2], best[1], errors.predicted.shape[1])
 
 
+def budget_of(halting: object) -> tuple[str, str]:
+    """(the per-tick extra a halting rule's budget applies to, the parameter that sets the budget)."""
+    calibrated_by = getattr(halting, "calibrated_by", None)
+    if calibrated_by is None:
+        raise ValueError(f"the halting rule {type(halting).__name__} has no calibratable budget; calibration needs "
+                         f"halting.predicted_error or halting.convergence")
+    return calibrated_by
+
+
 @torch.no_grad()
 def collect_tick_errors(policy: Policy, sampler: WindowSampler, batches: int = 8, batch_size: int = 64,
-                        seed: int = 0, error_key: str = "predicted_error") -> TickErrors:
-    """Every tick's predicted (``error_key`` of the halting rule's extras) and realised error on ``batches``
-    batches of windows, with all ticks and the observation-only input inference sees (no CVAE posterior)."""
+                        seed: int = 0) -> TickErrors:
+    """Every tick's budgeted score (the halting rule's predicted error, or chunk change) and realised error on
+    ``batches`` batches of windows, with all ticks and the observation-only input inference sees (no CVAE
+    posterior)."""
     core = getattr(policy, "core", None)
     if core is None:
         raise ValueError(f"{type(policy).__name__} has no CTM core: only CTM policies halt")
+    error_key, _ = budget_of(core.halting)
     was_training = policy.training
     policy.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -95,11 +111,69 @@ def collect_tick_errors(policy: Policy, sampler: WindowSampler, batches: int = 8
             batch = policy.normalize_batch(sampler.sample(batch_size, gen))
             memory, _ = policy.encoder({k: batch[k] for k in policy.spec.obs_shapes})
             out = core(memory, policy.max_ticks)
-            if error_key not in out.extras:
-                raise ValueError(f"the halting rule {type(core.halting).__name__} predicts no {error_key!r}; "
-                                 f"calibration needs halting.predicted_error")
             predicted.append(out.extras[error_key].float().cpu())
             realised.append(per_tick_error(out.predictions.float(), batch["action"], batch["action_is_pad"]).cpu())
     finally:
         policy.train(was_training)
     return TickErrors(torch.cat(predicted).numpy(), torch.cat(realised).numpy())
+
+
+def validation_sampler(run_dir: Path, policy: Policy) -> WindowSampler:
+    """Windows of the run's own validation episodes (its saved data source and split), for a loaded policy."""
+    from polibench.data.episodes import split_episodes
+    from polibench.experiment import Experiment
+
+    exp = Experiment()  # the run's config, parsed by load_policy
+    _, val_data = split_episodes(exp.data_source.load(), exp.val_fraction, exp.split_seed)
+    if val_data is None:
+        raise ValueError(f"{run_dir} was trained without validation episodes (val_fraction 0): nothing to calibrate on")
+    return WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, policy.device)
+
+
+def reliability(errors: TickErrors) -> list[dict[str, float]]:
+    """Per tick: mean predicted and mean realised error, and their rank correlation over windows."""
+    rows = []
+    for t in range(errors.predicted.shape[1]):
+        p, r = errors.predicted[:, t], errors.realised[:, t]
+        rank = np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(r)))[0, 1] if len(p) > 1 else float("nan")
+        rows.append({"tick": t + 1, "predicted": float(p.mean()), "realised": float(r.mean()), "rank_corr": float(rank)})
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="a trained CTM-ACT run whose halting rule has a budget "
+                                        "(halting.predicted_error, halting.convergence)")
+    parser.add_argument("--tolerance", default="0.002,0.005,0.01,0.02",
+                        help="comma-separated mean excess errors (normalised action units) to calibrate for")
+    parser.add_argument("--batches", type=int, default=16, help="batches of 64 validation windows")
+    parser.add_argument("--device", default="auto")
+
+
+def main(args: argparse.Namespace) -> int:
+    from polibench.api import load_policy
+    from polibench.console import console
+    from polibench.io import write_json
+
+    run_dir = Path(args.run_dir)
+    tolerances = [float(t) for t in args.tolerance.split(",") if t.strip()]
+    policy = load_policy(run_dir, device=args.device)
+    errors = collect_tick_errors(policy, validation_sampler(run_dir, policy), batches=args.batches)
+    results = [calibrate(errors, tol) for tol in tolerances]
+    binding = f"halting.{_registered_name(policy.core.halting)}.{budget_of(policy.core.halting)[1]}"
+    write_json(run_dir / CALIBRATION_FILE, {
+        "binding": binding,
+        "windows": int(errors.predicted.shape[0]), "ticks": int(errors.predicted.shape[1]),
+        "calibrations": [asdict(c) for c in results], "reliability": reliability(errors),
+        "curve": [{"max_error": b, "excess": e, "mean_ticks": t} for b, e, t in compute_curve(errors)]})
+    for c in results:
+        console.print(f"tolerance {c.tolerance:g}: --gin_param '{binding} = {c.max_error:.6g}' "
+                      f"(mean ticks {c.mean_ticks:.2f} of {c.ticks}, excess error {c.excess:.4f})")
+    console.print(f"[green]written: {run_dir / CALIBRATION_FILE}")
+    return 0
+
+
+def _registered_name(part: object) -> str:
+    """The registry name of a built halting rule (its gin selector is ``halting.<name>``)."""
+    from polibench import registry
+
+    return next(e.name for e in registry.entries("halting") if isinstance(part, e.obj))
