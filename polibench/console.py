@@ -8,24 +8,23 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from polibench.metric_table import METRICS, VIEWS
+
 console = Console()
 #: Errors go to stderr, unwrapped, so they can be grepped and read in logs whole.
 err_console = Console(stderr=True, soft_wrap=True)
-
-#: Metrics shown first, in this order; the rest follow alphabetically.
-HEADLINE = ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change", "chunk_jump",
-            "latency_step_mean_ms", "latency_step_median_ms", "latency_step_p95_ms",
-            "latency_per_call_ms", "model_calls", "ticks_per_call")
-
-
-#: Per-episode latency statistics that the pooled ``latency_step_*`` rows already show for the whole evaluation.
-POOLED_DUPLICATES = {"latency_median_ms": "latency_step_median_ms", "latency_p95_ms": "latency_step_p95_ms"}
 
 
 def _measured(value: Any) -> bool:
     """False for a metric no episode measured (e.g. ticks per call of a policy without ticks): mean None or NaN."""
     mean = value.get("mean") if isinstance(value, dict) else value
     return mean is not None and not (isinstance(mean, float) and math.isnan(mean))
+
+
+def _pooled_elsewhere(key: str, summary: dict[str, Any]) -> bool:
+    """Whether ``key`` is a per-episode statistic that a pooled row of ``summary`` states for the whole evaluation."""
+    metric = METRICS.get(key)
+    return metric is not None and metric.pooled is not None and metric.pooled in summary
 
 
 def _fmt(x: Any) -> str:
@@ -43,8 +42,9 @@ def metrics_table(summary: dict[str, Any], title: str = "evaluation") -> Table:
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
-    shown = {k: v for k, v in summary.items() if _measured(v) and POOLED_DUPLICATES.get(k) not in summary}
-    keys = [k for k in HEADLINE if k in shown] + sorted(k for k in shown if k not in HEADLINE)
+    shown = {k: v for k, v in summary.items() if _measured(v) and not _pooled_elsewhere(k, summary)}
+    lead = VIEWS["terminal"]
+    keys = [k for k in lead if k in shown] + sorted(k for k in shown if k not in lead)
     for key in keys:
         value = shown[key]
         if isinstance(value, dict) and "mean" in value:

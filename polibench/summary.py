@@ -7,21 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from polibench.io import read_json
-
-#: (column header, metrics.json summary key, format); intervals are printed for every metric that has them.
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("success", "success_rate", "{:.2f}"),
-    ("avg max coverage", "avg_max_coverage", "{:.3f}"),
-    ("avg max reward", "avg_max_reward", "{:.3f}"),
-    ("jerk (px/step³)²", "jerk", "{:.1f}"),
-    ("action change (px/step)", "action_change", "{:.2f}"),
-    ("chunk jump (px)", "chunk_jump", "{:.2f}"),
-    ("latency median (ms/step)", "latency_step_median_ms", "{:.3f}"),
-    ("latency p95 (ms/step)", "latency_step_p95_ms", "{:.2f}"),
-    ("latency (ms/model call)", "latency_per_call_ms", "{:.1f}"),
-    ("model calls / episode", "model_calls", "{:.1f}"),
-    ("ticks / call", "ticks_per_call", "{:.2f}"),
-)
+from polibench.metric_table import METRICS, VIEWS
 
 
 def policy_name(config_text: str) -> str:
@@ -95,14 +81,14 @@ def _cell(value: Any, fmt: str) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: one row per run, metrics with their 95% bootstrap intervals over episodes."""
+    """Markdown: one row per run, the run table's metrics with their 95% bootstrap intervals over episodes."""
     head = ["run", "policy", "params", "steps x batch", "train min", "s/step", "episodes (seeds)"]
-    head += [title for title, _, _ in COLUMNS]
+    head += [METRICS[name].heading for name in VIEWS["run_table"]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["run"], r["policy"], f"{r['n_params'] / 1e6:.2f}M" if r["n_params"] else "-",
                  f"{r['steps']} x {r['batch']}", _cell(r["train_wall_min"], "{:.1f}"), _cell(r["s_per_step"], "{:.3f}"),
                  f"{r['episodes']} ({r['eval_seeds']})"]
-        cells += [_cell(r["summary"].get(key), fmt) for _, key, fmt in COLUMNS]
+        cells += [_cell(r["summary"].get(name), METRICS[name].fmt) for name in VIEWS["run_table"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from polibench.evaluation.metrics import (
     pooled_latency,
     summarize,
 )
+from polibench.metric_table import METRICS, RANKED, VIEWS
 
 
 def record(actions: list, coverage: list | None = None, called: list | None = None, ticks: list | None = None,
@@ -116,3 +117,16 @@ def test_pooled_latency() -> None:
     pooled = pooled_latency([np.full(9, 0.001), np.array([0.002, 0.1])])
     assert pooled["latency_step_median_ms"] == pytest.approx(1.0)
     assert pooled["latency_step_p95_ms"] == pytest.approx(np.percentile([1] * 9 + [2, 100], 95))
+
+
+def test_the_metric_table_covers_every_metric_the_evaluation_writes() -> None:
+    """Each summary key that an evaluation writes has a row, in the order the summary lists them, and each place
+    that shows metrics names rows that exist."""
+    m = record([[0, 0]] * 4, called=[True, False, True, False], ticks=[3, 5])
+    written = [*summarize([m]), *pooled_latency([np.full(4, 1e-3)])]
+    assert written == list(METRICS)
+    assert list(m) == [row.episode for row in METRICS.values() if row.episode]
+    assert all(name in METRICS for names in VIEWS.values() for name in names)
+    assert all(METRICS[row.pooled].episode is None for row in METRICS.values() if row.pooled)
+    assert RANKED == {"success_rate": 1, "avg_max_coverage": 1, "avg_max_reward": 1, "jerk": -1,
+                      "action_change": -1, "chunk_jump": -1}

@@ -180,8 +180,8 @@ LEROBOT_TINY_ACT = ["policy.lerobot_act.chunk_size = 8", "policy.lerobot_act.n_a
 def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_path, zarr_path, monkeypatch):
     pytest.importorskip("lerobot", reason="LeRobot extra not installed: pip install -e '.[lerobot]' && "
                                           "pip install --no-deps lerobot==0.4.4")
-    from polibench.sweep.aggregate import RANKED
-    from report_gen.report.format import LABELS, fmt_interval
+    from polibench.metric_table import METRICS, RANKED
+    from report_gen.report.format import fmt_interval
 
     monkeypatch.setenv(ENV_VAR, str(zarr_path))
     reference = tmp_path / "lerobot_act"
@@ -202,7 +202,7 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
         a, b = ours["metrics"][metric], theirs["metrics"][metric]
         apart = a["ci_low"] > b["ci_high"] or b["ci_low"] > a["ci_high"]
         verdict = "tied" if not apart else "better" if (a["mean"] > b["mean"]) == (direction > 0) else "worse"
-        verdicts[verdict].append(f"{LABELS[metric]} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
+        verdicts[verdict].append(f"{METRICS[metric].label} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
     parts = [f"{k} on " + (v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}")
              for k, v in verdicts.items() if v]
     assert f"Our act against {theirs['name']}: {'; '.join(parts)}." in tex

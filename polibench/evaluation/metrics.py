@@ -11,16 +11,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from polibench.metric_table import METRICS, Metric
 from polibench.tracks import SUCCESS_COVERAGE
 
-#: Per-episode metric -> its name in the summary (the protocol's names; the rest keep their own).
-SUMMARY_NAMES = {"success": "success_rate", "max_coverage": "avg_max_coverage", "max_reward": "avg_max_reward"}
-
-#: Every metric :func:`episode_metrics` returns, in the order it returns them.
-EPISODE_METRICS = (
-    "success", "max_coverage", "max_reward", "jerk", "action_change", "chunk_jump", "within_chunk_change",
-    "n_steps", "model_calls", "ticks_per_call", "latency_median_ms", "latency_p95_ms", "latency_per_call_ms",
-)
+#: The per-episode metrics of the metric table, in the order :func:`episode_metrics` returns them.
+EPISODE_ROWS: tuple[Metric, ...] = tuple(m for m in METRICS.values() if m.episode)
+#: Every metric :func:`episode_metrics` returns (its key in episodes.jsonl), in the order it returns them.
+EPISODE_METRICS = tuple(m.episode for m in EPISODE_ROWS)
+#: Per-episode key -> its summary name where they differ (the protocol's names, e.g. success -> success_rate).
+SUMMARY_NAMES = {m.episode: m.name for m in EPISODE_ROWS if m.episode != m.name}
 
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
@@ -115,11 +114,9 @@ def bootstrap_ci(
 
 def summarize(per_episode: Sequence[Mapping[str, Any]], n_resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, Any]:
     """``{summary name: {"mean", "ci_low", "ci_high", "n"}}`` for every per-episode metric present in the rows."""
-    present = [m for m in EPISODE_METRICS if any(m in row for row in per_episode)]
-    return {
-        SUMMARY_NAMES.get(m, m): bootstrap_ci([row.get(m) for row in per_episode], n_resamples=n_resamples)
-        for m in present
-    }
+    present = [m for m in EPISODE_ROWS if any(m.episode in row for row in per_episode)]
+    return {m.name: bootstrap_ci([row.get(m.episode) for row in per_episode], n_resamples=n_resamples)
+            for m in present}
 
 
 def pooled_latency(step_latencies_s: Sequence[np.ndarray]) -> dict[str, float]:

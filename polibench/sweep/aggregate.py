@@ -19,22 +19,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from polibench.evaluation.metrics import EPISODE_METRICS, SUMMARY_NAMES, summarize
+from polibench.evaluation.metrics import EPISODE_ROWS, summarize
 from polibench.io import atomic_write, write_json, write_text
-from polibench.summary import COLUMNS
+from polibench.metric_table import METRICS, RANKED, VIEWS, View
 
-#: Metrics a variant can be best at, with the better direction (+1 higher, -1 lower).
-RANKED: dict[str, int] = {"success_rate": 1, "avg_max_coverage": 1, "avg_max_reward": 1,
-                          "jerk": -1, "action_change": -1, "chunk_jump": -1}
 #: The metric the terminal table and the per-seed column lead with (Diffusion Policy's "max reward").
 PRIMARY = "avg_max_reward"
-#: Tables show these (where measured), with the titles and formats of the run tables.
-TABLE_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk", "action_change", "chunk_jump",
-                 "ticks_per_call")
-#: The bar chart's panels (all in [0, 1]) and, with the ticks, the terminal table's columns.
-CHART_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward")
-TERMINAL_METRICS = (*CHART_METRICS, "ticks_per_call")
-_FORMATS = {key: (title, fmt) for title, key, fmt in COLUMNS}
 LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. **Bold**: the best "
           "variant and every variant whose interval overlaps it (a tie: not shown to be worse).")
 
@@ -46,10 +36,10 @@ def load_episodes(run_dir: Path) -> list[dict[str, Any]]:
 def variant_stats(seed_episodes: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Pooled mean and 95% bootstrap interval per metric over every episode of every seed, plus each seed's mean."""
     pooled = {k: s for k, s in summarize([row for rows in seed_episodes for row in rows]).items() if s["n"]}
-    for metric in EPISODE_METRICS:
-        name = SUMMARY_NAMES.get(metric, metric)
-        if name in pooled:
-            pooled[name]["seed_means"] = [_mean([row.get(metric) for row in rows]) for rows in seed_episodes]
+    for metric in EPISODE_ROWS:
+        if metric.name in pooled:
+            pooled[metric.name]["seed_means"] = [_mean([row.get(metric.episode) for row in rows])
+                                                 for rows in seed_episodes]
     return pooled
 
 
@@ -104,17 +94,18 @@ def to_csv(results: Mapping[str, Any]) -> str:
 def to_markdown(results: Mapping[str, Any]) -> str:
     """Mean [95% interval] per variant; bold where a variant is the best or tied with it."""
     metrics = _table_metrics(results)
-    head = ["variant", "seeds x episodes", *(_FORMATS[m][0] for m in metrics), f"{_FORMATS[PRIMARY][0]} per seed"]
+    primary = METRICS[PRIMARY]
+    head = ["variant", "seeds x episodes", *(METRICS[m].heading for m in metrics), f"{primary.heading} per seed"]
     title = (f"Ablation over `{results['axis']}` (`{results['target']}`), base {results['base']}, "
              f"training seeds {results['seeds']}.")
     lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v in results["variants"]:
         cells = [v["name"], f"{v['n_seeds']} x {v['n_episodes'] // v['n_seeds']}"]
         for m in metrics:
-            text = _interval(v["metrics"].get(m), _FORMATS[m][1])
+            text = _interval(v["metrics"].get(m), METRICS[m].fmt)
             cells.append(f"**{text}**" if v["metrics"].get(m, {}).get("vs_best") in ("best", "tie") else text)
         seed_means = v["metrics"].get(PRIMARY, {}).get("seed_means", [])
-        cells.append(", ".join(_num(x, _FORMATS[PRIMARY][1]) for x in seed_means))
+        cells.append(", ".join(_num(x, primary.fmt) for x in seed_means))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", LEGEND]
     return "\n".join(lines) + "\n"
@@ -122,19 +113,19 @@ def to_markdown(results: Mapping[str, Any]) -> str:
 
 def rich_table(results: Mapping[str, Any]) -> Table:
     """The headline columns of the markdown table, ties labelled, for a terminal."""
-    metrics = _table_metrics(results, TERMINAL_METRICS)
+    metrics = _table_metrics(results, "sweep_terminal")
     table = Table(title=f"ablation: {results['axis']} ({results['target']})", title_justify="left")
     table.add_column("variant", style="bold cyan")
     table.add_column("seeds", justify="right")
     for m in metrics:
-        table.add_column(_FORMATS[m][0], justify="right")
+        table.add_column(METRICS[m].heading, justify="right")
     style = {"best": "bold green", "tie": "green", "worse": "dim"}
     for v in results["variants"]:
         cells = []
         for m in metrics:
             stat = v["metrics"].get(m, {})
             mark = stat.get("vs_best")
-            text = _interval(stat, _FORMATS[m][1]) + (" (tie)" if mark == "tie" else "")
+            text = _interval(stat, METRICS[m].fmt) + (" (tie)" if mark == "tie" else "")
             cells.append(f"[{style[mark]}]{text}[/]" if mark else text)
         table.add_row(v["name"], str(v["n_seeds"]), *cells)
     return table
@@ -142,7 +133,7 @@ def rich_table(results: Mapping[str, Any]) -> Table:
 
 def bar_chart(results: Mapping[str, Any]) -> Figure:
     """One panel per headline metric: bars at the pooled mean with 95% interval error bars, dots at seed means."""
-    metrics = _table_metrics(results, CHART_METRICS)
+    metrics = _table_metrics(results, "sweep_chart")
     names = [v["name"] for v in results["variants"]]
     fig = Figure(figsize=(max(4.0, 0.6 * len(names) + 2) * len(metrics), 3.8), layout="constrained")
     FigureCanvasAgg(fig)
@@ -160,13 +151,14 @@ def bar_chart(results: Mapping[str, Any]) -> Figure:
             ax.scatter([xi] * len(seeds), seeds, color="k", s=12, zorder=3)
         ax.set_xticks(x, names, rotation=30, ha="right")
         ax.set_ylim(0.0, 1.05)
-        ax.set_title(_FORMATS[metric][0])
+        ax.set_title(METRICS[metric].heading)
     fig.suptitle(f"{results['axis']}: mean and 95% interval (grey: worse than the best)")
     return fig
 
 
-def _table_metrics(results: Mapping[str, Any], wanted: Sequence[str] = TABLE_METRICS) -> list[str]:
-    return [m for m in wanted if any(m in v["metrics"] for v in results["variants"])]
+def _table_metrics(results: Mapping[str, Any], view: View = "sweep_table") -> list[str]:
+    """The metrics of ``view`` that some variant measured."""
+    return [m for m in VIEWS[view] if any(m in v["metrics"] for v in results["variants"])]
 
 
 def _interval(stat: Mapping[str, Any] | None, fmt: str) -> str:

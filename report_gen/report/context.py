@@ -10,13 +10,14 @@ from typing import Any, Callable, Sequence
 
 from matplotlib.figure import Figure
 
-from report_gen.figures.results import interval_bars, latency_success_scatter
+from polibench.metric_table import VIEWS
 from polibench.sweep.aggregate import mark_ties
+from report_gen.figures.results import interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.format import Tex, escape
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
 from report_gen.report.speed import SpeedFile
-from report_gen.report.tables import LEGEND, SMOOTHNESS_METRICS, Table, cost_table, outcome_table, speed_table
+from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
 from report_gen.report.viz import VizFigure
 
 Save = Callable[[Figure, str], str]
@@ -56,7 +57,7 @@ def _sweep_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
         figures.append(_figure(save(latency_success_scatter(entries), f"{key}_scatter"),
                                f"Sweep over {what}: success rate against latency per model call (log scale).",
                                f"fig:{key}-scatter"))
-    findings = [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage", "avg_max_reward")]
+    findings = [narrative.ranking(entries, m) for m in VIEWS["report_outcome"]]
     findings += narrative.latency_ratios(sweep) + narrative.ticks_used(sweep) + [narrative.seed_caveat(sweep)]
     return {
         "title": r["axis"] if r["axis"] == r["target"] else f"{r['axis']} ({r['target']})",
@@ -95,7 +96,7 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
         what = f"{ours['name']} (headline runs) beside {theirs['name']} ({sweep.path.name}), same budget and data"
         tables += [outcome_table(entries, f"Task outcome: {what}. {LEGEND}", f"tab:reference{i}-outcome"),
                    outcome_table(entries, f"Smoothness of the executed trajectory (lower is smoother): {what}. "
-                                 f"{LEGEND}", f"tab:reference{i}-smoothness", SMOOTHNESS_METRICS)]
+                                 f"{LEGEND}", f"tab:reference{i}-smoothness", VIEWS["report_smoothness"])]
         findings.append(narrative.reference_check(ours, theirs))
     if unmatched:
         findings.append(f"No headline variant has the policy that {', '.join(unmatched)} implements; not compared.")

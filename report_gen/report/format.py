@@ -1,8 +1,8 @@
 """Number formats and LaTeX escaping shared by the tables, the prose and the tests.
 
-Numbers use the formats of the run and sweep tables (``polibench.summary.COLUMNS``), so a value reads the same in
-README, results.md and the PDF. Text becomes LaTeX only through :func:`escape`; trusted LaTeX built here is a
-:class:`Tex`, which the template passes through unchanged.
+Numbers use the formats of the metric table (``polibench.metric_table``), as the run and sweep tables do, so a
+value reads the same in README, results.md and the PDF. Text becomes LaTeX only through :func:`escape`; trusted
+LaTeX built here is a :class:`Tex`, which the template passes through unchanged.
 """
 
 from __future__ import annotations
@@ -10,19 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from polibench.summary import COLUMNS
-
-FORMATS: dict[str, str] = {key: fmt for _, key, fmt in COLUMNS}
-LABELS: dict[str, str] = {
-    "success_rate": "success rate",
-    "avg_max_coverage": "average max coverage",
-    "avg_max_reward": "average max reward",
-    "latency_per_call_ms": "latency per model call",
-    "ticks_per_call": "ticks per call",
-    "jerk": "jerk",
-    "action_change": "action change",
-    "chunk_jump": "chunk jump",
-}
+from polibench.metric_table import fmt_of
 
 _SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -52,7 +40,7 @@ def breakable(value: Any) -> Tex:
 def fmt_value(metric: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
-    return FORMATS.get(metric, "{:.3g}").format(value)
+    return fmt_of(metric).format(value)
 
 
 def fmt_interval(metric: str, stat: Mapping[str, Any] | None) -> str:

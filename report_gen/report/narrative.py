@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from polibench.sweep.aggregate import RANKED
-from report_gen.report.format import LABELS, fmt_interval, fmt_value
+from polibench.metric_table import METRICS, RANKED
+from report_gen.report.format import fmt_interval, fmt_value
 from report_gen.report.inputs import Sweep
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
 
@@ -27,9 +27,9 @@ def compare(a: Stat, b: Stat, higher_is_better: bool = True) -> str:
 def ranking(variants: Sequence[Mapping[str, Any]], metric: str) -> str:
     """Who is best on ``metric``, who ties with the best and who is worse, from results.json's tie marks."""
     marks = {v["name"]: v["metrics"][metric] for v in variants if "vs_best" in v["metrics"].get(metric, {})}
+    label = METRICS[metric].label
     if not marks:
-        return f"No variant measured {LABELS[metric]}."
-    label = LABELS[metric]
+        return f"No variant measured {label}."
     best = next(n for n, s in marks.items() if s["vs_best"] == "best")
     ties = [n for n, s in marks.items() if s["vs_best"] == "tie"]
     worse = [n for n, s in marks.items() if s["vs_best"] == "worse"]
@@ -54,13 +54,14 @@ def latency_ratios(sweep: Sweep) -> list[str]:
     if not act or "latency_per_call_ms" not in act[0]["metrics"]:
         return []
     base = act[0]["metrics"]["latency_per_call_ms"]
+    unit = METRICS["latency_per_call_ms"].unit
     out = []
     for v in _by_policy(sweep, "ctm_act"):
         stat = v["metrics"].get("latency_per_call_ms")
         if stat:
-            out.append(f"A model call of {v['name']} took {fmt_value('latency_per_call_ms', stat['mean'])} ms on "
-                       f"average, {stat['mean'] / base['mean']:.1f}x the "
-                       f"{fmt_value('latency_per_call_ms', base['mean'])} ms of {act[0]['name']}.")
+            out.append(f"A model call of {v['name']} took {fmt_value('latency_per_call_ms', stat['mean'])} {unit} "
+                       f"on average, {stat['mean'] / base['mean']:.1f}x the "
+                       f"{fmt_value('latency_per_call_ms', base['mean'])} {unit} of {act[0]['name']}.")
     return out
 
 
@@ -73,7 +74,7 @@ def head_to_head(sweep: Sweep, metric: str = "avg_max_coverage") -> list[str]:
             for v in _by_policy(sweep, "ctm_act"):
                 a, b = v["metrics"].get(metric), ref["metrics"].get(metric)
                 if a and b:
-                    out.append(f"{v['name']} is {_VERDICT[compare(a, b)]} {ref['name']} on {LABELS[metric]} "
+                    out.append(f"{v['name']} is {_VERDICT[compare(a, b)]} {ref['name']} on {METRICS[metric].label} "
                                f"({fmt_interval(metric, a)} vs {fmt_interval(metric, b)}).")
     return out
 
@@ -98,7 +99,7 @@ def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
         a, b = ours["metrics"].get(metric), theirs["metrics"].get(metric)
         if a and b:
             verdicts[compare(a, b, direction > 0)].append(
-                f"{LABELS[metric]} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
+                f"{METRICS[metric].label} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
     parts = [f"{'tied' if verdict == 'tie' else verdict} on {_names(items)}"
              for verdict, items in verdicts.items() if items]
     if not parts:
@@ -158,7 +159,7 @@ def conclusion(sweep: Sweep) -> list[str]:
     top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])
     out = []
     for ref in (r for policy in ("act", "diffusion") for r in _by_policy(sweep, policy)[:1]):
-        verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {LABELS[m]}"
+        verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {METRICS[m].label}"
                     for m in ("avg_max_coverage", "success_rate") if m in ref["metrics"] and m in top["metrics"]]
         out.append(f"Against {ref['name']}, the best CTM-ACT variant by coverage ({top['name']}) was "
                    f"{_names(verdicts)}.")

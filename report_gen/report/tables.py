@@ -10,16 +10,11 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Any, Mapping, Sequence
 
+from polibench.metric_table import METRICS, VIEWS
 from report_gen.report import speed
 from report_gen.report.format import Tex, escape, fmt_interval
 from report_gen.report.inputs import RunFacts
 
-OUTCOME_METRICS = ("success_rate", "avg_max_coverage", "avg_max_reward")
-COST_METRICS = ("latency_per_call_ms", "ticks_per_call", "jerk")
-SMOOTHNESS_METRICS = ("jerk", "action_change", "chunk_jump")
-HEADERS = {"success_rate": "success", "avg_max_coverage": "avg max coverage", "avg_max_reward": "avg max reward",
-           "latency_per_call_ms": "ms / model call", "ticks_per_call": "ticks / call", "jerk": "jerk",
-           "action_change": "action change", "chunk_jump": "chunk jump"}
 LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. Bold: the best "
           "variant (marked *) and every variant whose interval overlaps the best's (a tie: not shown to be worse).")
 
@@ -37,10 +32,10 @@ class Table:
 
 
 def outcome_table(entries: Sequence[Mapping[str, Any]], caption: str, label: str,
-                  metrics: Sequence[str] = OUTCOME_METRICS) -> Table:
+                  metrics: Sequence[str] = VIEWS["report_outcome"]) -> Table:
     """Variant, seeds x episodes and the given metrics (by default the task outcome)."""
     rows = [[escape(e["name"]), escape(_seeds_episodes(e)), *(_cell(e, m) for m in metrics)] for e in entries]
-    return Table(caption, label, ["variant", "seeds x episodes", *(HEADERS[m] for m in metrics)],
+    return Table(caption, label, ["variant", "seeds x episodes", *(METRICS[m].report_heading for m in metrics)],
                  [[Tex(c) for c in r] for r in rows])
 
 
@@ -53,8 +48,8 @@ def cost_table(entries: Sequence[Mapping[str, Any]], facts: Mapping[str, Sequenc
         params = [f.n_params for f in runs if f.n_params]
         wall = [f.train_wall_s for f in runs if f.train_wall_s]
         rows.append([escape(e["name"]), escape(f"{mean(params) / 1e6:.2f}M" if params else "-"),
-                     escape(f"{mean(wall) / 60:.1f}" if wall else "-"), *(_cell(e, m) for m in COST_METRICS)])
-    header = ["variant", "params", "train min / seed", *(HEADERS[m] for m in COST_METRICS)]
+                     escape(f"{mean(wall) / 60:.1f}" if wall else "-"), *(_cell(e, m) for m in VIEWS["report_cost"])])
+    header = ["variant", "params", "train min / seed", *(METRICS[m].report_heading for m in VIEWS["report_cost"])]
     return Table(caption, label, header, [[Tex(c) for c in r] for r in rows])
 
 
