@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands whose arguments and work live with the feature they drive (each module: add_arguments, main), as
 #: (parent command or None, name, module, help).
 _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
+    (None, "verdicts", "polibench.sweep.verdicts",
+     "P(variant better than each baseline) with stratified-bootstrap intervals over training and start seeds"),
     (None, "calibrate", "polibench.evaluation.calibration",
      "set a CTM-ACT halting budget on the run's validation windows for a tolerance in error"),
     (None, "ablate-inference", "polibench.sweep.inference",

@@ -1,0 +1,50 @@
+"""Paired verdicts with training-seed variance: rliable's probability of improvement on the committed headline."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from rliable import metrics
+
+from polibench.io import read_json, write_text
+from polibench.rundir import RunDirError
+from polibench.sweep.verdicts import probability_of_improvement, to_markdown, verdicts
+from tests.conftest import REPO
+
+HEADLINE = REPO / "benchmarks" / "results" / "cpu" / "headline"
+
+
+def test_vectorised_probability_of_improvement_is_rliables():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 3, size=(3, 40)).astype(float), rng.integers(0, 3, size=(4, 40)).astype(float)  # ties
+    assert probability_of_improvement(x, y) == pytest.approx(metrics.probability_of_improvement(x, y))
+    assert probability_of_improvement(x, x) == pytest.approx(0.5)
+
+
+def test_headline_verdicts_follow_the_per_episode_data():
+    doc = verdicts(HEADLINE, "diffusion", ["act"], ["max_coverage", "jerk"], reps=300)
+    coverage, jerk = doc["metrics"]["max_coverage"], doc["metrics"]["jerk"]
+    assert coverage["n_start_seeds"] == 50 and jerk["better"] == "lower"
+    assert coverage["vs"]["act"]["ci_low"] > 0.5  # Diffusion Policy covers more than ACT on these starts
+    assert jerk["vs"]["act"]["ci_high"] < 0.5  # and is less smooth
+    for metric in ("max_coverage", "jerk"):
+        pooled = read_json(HEADLINE / "results.json")["variants"]
+        name = {"max_coverage": "avg_max_coverage", "jerk": "jerk"}[metric]
+        seed_means = next(v for v in pooled if v["name"] == "act")["metrics"][name]["seed_means"]
+        assert doc["metrics"][metric]["summary"]["act"]["seed_means"] == pytest.approx(seed_means)
+    table = to_markdown(doc)
+    assert "| max_coverage (higher is better) | act |" in table and "| better |" in table
+
+
+def test_variants_evaluated_on_other_start_seeds_get_no_paired_verdict(tmp_path):
+    sweep = tmp_path / "headline"
+    shutil.copytree(HEADLINE, sweep, ignore=shutil.ignore_patterns("viz", "*.png"))
+    episodes = sweep / "variants" / "act" / "seed1" / "eval" / "episodes.jsonl"
+    lines = episodes.read_text().splitlines()
+    write_text(episodes, "\n".join(ln.replace('"seed": 100049', '"seed": 200049') for ln in lines) + "\n")
+    with pytest.raises(RunDirError, match="other start seeds"):
+        verdicts(sweep, "diffusion", ["act"], ["max_coverage"], reps=50)
+    with pytest.raises(RunDirError, match="no variant"):
+        verdicts(sweep, "diffusion", ["ctm_act"], ["max_coverage"], reps=50)
