@@ -3,13 +3,19 @@ resume, clear errors, tie marking, axis resolution, and the Ray executor agreein
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
+import torch
 
+from polibench import registry
 from polibench.cli import EXIT_USER_ERROR, main
+from polibench.policy import FeatureSpec, Policy
+from polibench.slots import ComponentSlot
 from polibench.sweep.aggregate import mark_ties, to_markdown, variant_stats
 from polibench.sweep.axes import load_base, resolve, split_values
+from polibench.tracks import TRACKS
 from tests.conftest import REPO
 from tests.tiny_run import TINY
 
@@ -119,7 +125,56 @@ def test_axis_resolution_finds_the_binding_of_each_kind():
                                                                                "ctm_act_unet.gin"]
     diffusion = load_base([REPO / "gin" / "diffusion.gin"], [])
     assert resolve("scheduler", None, diffusion).target == "policy.diffusion.noise_scheduler"
+    pixels = load_base([REPO / "gin" / "act.gin"], ["polibench.Experiment.track = 'pixels'"])
+    assert resolve("backbone", None, pixels).target == "encoder.image_tokens.backbone"  # its image encoder's
+    assert resolve("encoder", ["mlp_token"], pixels).variants[0].gin_params == (
+        "policy.act.encoders = {'agent_pos': @encoder.mlp_token}",)  # vector entries only
     assert split_values("(64, 128),(32,64)") == ["(64, 128)", "(32,64)"]
+
+
+#: Small sizes, so every policy builds in a moment.
+SMALL = {"act": dict(dim=32, ff_dim=64, encoder_layers=1, vae_layers=1, horizon=8),
+         "ctm_act": dict(dim=32, ff_dim=64, encoder_layers=1, vae_layers=1, horizon=8, neurons=32, memory=4,
+                         action_pairs=16, out_pairs=16),
+         "diffusion": dict(), "mlp_chunk": dict(hidden=32)}
+
+
+@pytest.mark.parametrize("policy", sorted(SMALL))
+def test_declared_slots_are_what_the_policy_builds(policy):
+    """A policy left at its defaults builds the same model as one given each declared slot's default: ``SLOTS``
+    says what the sweep's kind axes replace."""
+    cls = registry.get("policy", policy)
+    spec = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
+    given = {param: slot.build(None, spec.vector_keys) for param, slot in cls.SLOTS.items() if "." not in param}
+    assert set(given) <= set(inspect.signature(cls).parameters)
+    torch.manual_seed(0)
+    default = cls(spec, **SMALL[policy])
+    torch.manual_seed(0)
+    explicit = cls(spec, **SMALL[policy], **given)
+    assert [type(t) for t in default.losses] == [type(t) for t in explicit.losses]
+    a, b = default.state_dict(), explicit.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_plugin_policy_is_swept_by_the_kinds_it_declares(tmp_path):
+    @registry.register("policy", "test_slotted_policy")
+    class SlottedPolicy(Policy):
+        """A policy from outside polibench with one synapse parameter, declared as a slot."""
+
+        SLOTS = {"mixer": ComponentSlot("synapse", "unet")}
+
+        def __init__(self, spec: FeatureSpec, mixer=None) -> None:
+            super().__init__(spec, losses=[registry.create("loss", "l1_chunk")])
+            self.mixer = self.SLOTS["mixer"].build(mixer)
+
+    config = tmp_path / "plugin.gin"
+    config.write_text("polibench.Experiment.policy = @policy.test_slotted_policy\n"
+                      "polibench.Experiment.data_source = @data_source.pusht_zarr()\n")
+    base = load_base([config], [])
+    axis = resolve("synapse", None, base)
+    assert axis.target == "policy.test_slotted_policy.mixer"
+    assert [v.gin_params for v in axis.variants] == [(f"policy.test_slotted_policy.mixer = @synapse.{n}",)
+                                                     for n in registry.names("synapse")]
 
 
 def test_ties_are_marked_when_intervals_overlap():

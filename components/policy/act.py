@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from polibench import registry
-from polibench.nn.act_encoder import ACTEncoder
+from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
+from polibench.slots import ComponentSlot
 
 
 @register("policy", "act")
@@ -20,6 +20,10 @@ class ACTPolicy(Policy):
     Defaults follow LeRobot's ACT except the sizes, which gin files set per track (see gin/act.gin).
     ``n_obs_steps > 1`` gives the encoder one token per entry and history step (LeRobot's ACT sees one step).
     """
+
+    SLOTS: ClassVar[dict[str, ComponentSlot]] = {
+        **ENCODER_SLOTS, "losses": ComponentSlot("loss", ("l1_chunk", "kl"), call=True, form="list"),
+    }
 
     def __init__(
         self,
@@ -40,12 +44,11 @@ class ACTPolicy(Policy):
         encoders: dict[str, Callable[..., nn.Module]] | None = None,
         losses: Sequence[LossTerm] | None = None,
     ) -> None:
-        if losses is None:
-            losses = [registry.create("loss", "l1_chunk"), registry.create("loss", "kl")]
         super().__init__(spec, n_obs_steps=n_obs_steps, horizon=horizon, n_action_steps=n_action_steps,
-                         temporal_ensemble_coeff=temporal_ensemble_coeff, losses=losses)
-        self.encoder = ACTEncoder(spec, horizon, dim, heads, ff_dim, encoder_layers, vae_layers, latent_dim,
-                                  dropout, use_vae, encoders)
+                         temporal_ensemble_coeff=temporal_ensemble_coeff, losses=self.SLOTS["losses"].build(losses))
+        self.encoder = ACTEncoder(spec, horizon, EncoderSettings(
+            dim=dim, heads=heads, ff_dim=ff_dim, layers=encoder_layers, vae_layers=vae_layers, latent_dim=latent_dim,
+            dropout=dropout, use_vae=use_vae, encoders=encoders))
         layer = nn.TransformerDecoderLayer(dim, heads, ff_dim, dropout, activation="relu", batch_first=True)
         self.decoder = nn.TransformerDecoder(layer, decoder_layers)
         self.queries = nn.Parameter(torch.zeros(1, horizon, dim))

@@ -7,16 +7,16 @@ Each model call thinks for up to T ticks over the encoder memory; every tick pre
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from polibench import registry
-from polibench.nn.act_encoder import ACTEncoder
+from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
 from polibench.nn.ctm_core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
+from polibench.slots import ComponentSlot
 
 
 @register("policy", "ctm_act")
@@ -31,14 +31,23 @@ class CTMACTPolicy(Policy):
         ticks: T_max, internal ticks per model call once the curriculum is over.
         action_pairs, out_pairs: synchronisation pairs for the attention query and for the chunk read-out.
         synapse, neuron_model, gating, halting: component factories (gin: ``@synapse.unet``, no parentheses);
-            pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: unet, deep, none,
-            variance, random_pairing.
+            pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: see ``SLOTS``.
         curriculum_fraction: T ramps from 1 to T_max in equal stages over this fraction of training (0: always T_max).
         read_out: ``sync`` (chunks read from the output synchronisation) or ``activations`` (from the
             post-activations directly; see :class:`~polibench.nn.ctm_core.CTMCore`).
         carry_state: carry the CTM state (trace and post-activations) from one model call to the next within an
             episode; ``reset()`` clears it. Training windows are independent, so this is an inference-time option.
     """
+
+    SLOTS: ClassVar[dict[str, ComponentSlot]] = {
+        **ENCODER_SLOTS,
+        "synapse": ComponentSlot("synapse", "unet"),
+        "neuron_model": ComponentSlot("neuron_model", "deep"),
+        "pairing": ComponentSlot("pairing", "random_pairing", call=True),
+        "gating": ComponentSlot("gating", "none"),
+        "halting": ComponentSlot("halting", "variance"),
+        "losses": ComponentSlot("loss", ("ctm_tick", "variance_nll", "tick_penalty", "kl"), call=True, form="list"),
+    }
 
     def __init__(
         self,
@@ -78,24 +87,24 @@ class CTMACTPolicy(Policy):
                 raise ValueError(f"policy.ctm_act.{name} must be >= 1, got {value}")
         if not 0.0 <= curriculum_fraction <= 1.0:
             raise ValueError(f"curriculum_fraction must lie in [0, 1], got {curriculum_fraction}")
-        if losses is None:
-            losses = [registry.create("loss", name) for name in ("ctm_tick", "variance_nll", "tick_penalty", "kl")]
+        slots = self.SLOTS
         super().__init__(spec, n_obs_steps=1, horizon=horizon, n_action_steps=n_action_steps,
-                         temporal_ensemble_coeff=temporal_ensemble_coeff, losses=losses)
+                         temporal_ensemble_coeff=temporal_ensemble_coeff, losses=slots["losses"].build(losses))
         self.max_ticks = ticks
         self.ticks = ticks  # current T: the curriculum lowers it during training; a loaded policy uses T_max
         self.curriculum_fraction = curriculum_fraction
         self.carry_state = carry_state
-        self.encoder = ACTEncoder(spec, horizon, dim, heads, ff_dim, encoder_layers, vae_layers, latent_dim,
-                                  dropout, use_vae, encoders)
+        self.encoder = ACTEncoder(spec, horizon, EncoderSettings(
+            dim=dim, heads=heads, ff_dim=ff_dim, layers=encoder_layers, vae_layers=vae_layers, latent_dim=latent_dim,
+            dropout=dropout, use_vae=use_vae, encoders=encoders))
         self.core = CTMCore(
             d_input=dim, heads=heads, out_shape=(horizon, spec.action_dim), d_model=neurons, memory=memory,
             n_action_pairs=action_pairs, n_out_pairs=out_pairs,
-            synapse=synapse or registry.get("synapse", "unet"),
-            neuron_model=neuron_model or registry.get("neuron_model", "deep"),
-            pairing=pairing or registry.create("pairing", "random_pairing"),
-            gating=gating or registry.get("gating", "none"),
-            halting=halting or registry.get("halting", "variance"),
+            synapse=slots["synapse"].build(synapse),
+            neuron_model=slots["neuron_model"].build(neuron_model),
+            pairing=slots["pairing"].build(pairing),
+            gating=slots["gating"].build(gating),
+            halting=slots["halting"].build(halting),
             dropout=dropout,
             read_out=read_out,
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import torch
 from diffusers import SchedulerMixin
 from torch import nn
 
-from polibench import registry
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
+from polibench.slots import ComponentSlot
 
 #: What the denoiser learns to output, per scheduler ``prediction_type``.
 TARGETS = ("epsilon", "sample")
@@ -50,6 +50,13 @@ class DiffusionPolicy(Policy):
         losses: default ``[loss.diffusion_mse()]``.
     """
 
+    SLOTS: ClassVar[dict[str, ComponentSlot]] = {
+        "denoiser": ComponentSlot("head", "unet1d"),
+        "noise_scheduler": ComponentSlot("noise_scheduler", "ddpm"),
+        "image_backbone": ComponentSlot("backbone", "timm", serves="image"),
+        "losses": ComponentSlot("loss", ("diffusion_mse",), call=True, form="list"),
+    }
+
     def __init__(
         self,
         spec: FeatureSpec,
@@ -64,24 +71,23 @@ class DiffusionPolicy(Policy):
         image_group_norm: bool = True,
         losses: Sequence[LossTerm] | None = None,
     ) -> None:
-        if losses is None:
-            losses = [registry.create("loss", "diffusion_mse")]
         super().__init__(spec, n_obs_steps=n_obs_steps, horizon=horizon, n_action_steps=n_action_steps,
-                         action_start=n_obs_steps - 1 if action_start is None else action_start, losses=losses)
-        self.noise_scheduler = (noise_scheduler or registry.get("noise_scheduler", "ddpm"))()
+                         action_start=n_obs_steps - 1 if action_start is None else action_start,
+                         losses=self.SLOTS["losses"].build(losses))
+        self.noise_scheduler = self.SLOTS["noise_scheduler"].build(noise_scheduler)()
         self.prediction_type = self.noise_scheduler.config.prediction_type
         if self.prediction_type not in TARGETS:
             raise ValueError(f"prediction_type {self.prediction_type!r} is not supported; use one of {TARGETS}")
         self.num_inference_steps = num_inference_steps
-        make_backbone = image_backbone or registry.get("backbone", "timm")
+        make_backbone = self.SLOTS["image_backbone"].build(image_backbone)
         self.backbones = nn.ModuleDict({
             key: batchnorm_to_groupnorm(make_backbone()) if image_group_norm else make_backbone()
             for key in spec.image_keys
         })
         step_dim = sum(spec.obs_shapes[k][0] for k in spec.vector_keys)
         step_dim += sum(b.out_channels for b in self.backbones.values())
-        self.denoiser = (denoiser or registry.get("head", "unet1d"))(action_dim=spec.action_dim,
-                                                                     cond_dim=n_obs_steps * step_dim)
+        self.denoiser = self.SLOTS["denoiser"].build(denoiser)(action_dim=spec.action_dim,
+                                                               cond_dim=n_obs_steps * step_dim)
 
     def global_condition(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Normalised observations [B, n_obs_steps, ...] -> one condition vector [B, cond_dim]."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from polibench import registry
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
+from polibench.slots import ComponentSlot
 
 
 @register("policy", "mlp_chunk")
@@ -18,6 +18,10 @@ class MLPChunkPolicy(Policy):
 
     The protocol's reference floor (../shared/docs/protocol.md): 16 actions predicted, 8 executed.
     """
+
+    SLOTS: ClassVar[dict[str, ComponentSlot]] = {
+        "losses": ComponentSlot("loss", ("l1_chunk",), call=True, form="list"),
+    }
 
     def __init__(
         self,
@@ -32,7 +36,7 @@ class MLPChunkPolicy(Policy):
         if spec.image_keys:
             raise ValueError("mlp_chunk takes vector observations only (use the keypoints track)")
         super().__init__(spec, n_obs_steps=n_obs_steps, horizon=horizon, n_action_steps=n_action_steps,
-                         losses=losses or [registry.create("loss", "l1_chunk")])
+                         losses=self.SLOTS["losses"].build(losses))
         in_dim = n_obs_steps * sum(spec.obs_shapes[k][0] for k in spec.vector_keys)
         blocks: list[nn.Module] = []
         for i in range(layers):

@@ -5,6 +5,7 @@ Shared by ACT and CTM-ACT (whose CTM core replaces ACT's decoder), so ``init_fro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -13,6 +14,36 @@ from torch import nn
 from polibench.nn.positional import sinusoidal_1d
 from polibench.nn.tokenizer import ObservationTokenizer
 from polibench.policy import FeatureSpec
+from polibench.slots import ComponentSlot
+
+#: The component slots of every policy built on :class:`ACTEncoder`: an encoder per vector entry, and the backbone
+#: of the encoder that image entries get by default.
+ENCODER_SLOTS: dict[str, ComponentSlot] = {
+    "encoders": ComponentSlot("encoder", "state_token", form="per_entry", serves="vector", unfit=("image_tokens",)),
+    "encoder.image_tokens.backbone": ComponentSlot("backbone", "timm", serves="image"),
+}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """ACT's encoder settings, as the policies built on it take them from gin (``dim``, ``heads``, ...).
+
+    Args:
+        layers: transformer encoder layers (the policies' ``encoder_layers``).
+        vae_layers: layers of the CVAE's own encoder.
+        use_vae: train with the CVAE latent (ACT); at inference the latent is zero (the prior's mean).
+        encoders: entry name -> encoder factory; vector entries left out get ``ENCODER_SLOTS``' default.
+    """
+
+    dim: int
+    heads: int
+    ff_dim: int
+    layers: int
+    vae_layers: int
+    latent_dim: int
+    dropout: float
+    use_vae: bool
+    encoders: dict[str, Callable[..., nn.Module]] | None = None
 
 
 def transformer_encoder(dim: int, heads: int, ff_dim: int, layers: int, dropout: float) -> nn.TransformerEncoder:
@@ -24,15 +55,15 @@ def transformer_encoder(dim: int, heads: int, ff_dim: int, layers: int, dropout:
 class CVAEEncoder(nn.Module):
     """q(z | current state, demonstrated chunk): a transformer over [cls, state, actions] read at the cls token."""
 
-    def __init__(self, state_dim: int, action_dim: int, horizon: int, dim: int, heads: int, ff_dim: int,
-                 layers: int, dropout: float, latent_dim: int) -> None:
+    def __init__(self, state_dim: int, action_dim: int, horizon: int, settings: EncoderSettings) -> None:
         super().__init__()
+        dim = settings.dim
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.state_proj = nn.Linear(state_dim, dim)
         self.action_proj = nn.Linear(action_dim, dim)
         self.register_buffer("pos", sinusoidal_1d(horizon + 2, dim), persistent=False)
-        self.encoder = transformer_encoder(dim, heads, ff_dim, layers, dropout)
-        self.to_latent = nn.Linear(dim, 2 * latent_dim)
+        self.encoder = transformer_encoder(dim, settings.heads, settings.ff_dim, settings.vae_layers, settings.dropout)
+        self.to_latent = nn.Linear(dim, 2 * settings.latent_dim)
 
     def forward(self, state: torch.Tensor, actions: torch.Tensor, action_is_pad: torch.Tensor):
         b = state.shape[0]
@@ -44,27 +75,20 @@ class CVAEEncoder(nn.Module):
 
 
 class ACTEncoder(nn.Module):
-    """Observation tokens + latent token -> encoder memory [B, L, dim] (and the CVAE posterior when training).
+    """Observation tokens + latent token -> encoder memory [B, L, dim] (and the CVAE posterior when training)."""
 
-    Args:
-        use_vae: train with the CVAE latent (ACT); at inference the latent is zero (the prior's mean).
-    """
-
-    def __init__(self, spec: FeatureSpec, horizon: int, dim: int, heads: int, ff_dim: int, layers: int,
-                 vae_layers: int, latent_dim: int, dropout: float, use_vae: bool,
-                 encoders: dict[str, Callable[..., nn.Module]] | None = None) -> None:
+    def __init__(self, spec: FeatureSpec, horizon: int, settings: EncoderSettings) -> None:
         super().__init__()
+        s = settings
         self.vector_keys = spec.vector_keys
-        self.latent_dim = latent_dim
-        self.tokenizer = ObservationTokenizer(spec, dim, encoders)
-        self.latent_proj = nn.Linear(latent_dim, dim)
-        self.latent_slot = nn.Parameter(torch.zeros(1, 1, dim))
-        self.encoder = transformer_encoder(dim, heads, ff_dim, layers, dropout)
+        self.latent_dim = s.latent_dim
+        encoders = ENCODER_SLOTS["encoders"].build(s.encoders, spec.vector_keys)
+        self.tokenizer = ObservationTokenizer(spec, s.dim, encoders)
+        self.latent_proj = nn.Linear(s.latent_dim, s.dim)
+        self.latent_slot = nn.Parameter(torch.zeros(1, 1, s.dim))
+        self.encoder = transformer_encoder(s.dim, s.heads, s.ff_dim, s.layers, s.dropout)
         state_dim = sum(spec.obs_shapes[k][0] for k in self.vector_keys)
-        self.vae = (
-            CVAEEncoder(state_dim, spec.action_dim, horizon, dim, heads, ff_dim, vae_layers, dropout, latent_dim)
-            if use_vae else None
-        )
+        self.vae = CVAEEncoder(state_dim, spec.action_dim, horizon, s) if s.use_vae else None
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Normalised batch -> (memory [B, L, dim], extras with ``mu``/``logvar`` when the CVAE ran)."""

@@ -7,8 +7,9 @@ Three kinds of axis:
 - a component kind (``synapse``, ``gating``, ``encoder``, ...): the base's parameter that takes a component of
   that kind is rebound to each value. The parameter is found in the parsed base: a binding reachable from
   ``polibench.Experiment`` whose value references a configurable of the kind (``policy.ctm_act.synapse =
-  @synapse.unet``), or, where the base leaves it at the policy's code default, :data:`DEFAULT_SLOTS`. None or
-  several candidates is an error that lists the component parameters of the base.
+  @synapse.unet``), or, where the base leaves it at the policy's code default, a slot the policy class declares
+  (its ``SLOTS``, see :mod:`polibench.slots`). None or several candidates is an error that lists the component
+  parameters of the base.
 - a binding ``selector.param`` (``policy.ctm_act.ticks``): values are gin literals, or component names where the
   binding is a component parameter (``--axis policy.ctm_act.synapse --values unet,mlp``).
 
@@ -22,7 +23,7 @@ import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 import gin
 from gin.config import ConfigurableReference
@@ -30,6 +31,7 @@ from gin.config import ConfigurableReference
 from polibench import registry
 from polibench.config import GIN_DIR, ConfigError, parse
 from polibench.registry import _closest
+from polibench.slots import ComponentSlot
 from polibench.tracks import Track, get_track
 
 
@@ -57,75 +59,47 @@ class Axis:
 
 @dataclass(frozen=True)
 class Slot:
-    """Where components of one kind plug into a policy, and the shape of the gin value the parameter takes.
-
-    Args:
-        binding: ``selector.param`` that takes the component.
-        kind: registry kind of the component.
-        call: the parameter takes an instance (``@kind.name()``) rather than a factory (``@kind.name``).
-        form: ``one`` component; a ``list`` of them (a value is ``+``-joined names, e.g. ``l1_chunk+kl``); or
-            ``per_entry``, a dict giving every observation entry the slot serves the same component.
-        serves: the observation entries the component is built for; a base whose track has none never builds it.
-        unfit: registered names that cannot fill this slot (e.g. the image encoder for vector entries).
-    """
+    """A component slot (:class:`~polibench.slots.ComponentSlot`) at its binding ``selector.param`` in the base."""
 
     binding: str
-    kind: str
-    call: bool = False
-    form: Literal["one", "list", "per_entry"] = "one"
-    serves: Literal["vector", "image"] | None = None
-    unfit: tuple[str, ...] = ()
+    component: ComponentSlot
+
+    @property
+    def kind(self) -> str:
+        return self.component.kind
 
     def gin_value(self, value: str, track: Track) -> str:
         """The gin value that puts component(s) ``value`` into this slot."""
+        c = self.component
         names = value.split("+")
-        if self.form != "list" and len(names) > 1:
-            raise AxisError(f"{self.binding} takes one {self.kind}, got {value!r}")
+        if c.form != "list" and len(names) > 1:
+            raise AxisError(f"{self.binding} takes one {c.kind}, got {value!r}")
         for name in names:
-            registry.get(self.kind, name)  # unknown names raise, listing the registered ones
-            if name in self.unfit:
-                raise AxisError(f"{self.kind} {name!r} cannot fill {self.binding} (unfit: {', '.join(self.unfit)})")
-        refs = [f"@{self.kind}.{name}{'()' if self.call else ''}" for name in names]
-        if self.form == "list":
+            registry.get(c.kind, name)  # unknown names raise, listing the registered ones
+            if name in c.unfit:
+                raise AxisError(f"{c.kind} {name!r} cannot fill {self.binding} (unfit: {', '.join(c.unfit)})")
+        refs = [f"@{c.kind}.{name}{'()' if c.call else ''}" for name in names]
+        if c.form == "list":
             return f"[{', '.join(refs)}]"
-        if self.form == "per_entry":
-            return "{" + ", ".join(f"'{entry}': {refs[0]}" for entry in _entries(track, self.serves)) + "}"
+        if c.form == "per_entry":
+            return "{" + ", ".join(f"'{entry}': {refs[0]}" for entry in _entries(track, c.serves)) + "}"
         return refs[0]
 
     def default_values(self) -> list[str]:
-        if self.form == "list":
-            raise AxisError(f"{self.binding} takes a list of {self.kind} components: give --values as '+'-joined "
-                            f"names, e.g. --values l1_chunk+kl,l1_chunk (registered: {', '.join(registry.names(self.kind))})")
-        return [n for n in registry.names(self.kind) if n not in self.unfit]
+        c = self.component
+        if c.form == "list":
+            raise AxisError(f"{self.binding} takes a list of {c.kind} components: give --values as '+'-joined "
+                            "names, e.g. --values l1_chunk+kl,l1_chunk "
+                            f"(registered: {', '.join(registry.names(c.kind))})")
+        return [n for n in registry.names(c.kind) if n not in c.unfit]
 
 
-def _encoders(policy: str) -> tuple[Slot, Slot]:
-    """ACT's observation tokenizer, shared by ACT and CTM-ACT: a vector encoder per entry, a backbone per image."""
-    return (Slot(f"policy.{policy}.encoders", "encoder", form="per_entry", serves="vector", unfit=("image_tokens",)),
-            Slot("encoder.image_tokens.backbone", "backbone", serves="image"))
+def declared_slots(policy: str) -> dict[str, ComponentSlot]:
+    """Binding -> slot for every component slot the registered policy class declares in ``SLOTS``: its own
+    parameters as ``policy.<name>.<param>``, a key with a dot (a component it builds by default) as it is."""
+    slots: dict[str, ComponentSlot] = getattr(registry.get("policy", policy), "SLOTS", {})
+    return {key if "." in key else f"policy.{policy}.{key}": slot for key, slot in slots.items()}
 
-
-#: Component parameters of the built-in policies, for bases that leave them at the code default (every policy
-#: builds its defaults in ``__init__``, where gin cannot see them).
-DEFAULT_SLOTS: dict[str, tuple[Slot, ...]] = {
-    "act": (*_encoders("act"), Slot("policy.act.losses", "loss", call=True, form="list")),
-    "ctm_act": (
-        *_encoders("ctm_act"),
-        Slot("policy.ctm_act.synapse", "synapse"),
-        Slot("policy.ctm_act.neuron_model", "neuron_model"),
-        Slot("policy.ctm_act.pairing", "pairing", call=True),
-        Slot("policy.ctm_act.gating", "gating"),
-        Slot("policy.ctm_act.halting", "halting"),
-        Slot("policy.ctm_act.losses", "loss", call=True, form="list"),
-    ),
-    "diffusion": (
-        Slot("policy.diffusion.denoiser", "head"),
-        Slot("policy.diffusion.noise_scheduler", "noise_scheduler"),
-        Slot("policy.diffusion.image_backbone", "backbone", serves="image"),
-        Slot("policy.diffusion.losses", "loss", call=True, form="list"),
-    ),
-    "mlp_chunk": (Slot("policy.mlp_chunk.losses", "loss", call=True, form="list"),),
-}
 
 #: The whole config of each policy for ``--axis policy`` (files in the repository's gin folder).
 POLICY_CONFIGS: dict[str, str] = {
@@ -148,10 +122,11 @@ class Base:
 
     def slots(self) -> dict[str, Slot]:
         """Every component parameter of this base, by binding: the bound ones, then the policy's code defaults."""
-        found = {b: Slot(b, v.configurable.module, call=v.evaluate) for b, v in self.bindings.items()
+        found = {b: Slot(b, ComponentSlot(v.configurable.module, v.configurable.name, call=v.evaluate))
+                 for b, v in self.bindings.items()
                  if isinstance(v, ConfigurableReference) and v.configurable.module in registry.KINDS
                  and b != "polibench.Experiment.policy"}
-        found |= {s.binding: s for s in DEFAULT_SLOTS.get(self.policy, ()) if _entries(self.track, s.serves)}
+        found |= {b: Slot(b, c) for b, c in declared_slots(self.policy).items() if _entries(self.track, c.serves)}
         return found
 
     def describe(self) -> str:
