@@ -16,6 +16,7 @@ import gin
 import numpy as np
 import torch
 
+from polibench import registry
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
 from polibench.data.episodes import split_episodes
@@ -72,6 +73,14 @@ def build_policy(exp: Experiment, spec: FeatureSpec) -> Policy:
     if not isinstance(policy, Policy):
         raise TypeError(f"Experiment.policy must build a polibench Policy, got {type(policy).__name__}")
     return policy
+
+
+def run_facts(policy: Policy, cfg: TrainConfig) -> dict[str, Any]:
+    """What reports say about a run, recorded in run.json when the run is made (so nobody reads them back from the
+    gin text): the registered policy name, T for CTM policies (None otherwise) and the training budget."""
+    name = next((e.name for e in registry.entries("policy") if e.obj is type(policy)), None)
+    return {"policy": name, "ticks": getattr(policy, "max_ticks", None), "steps": cfg.steps,
+            "batch_size": cfg.batch_size, "lr": cfg.lr, "precision": cfg.precision}
 
 
 class EvaluationInterrupted(KeyboardInterrupt):
@@ -134,7 +143,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
                            "init_from": exp.init_from, "init_loaded_tensors": init_loaded,
                            "train_episodes": train_data.episode_ids.tolist(),
                            "val_episodes": val_data.episode_ids.tolist() if val_data else [],
-                           **provenance()})
+                           **run_facts(policy, train_cfg), **provenance()})
 
     if not rundir.model_path.exists():
         train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, start, progress)

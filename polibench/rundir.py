@@ -25,6 +25,13 @@ from polibench.locking import LOCK_FILE, exclusive
 log = logging.getLogger(__name__)
 
 
+#: The run's own (protocol) evaluation, inside the run directory.
+EVAL_SUBDIR = "eval"
+#: The files of an evaluation directory (``RUN/eval`` or any ``polibench eval --out``).
+METRICS_FILE = "metrics.json"
+EPISODES_FILE = "episodes.jsonl"
+
+
 class RunDirError(RuntimeError):
     """The run directory is in a state the requested command cannot use."""
 
@@ -51,7 +58,17 @@ class RunDir:
 
     @property
     def eval_dir(self) -> Path:
-        return self.path / "eval"
+        return self.path / EVAL_SUBDIR
+
+    @property
+    def metrics_path(self) -> Path:
+        """The summary of the run's protocol evaluation."""
+        return self.eval_dir / METRICS_FILE
+
+    @property
+    def episodes_path(self) -> Path:
+        """One line per episode of the run's protocol evaluation."""
+        return self.eval_dir / EPISODES_FILE
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -73,7 +90,7 @@ class RunDir:
         """Refuse to overwrite a run unless resuming, and to resume anything but a polibench run."""
         content = [p for p in self.path.iterdir() if p.name != LOCK_FILE]
         if content and not resume:
-            finished = (self.eval_dir / "metrics.json").exists()
+            finished = self.metrics_path.exists()
             raise RunDirError(
                 f"{self.path} already holds a {'finished' if finished else 'started'} run. Pass --resume to continue "
                 "it (a finished run is only re-evaluated) or choose another --out."
@@ -114,12 +131,12 @@ class RunDir:
         previous = self.read_run_info()
         write_json(self.info_path, {**previous, **info})
 
-    def evaluated(self, eval_subdir: str = "eval") -> bool:
+    def evaluated(self, eval_subdir: str = EVAL_SUBDIR) -> bool:
         """Whether the evaluation ``eval_subdir`` is complete (metrics and episodes written; metrics readable)."""
         eval_dir = self.path / eval_subdir
-        if not ((eval_dir / "metrics.json").exists() and (eval_dir / "episodes.jsonl").exists()):
+        if not ((eval_dir / METRICS_FILE).exists() and (eval_dir / EPISODES_FILE).exists()):
             return False
-        read_json(eval_dir / "metrics.json")  # an unreadable one is named here, not deep inside the aggregation
+        read_json(eval_dir / METRICS_FILE)  # an unreadable one is named here, not deep inside the aggregation
         return True
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from polibench.io import read_json
 from polibench.metric_table import METRICS, VIEWS
+from polibench.rundir import EVAL_SUBDIR, METRICS_FILE, RunDir, RunDirError
 
 
 def policy_name(config_text: str) -> str:
@@ -16,18 +17,21 @@ def policy_name(config_text: str) -> str:
     return match.group(1) if match else "?"
 
 
-def expand_inputs(paths: list[Path], eval_subdir: str = "eval") -> list[Path]:
+def run_policy(rundir: RunDir, info: dict[str, Any]) -> str:
+    """The policy a run trained: as its run.json recorded it, or from its config.gin for runs made before that."""
+    return info.get("policy") or policy_name(rundir.config_path.read_text())
+
+
+def expand_inputs(paths: list[Path], eval_subdir: str = EVAL_SUBDIR) -> list[Path]:
     """Run and evaluation directories as given; a sweep directory (``sweep.json``) stands for its finished runs.
 
     Raises RunDirError for a path that is none of these, naming what was expected.
     """
-    from polibench.rundir import RunDirError
-
     out: list[Path] = []
     for path in map(Path, paths):
         if (path / "sweep.json").exists():
-            out += sorted(p for p in path.glob("variants/*/*") if (p / eval_subdir / "metrics.json").exists())
-        elif (path / "metrics.json").exists() or (path / "run.json").exists():
+            out += sorted(p for p in path.glob("variants/*/*") if (p / eval_subdir / METRICS_FILE).exists())
+        elif (path / METRICS_FILE).exists() or RunDir(path).info_path.exists():
             out.append(path)
         else:
             raise RunDirError(f"{path} is not a run directory (run.json), an evaluation directory (metrics.json) "
@@ -40,23 +44,24 @@ def _label(run_dir: Path) -> str:
     return f"{run_dir.parent.name}/{run_dir.name}" if run_dir.parent.parent.name == "variants" else run_dir.name
 
 
-def load_row(path: Path, eval_subdir: str = "eval") -> dict[str, Any]:
+def load_row(path: Path, eval_subdir: str = EVAL_SUBDIR) -> dict[str, Any]:
     """One evaluation's run identity, budget and summary.
 
     ``path`` is a run directory (its ``eval_subdir`` evaluation is read) or one evaluation directory inside a run
     (e.g. ``RUN/eval_ddim10``, labelled ``RUN/eval_ddim10``).
     """
     path = Path(path)
-    if (path / "metrics.json").exists():
+    if (path / METRICS_FILE).exists():
         run_dir, eval_dir, label = path.parent, path, f"{_label(path.parent)}/{path.name}"
     else:
         run_dir, eval_dir, label = path, path / eval_subdir, _label(path)
-    info = read_json(run_dir / "run.json")
-    metrics = read_json(eval_dir / "metrics.json")
+    rundir = RunDir(run_dir)
+    info = read_json(rundir.info_path)
+    metrics = read_json(eval_dir / METRICS_FILE)
     train = info.get("train", {})
     return {
         "run": label,
-        "policy": policy_name((run_dir / "config.gin").read_text()),
+        "policy": run_policy(rundir, info),
         "seed": info.get("seed"),
         "n_params": info.get("n_params"),
         "steps": train.get("total_steps"),

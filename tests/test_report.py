@@ -295,6 +295,9 @@ def test_cli_writes_the_latex_source_without_tex(sweeps, viz_dir, tmp_path):
     assert "No sweep over the policy axis was given" in tex and r"\section{Ablations}" in tex
     assert "curve\\_with\\_underscores \\& 5\\%" in tex
     assert not (tmp_path / f"{REPORT_NAME}.pdf").exists()
+    # T comes from what each run recorded when it was made
+    assert json.loads((sweeps / "synapse" / "variants" / "mlp" / "seed0" / "run.json").read_text())["ticks"] == 3
+    assert "ticks per call of at most 3." in " ".join(tex.split())
     # no --speed: no speed section, and the future work still asks for the measurement
     assert "tab:speed" not in tex and "Speed on quiet machines" not in tex
     assert "Latency should also be measured on a quiet machine" in tex

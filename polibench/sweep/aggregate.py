@@ -22,6 +22,7 @@ from rich.table import Table
 from polibench.evaluation.metrics import EPISODE_ROWS, summarize
 from polibench.io import atomic_write, write_json, write_text
 from polibench.metric_table import METRICS, RANKED, VIEWS, View
+from polibench.rundir import RunDir
 
 #: The metric the terminal table and the per-seed column lead with (Diffusion Policy's "max reward").
 PRIMARY = "avg_max_reward"
@@ -30,7 +31,7 @@ LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all tra
 
 
 def load_episodes(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run_dir / "eval" / "episodes.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in RunDir(run_dir).episodes_path.read_text().splitlines()]
 
 
 def variant_stats(seed_episodes: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:

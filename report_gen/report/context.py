@@ -189,7 +189,7 @@ def _method(facts: Sequence[RunFacts]) -> dict[str, Any] | None:
     synapses = sorted({g.binding("ctm_act.synapse") or "?" for g in ctm})
     return {
         "neurons": f.binding("ctm_act.neurons"), "memory": f.binding("ctm_act.memory"),
-        "ticks": f.binding("ctm_act.ticks"), "action_pairs": f.binding("ctm_act.action_pairs"),
+        "ticks": f.ticks, "action_pairs": f.binding("ctm_act.action_pairs"),
         "out_pairs": f.binding("ctm_act.out_pairs"), "horizon": f.binding("ctm_act.horizon"),
         "n_action_steps": f.binding("ctm_act.n_action_steps"),
         "curriculum": f.binding("ctm_act.curriculum_fraction"),

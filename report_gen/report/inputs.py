@@ -4,7 +4,8 @@ A sweep directory has sweep.json (written when `polibench ablate` starts) and re
 run finished). A sweep whose every variant is a reference implementation (policy ``lerobot_<ours>``) is a baseline
 check when there is a headline; of the others, the first sweep over axis ``policy`` is the headline comparison and the rest are ablations.
 A run directory has config.gin and eval/metrics.json. Every budget fact the report prints is read here from the
-runs' own config.gin and run.json, never assumed.
+runs' own directories, never assumed: the facts run.json records when a run is made (policy, ticks, steps, batch,
+learning rate), and for runs older than that record the same facts read from config.gin.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from polibench.io import read_json
-from polibench.summary import policy_name
+from polibench.rundir import RunDir
+from polibench.summary import run_policy
 
 
 #: Policies that wrap another library's implementation of one of ours: ``lerobot_act`` is checked against ``act``.
@@ -28,10 +30,11 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class RunFacts:
-    """The budget and setting of one trained run, as recorded in its directory."""
+    """The budget and setting of one trained run, as recorded in its directory (``ticks``: T of a CTM policy)."""
 
     path: Path
     policy: str
+    ticks: int | None
     steps: int | None
     batch: int | None
     lr: float | None
@@ -43,7 +46,7 @@ class RunFacts:
     config: str = field(repr=False)
 
     def binding(self, name: str) -> str | None:
-        """The operative value of ``name`` (e.g. ``ctm_act.ticks``) in the run's config.gin, as text."""
+        """The operative value of ``name`` (e.g. ``ctm_act.neurons``) in the run's config.gin, as text."""
         return config_value(self.config, name)
 
 
@@ -101,7 +104,7 @@ def load_inputs(paths: list[Path]) -> Inputs:
             raise ReportError(f"{path} is not a directory")
         if (path / "sweep.json").exists():
             sweeps.append(load_sweep(path))
-        elif (path / "config.gin").exists() and (path / "eval" / "metrics.json").exists():
+        elif RunDir(path).config_path.exists() and RunDir(path).metrics_path.exists():
             runs.append(load_run(path))
         else:
             raise ReportError(f"{path} is neither a sweep directory (sweep.json + results.json, from `polibench "
@@ -136,21 +139,26 @@ def load_run(path: Path) -> Run:
 
 
 def read_facts(run_dir: Path) -> RunFacts:
-    """Budget, evaluation seeds and machine of one run, from its config.gin, run.json and eval/metrics.json."""
-    missing = [n for n in ("config.gin", "run.json", "eval/metrics.json") if not (run_dir / n).exists()]
+    """Budget, evaluation seeds and machine of one run, from its run.json, eval/metrics.json and config.gin."""
+    rundir = RunDir(run_dir)
+    missing = [p.relative_to(run_dir) for p in (rundir.config_path, rundir.info_path, rundir.metrics_path)
+               if not p.exists()]
     if missing:
-        raise ReportError(f"run directory {run_dir} lacks {', '.join(missing)}: the run did not finish; rerun or "
-                          "resume the command that made it")
-    config = (run_dir / "config.gin").read_text()
-    info = read_json(run_dir / "run.json")
-    evaluation = read_json(run_dir / "eval" / "metrics.json")["config"]
+        raise ReportError(f"run directory {run_dir} lacks {', '.join(map(str, missing))}: the run did not finish; "
+                          "rerun or resume the command that made it")
+    config = rundir.config_path.read_text()
+    info = read_json(rundir.info_path)
+    evaluation = read_json(rundir.metrics_path)["config"]
     train = info.get("train", {})
     return RunFacts(
         path=run_dir,
-        policy=policy_name(config),
-        steps=_int(config_value(config, "TrainConfig.steps")) or train.get("total_steps"),
-        batch=_int(config_value(config, "TrainConfig.batch_size")) or train.get("batch_size"),
-        lr=_float(config_value(config, "TrainConfig.lr")),
+        policy=run_policy(rundir, info),
+        ticks=_recorded(info, "ticks", lambda: _int(config_value(config, "ctm_act.ticks"))),
+        steps=_recorded(info, "steps",
+                        lambda: _int(config_value(config, "TrainConfig.steps")) or train.get("total_steps")),
+        batch=_recorded(info, "batch_size",
+                        lambda: _int(config_value(config, "TrainConfig.batch_size")) or train.get("batch_size")),
+        lr=_recorded(info, "lr", lambda: _float(config_value(config, "TrainConfig.lr"))),
         n_params=info.get("n_params"),
         train_wall_s=train.get("wall_s"),
         eval_seeds=list(evaluation.get("seeds", [])),
@@ -158,6 +166,11 @@ def read_facts(run_dir: Path) -> RunFacts:
         machine=describe_machine(info),
         config=config,
     )
+
+
+def _recorded(info: dict[str, Any], key: str, older: Callable[[], Any]) -> Any:
+    """The fact ``key`` as run.json recorded it when the run was made; ``older()`` reads it for runs made before."""
+    return info[key] if key in info else older()
 
 
 def describe_machine(info: dict[str, Any]) -> str:

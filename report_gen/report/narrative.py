@@ -84,7 +84,7 @@ def ticks_used(sweep: Sweep) -> list[str]:
     out = []
     for v in _by_policy(sweep, "ctm_act"):
         stat = v["metrics"].get("ticks_per_call")
-        t_max = sweep.runs[v["name"]][0].binding("ctm_act.ticks")
+        t_max = sweep.runs[v["name"]][0].ticks
         if stat:
             out.append(f"{v['name']} used {fmt_interval('ticks_per_call', stat)} ticks per call"
                        + (f" of at most {t_max}." if t_max else "."))
