@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from polibench.normalize import MinMaxNormalizer
+
+if TYPE_CHECKING:
+    from polibench.data.windows import WindowSampler
 
 IMAGE_NDIM = 3  # (H, W, C) uint8, as gym-pusht renders
 
@@ -153,6 +156,11 @@ class Policy(nn.Module):
 
     def reset_state(self) -> None:
         """Hook for policies that carry internal state across control steps (cleared on ``reset``)."""
+
+    def sample_batch(self, sampler: WindowSampler, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """One training batch of ``batch_size`` windows: independent windows; a policy trained on runs of
+        consecutive windows (CTM-ACT with carried state) draws those instead."""
+        return sampler.sample(batch_size, generator)
 
     def set_training_progress(self, step: int, total_steps: int) -> None:
         """Hook called by the trainer before every optimiser step (curricula such as CTM-ACT's tick ramp)."""

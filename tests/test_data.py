@@ -185,3 +185,18 @@ def test_dataset_layout_equals_the_env_observation(small_data):
     for key, value in obs.items():
         assert np.asarray(value).shape == small_data.obs[key].shape[1:]
         assert small_data.obs[key].min() >= 0 and small_data.obs[key].max() <= 512 + 120  # frame (+ T overhang)
+
+
+def test_sequences_are_consecutive_windows_of_one_episode(small_data):
+    from polibench.data.windows import WindowSampler
+
+    sampler = WindowSampler(small_data, [0], list(range(4)))
+    anchors = sampler.sequence_anchors(200, 3, 8, torch.Generator().manual_seed(0))
+    episode = torch.as_tensor(np.searchsorted(small_data.episode_ends, anchors.numpy(), side="right"))
+    assert (episode == episode[:, :1]).all()  # a run never crosses an episode boundary
+    assert ((anchors[:, 1:] - anchors[:, :-1]) == 8).all()  # these episodes are all longer than a run
+    batch = sampler.sample_sequences(5, 3, 8, torch.Generator().manual_seed(1))
+    expected = sampler.get(sampler.sequence_anchors(5, 3, 8, torch.Generator().manual_seed(1)).reshape(-1))
+    assert batch["action"].shape == (15, 4, 2) and torch.equal(batch["action"], expected["action"])
+    with pytest.raises(ValueError, match="length >= 1 and stride >= 1"):
+        sampler.sample_sequences(4, 0, 8, torch.Generator())

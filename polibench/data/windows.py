@@ -57,3 +57,21 @@ class WindowSampler:
         """A batch of uniformly drawn anchors; ``generator`` (CPU) makes the draw reproducible and resumable."""
         anchors = torch.randint(len(self), (batch_size,), generator=generator)
         return self.get(anchors)
+
+    def sequence_anchors(self, n_sequences: int, length: int, stride: int,
+                         generator: torch.Generator) -> torch.Tensor:
+        """[n_sequences, length] anchor frames, ``stride`` apart within one episode (what a policy called every
+        ``stride`` steps sees). A uniformly drawn frame starts each run, moved back where the run would leave its
+        episode (an episode shorter than the run repeats its last frame)."""
+        if length < 1 or stride < 1:
+            raise ValueError(f"sequences need length >= 1 and stride >= 1, got {length} and {stride}")
+        drawn = torch.randint(len(self), (n_sequences,), generator=generator).to(self.device)
+        start = torch.maximum(torch.minimum(drawn, self.last[drawn] - (length - 1) * stride), self.first[drawn])
+        anchors = start[:, None] + stride * torch.arange(length, device=self.device)[None, :]
+        return torch.minimum(anchors, self.last[start][:, None])
+
+    def sample_sequences(self, n_sequences: int, length: int, stride: int,
+                         generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The windows of :meth:`sequence_anchors`, flattened sequence-major: window k of run i is row
+        ``i * length + k``."""
+        return self.get(self.sequence_anchors(n_sequences, length, stride, generator).reshape(-1))

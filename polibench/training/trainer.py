@@ -131,8 +131,8 @@ class Trainer:
         was_training = self.policy.training
         self.policy.eval()
         with torch.random.fork_rng(devices=[]):
-            losses = [self._loss(self._to_device(self.val_sampler.sample(self.cfg.batch_size, gen)))["loss"].item()
-                      for _ in range(VAL_BATCHES)]
+            batches = (self.policy.sample_batch(self.val_sampler, self.cfg.batch_size, gen) for _ in range(VAL_BATCHES))
+            losses = [self._loss(self._to_device(batch))["loss"].item() for batch in batches]
         self.policy.train(was_training)
         return sum(losses) / len(losses)
 
@@ -203,7 +203,7 @@ class Trainer:
 
     def _train_step(self) -> dict[str, float]:
         self.policy.set_training_progress(self.step, self.cfg.steps)
-        batch = self._to_device(self.sampler.sample(self.cfg.batch_size, self.generator))
+        batch = self._to_device(self.policy.sample_batch(self.sampler, self.cfg.batch_size, self.generator))
         out = self._loss(batch)
         loss = out["loss"]
         if not torch.isfinite(loss):
