@@ -8,7 +8,7 @@ import linecache
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import gin
 from rich.console import Console
@@ -107,9 +107,28 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser; a delegated one (``module`` set) imports its module, which adds the arguments and the
+    work, only when that subcommand is parsed: `polibench --help` and the other commands skip the report, figure
+    and statistics imports."""
+
+    def __init__(self, *args: Any, module: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._module = module
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        if self._module is not None:
+            owner = importlib.import_module(self._module)
+            owner.add_arguments(self)
+            self.set_defaults(func=owner.main)
+            self._module = None
+        return super().parse_known_args(args, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polibench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser)
 
     p = sub.add_parser("list", help="registered components, grouped by kind")
     p.add_argument("kind", nargs="?", help="only this kind (e.g. synapse)")
@@ -173,10 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="dataset conversions").add_subparsers(dest="data_command", required=True)
     groups = {None: sub, "data": data}
     for group, name, module, text in _DELEGATED:
-        p = groups[group].add_parser(name, help=text)
-        owner = importlib.import_module(module)
-        owner.add_arguments(p)
-        p.set_defaults(func=owner.main)
+        groups[group].add_parser(name, help=text, module=module)
     return parser
 
 

@@ -4,6 +4,8 @@ default to the run's saved protocol, and the end-of-run table."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -25,6 +27,26 @@ def test_no_arguments_prints_the_help(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: polibench") and all(cmd in out for cmd in ("run", "eval", "ablate", "list"))
+
+
+def test_help_imports_no_command_module():
+    """`polibench --help` imports only the command line itself: each delegated command's module (report, figures,
+    statistics, with torch and matplotlib) is imported when that command is parsed."""
+    heavy = ("torch", "matplotlib", "numpy", "report_gen", "polibench.sweep", "polibench.evaluation", "polibench.data")
+    code = ("import contextlib, io, sys\nfrom polibench.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+            f"print([m for m in sys.modules if m.startswith({heavy})])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv, option", [(["viz", "--help"], "--compare RUN_DIR"),
+                                          (["report", "--help"], "--no-compile"),
+                                          (["data", "export-lerobot", "--help"], "--repo-id REPO_ID")])
+def test_delegated_commands_get_their_arguments_when_parsed(capsys, argv, option):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0 and option in capsys.readouterr().out
 
 
 def test_eval_help_explains_every_option(capsys):
