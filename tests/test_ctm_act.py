@@ -172,3 +172,28 @@ def test_gin_configs_build_and_share_act_encoder_shapes(synapse):
     ctm_shapes = {k: v.shape for k, v in policy.state_dict().items() if k.startswith("encoder.")}
     assert ctm_shapes == act_shapes
     assert policy.horizon == 20 and policy.max_ticks >= 2 and policy.curriculum_fraction > 0
+
+
+def test_training_on_runs_of_windows_carries_the_state_from_window_to_window(small_data):
+    with pytest.raises(ValueError, match="only with carry_state"):
+        make_ctm(small_data, train_windows=3)
+    torch.manual_seed(0)
+    policy = make_ctm(small_data, carry_state=True, train_windows=3, n_action_steps=4, temporal_ensemble_coeff=None)
+    sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
+    batch = policy.sample_batch(sampler, 12, torch.Generator().manual_seed(0))
+    expected = sampler.sample_sequences(4, 3, 4, torch.Generator().manual_seed(0))
+    assert torch.equal(batch["action"], expected["action"])  # 4 runs of 3 windows, 4 frames apart
+    with pytest.raises(ValueError, match="not a multiple"):
+        policy.sample_batch(sampler, 10, torch.Generator())
+    policy.eval()
+    with torch.no_grad():
+        carried = policy(policy.normalize_batch(batch))["tick_actions"]
+        policy.train_windows = 1  # the same windows, each from the start state
+        alone = policy(policy.normalize_batch(batch))["tick_actions"]
+        policy.train_windows = 3
+    first = torch.arange(12) % 3 == 0
+    torch.testing.assert_close(carried[first], alone[first])  # a run's first window starts from the start state
+    assert not torch.allclose(carried[~first], alone[~first])  # later ones from the state the run left
+    before = fixed_loss(policy, batch, "ctm_tick")
+    fit_steps(policy, sampler, 30, batch_size=12)  # through policy.compute_loss on sample_batch's runs
+    assert fixed_loss(policy, batch, "ctm_tick") < before

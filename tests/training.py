@@ -16,7 +16,7 @@ def fit_steps(policy: Policy, sampler: WindowSampler, steps: int, lr: float = 1e
     policy.train()
     for step in range(steps):
         policy.set_training_progress(step, steps)
-        out = policy.compute_loss(sampler.sample(batch_size, gen))
+        out = policy.compute_loss(policy.sample_batch(sampler, batch_size, gen))
         optimizer.zero_grad()
         out["loss"].backward()
         optimizer.step()

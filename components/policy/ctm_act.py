@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
+from polibench.data.windows import WindowSampler
 from polibench.nn.ctm_core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
@@ -36,7 +37,11 @@ class CTMACTPolicy(Policy):
         read_out: ``sync`` (chunks read from the output synchronisation) or ``activations`` (from the
             post-activations directly; see :class:`~polibench.nn.ctm_core.CTMCore`).
         carry_state: carry the CTM state (trace and post-activations) from one model call to the next within an
-            episode; ``reset()`` clears it. Training windows are independent, so this is an inference-time option.
+            episode; ``reset()`` clears it.
+        train_windows: 1 trains on independent windows (the carried state is then an inference-time option the
+            model never saw); L > 1 trains on runs of L consecutive windows ``n_action_steps`` frames apart (a
+            batch holds batch_size / L runs), the state carried from window to window and backpropagated through
+            the run, as inference with ``carry_state`` calls the model. Needs ``carry_state``.
     """
 
     SLOTS: ClassVar[dict[str, ComponentSlot]] = {
@@ -76,6 +81,7 @@ class CTMACTPolicy(Policy):
         halting: Callable[..., nn.Module] | None = None,
         curriculum_fraction: float = 0.0,
         carry_state: bool = False,
+        train_windows: int = 1,
         read_out: str = "sync",
         losses: Sequence[LossTerm] | None = None,
     ) -> None:
@@ -87,6 +93,9 @@ class CTMACTPolicy(Policy):
                 raise ValueError(f"policy.ctm_act.{name} must be >= 1, got {value}")
         if not 0.0 <= curriculum_fraction <= 1.0:
             raise ValueError(f"curriculum_fraction must lie in [0, 1], got {curriculum_fraction}")
+        if train_windows < 1 or (train_windows > 1 and not carry_state):
+            raise ValueError(f"policy.ctm_act.train_windows must be >= 1, and > 1 only with carry_state = True "
+                             f"(got train_windows={train_windows}, carry_state={carry_state})")
         slots = self.SLOTS
         super().__init__(spec, n_obs_steps=1, horizon=horizon, n_action_steps=n_action_steps,
                          temporal_ensemble_coeff=temporal_ensemble_coeff, losses=slots["losses"].build(losses))
@@ -94,6 +103,7 @@ class CTMACTPolicy(Policy):
         self.ticks = ticks  # current T: the curriculum lowers it during training; a loaded policy uses T_max
         self.curriculum_fraction = curriculum_fraction
         self.carry_state = carry_state
+        self.train_windows = train_windows
         self.encoder = ACTEncoder(spec, horizon, EncoderSettings(
             dim=dim, heads=heads, ff_dim=ff_dim, layers=encoder_layers, vae_layers=vae_layers, latent_dim=latent_dim,
             dropout=dropout, use_vae=use_vae, encoders=encoders))
@@ -120,11 +130,29 @@ class CTMACTPolicy(Policy):
     def set_training_progress(self, step: int, total_steps: int) -> None:
         self.ticks = self.tick_schedule(step, total_steps)
 
+    def sample_batch(self, sampler: WindowSampler, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Independent windows, or with ``train_windows`` L > 1 runs of L consecutive windows (row i * L + k is
+        window k of run i), as many windows in all."""
+        if self.train_windows == 1:
+            return sampler.sample(batch_size, generator)
+        if batch_size % self.train_windows:
+            raise ValueError(f"batch size {batch_size} is not a multiple of policy.ctm_act.train_windows "
+                             f"{self.train_windows}")
+        return sampler.sample_sequences(batch_size // self.train_windows, self.train_windows, self.n_action_steps,
+                                        generator)
+
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         memory, extras = self.encoder(batch)
-        out = self.core(memory, self.ticks)
-        return {"actions": out.chunk, "tick_actions": out.predictions, "certainty": out.certainty,
-                **out.extras, **extras}
+        runs = memory.unflatten(0, (-1, self.train_windows))  # [runs, L, tokens, dim]; L = 1: every window alone
+        state, outs = None, []
+        for k in range(self.train_windows):  # the state carried from window to window, as at inference
+            out = self.core(runs[:, k], self.ticks, state=state)
+            state = out.state
+            outs.append(out)
+        joined = lambda key: torch.stack([getattr(o, key) for o in outs], dim=1).flatten(0, 1)  # noqa: E731
+        stacked = {k: torch.stack([o.extras[k] for o in outs], dim=1).flatten(0, 1) for k in outs[0].extras}
+        return {"actions": joined("chunk"), "tick_actions": joined("predictions"), "certainty": joined("certainty"),
+                **stacked, **extras}
 
     # ----- inference -----
     def reset_state(self) -> None:
