@@ -343,3 +343,15 @@ def test_reading_chunks_from_the_activations_builds_no_output_pairs_and_learns()
                 synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
                 pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", "none"),
                 halting=registry.get("halting", "variance"), read_out="pairs")
+
+
+def test_chunk_smoothness_is_zero_on_lines_and_ignores_padding():
+    term = registry.create("loss", "chunk_smoothness")
+    line = torch.linspace(0, 1, 6)[None, :, None].expand(2, 6, 2).clone()
+    pad = torch.zeros(2, 6, dtype=torch.bool)
+    assert term({"actions": line}, {"action_is_pad": pad}).item() == pytest.approx(0.0, abs=1e-12)
+    kinked = line.clone()
+    kinked[:, 5] += 1.0
+    assert term({"actions": kinked}, {"action_is_pad": pad}).item() > 0
+    pad[:, 5] = True  # the kink is at a padded step: not the policy's plan
+    assert term({"actions": kinked}, {"action_is_pad": pad}).item() == pytest.approx(0.0, abs=1e-12)
