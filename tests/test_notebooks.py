@@ -41,9 +41,8 @@ def test_notebooks_exist():
     assert {"ticks_and_attention.ipynb", "adaptive_compute.ipynb", "trajectories.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, notebook_env) -> None:
+def execute(path: Path) -> None:
+    """Run a notebook top to bottom and check it was committed clean and displayed a figure."""
     notebook = nbformat.read(path, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells), f"{path.name} is committed with outputs"
     NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
@@ -51,3 +50,23 @@ def test_notebook_runs(path: Path, notebook_env) -> None:
     images = [out for cell in notebook.cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {})
               or "image/gif" in out.get("data", {})]
     assert images, f"{path.name} displayed no figure"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, notebook_env) -> None:
+    execute(path)
+
+
+RUN_NOTEBOOKS = [p for p in NOTEBOOKS if p.stem != "results"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", RUN_NOTEBOOKS, ids=[p.stem for p in RUN_NOTEBOOKS])
+def test_notebook_runs_on_the_shipped_weights_by_default(path: Path, monkeypatch) -> None:
+    """A fresh clone: no run directory set, so the notebooks show the runs in weights/ (no data needed)."""
+    for name in ("POLIBENCH_RUN_DIR", "POLIBENCH_COMPARE_DIRS", ENV_VAR):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    execute(path)
