@@ -194,18 +194,30 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
     return write_json(out / MANIFEST, manifest)
 
 
+#: The trained runs shipped with the repository (weights/README.md): what the notebooks show by default.
+SHIPPED = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED_RUN, SHIPPED_COMPARE = SHIPPED / "ctm_act_unet", (SHIPPED / "act", SHIPPED / "diffusion")
+
+
 def env_run_dir() -> Path:
-    """The run a notebook shows: ``$POLIBENCH_RUN_DIR``."""
+    """The run a notebook shows: ``$POLIBENCH_RUN_DIR``, else the shipped CTM-ACT run."""
     value = os.environ.get(RUN_DIR_ENV)
-    if not value:
-        raise RuntimeError(f"set {RUN_DIR_ENV} to a trained run directory (one with model.safetensors), e.g. "
-                           f"`{RUN_DIR_ENV}=runs/ctm jupyter lab`")
-    return Path(value)
+    if value:
+        return Path(value)
+    if (SHIPPED_RUN / "model.safetensors").is_file():
+        return SHIPPED_RUN
+    raise RuntimeError(f"set {RUN_DIR_ENV} to a trained run directory (one with model.safetensors), e.g. "
+                       f"`{RUN_DIR_ENV}=runs/ctm jupyter lab` (the shipped {SHIPPED_RUN} is missing)")
 
 
 def env_compare_dirs() -> list[Path]:
-    """Runs to compare with, ``$POLIBENCH_COMPARE_DIRS`` (colon-separated); unset means none."""
-    return [Path(p) for p in os.environ.get(COMPARE_DIRS_ENV, "").split(os.pathsep) if p]
+    """Runs to compare with, ``$POLIBENCH_COMPARE_DIRS`` (colon-separated); unset: the shipped ACT and Diffusion
+    Policy runs when the notebook shows the shipped CTM-ACT run, else none."""
+    value = os.environ.get(COMPARE_DIRS_ENV)
+    if value is not None:
+        return [Path(p) for p in value.split(os.pathsep) if p]
+    shipped = not os.environ.get(RUN_DIR_ENV) and all((d / "model.safetensors").is_file() for d in SHIPPED_COMPARE)
+    return list(SHIPPED_COMPARE) if shipped else []
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,50 @@
+"""The trained runs shipped in weights/ (weights/README.md): intact, loadable, and the very weights behind their
+committed evaluations; `polibench eval` and `polibench viz` run on them from a fresh clone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import polibench
+from polibench.cli import main
+from polibench.evaluation.rollout import evaluate
+from report_gen.viz import SHIPPED, SHIPPED_COMPARE, SHIPPED_RUN, env_compare_dirs, env_run_dir
+from tests.test_viz import DETERMINISTIC
+
+RUNS = sorted(p.name for p in SHIPPED.iterdir() if (p / "config.gin").is_file())
+
+
+def test_the_headline_policies_are_shipped():
+    assert set(RUNS) == {"act", "diffusion", "ctm_act_unet"}
+    total = sum((SHIPPED / r / "model.safetensors").stat().st_size for r in RUNS)
+    assert total < 50e6  # tens of MB in all, never checkpoints
+    assert not any((SHIPPED / r / "checkpoints").exists() for r in RUNS)
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_shipped_weights_reproduce_their_committed_first_episode(name):
+    """Checksum verified on load; the first benchmark episode replays exactly as the committed evaluation saw it."""
+    run = SHIPPED / name
+    policy = polibench.load_policy(run)
+    committed = json.loads((run / "eval" / "episodes.jsonl").read_text().splitlines()[0])
+    result = evaluate(policy, policy.track, [committed["seed"]], progress=False)
+    replayed = result.per_episode[0]
+    for key in DETERMINISTIC:
+        if committed[key] is None:  # not measured for this policy (ticks of a one-pass policy)
+            assert replayed[key] is None or replayed[key] != replayed[key], key
+        else:
+            assert replayed[key] == pytest.approx(committed[key], rel=1e-6, abs=1e-9), key
+
+
+def test_eval_and_viz_run_on_the_shipped_weights(tmp_path, monkeypatch):
+    assert main(["eval", str(SHIPPED / "act"), "--episodes", "2", "--max-steps", "40", "--no-progress",
+                 "--out", str(tmp_path / "eval")]) == 0
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["summary"]["success_rate"]["n"] == 2
+    assert main(["viz", str(SHIPPED_RUN), "--seeds", "100000", "--max-steps", "24", "--out",
+                 str(tmp_path / "viz")]) == 0
+    assert (tmp_path / "viz" / "figures.json").is_file()
+    monkeypatch.delenv("POLIBENCH_RUN_DIR", raising=False)
+    monkeypatch.delenv("POLIBENCH_COMPARE_DIRS", raising=False)
+    assert env_run_dir() == SHIPPED_RUN and env_compare_dirs() == list(SHIPPED_COMPARE)  # the notebooks' defaults
