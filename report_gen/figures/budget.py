@@ -1,0 +1,87 @@
+"""The budget figure: does a ranking hold, narrow or flip as policies train longer?
+
+Two sources per policy, on one step axis: the learning curve, from the quick rollout checks on the check seeds
+that a run logs every ``TrainConfig.eval_every`` steps (``train_log.jsonl`` lines with ``"eval"``; mean over
+training seeds, each seed drawn thin), and the benchmark evaluations at the end of each budget's sweep (mean and
+95% interval over all episodes of all seeds, from results.json). The curve reads check seeds, the points benchmark
+seeds: they are drawn differently so nobody mistakes one for the other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from polibench.io import read_json
+
+TRAIN_LOG = "train_log.jsonl"
+#: (metric in the check records and results.json, panel title)
+PANELS = (("success_rate", "success rate"), ("avg_max_coverage", "avg max coverage"))
+
+
+@dataclass
+class PolicyBudget:
+    """One policy across budgets: per training seed its check curve {metric: (steps, values)}, and the benchmark
+    evaluation of each budget {steps: {metric: stat}}."""
+
+    name: str
+    curves: list[dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
+    points: dict[int, dict[str, Mapping[str, float]]] = field(default_factory=dict)
+
+
+def check_curve(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A run's periodic check rollouts: {metric: (steps, values)} (empty arrays for a run that logged none)."""
+    path = Path(run_dir) / TRAIN_LOG
+    records = [r for r in map(json.loads, path.read_text().splitlines() if path.exists() else []) if "eval" in r]
+    steps = np.array([r["step"] for r in records], dtype=float)
+    return {m: (steps, np.array([r["eval"].get(m, np.nan) for r in records], dtype=float)) for m, _ in PANELS}
+
+
+def collect(sweeps: Sequence[Path], names: Sequence[str] | None = None) -> list[PolicyBudget]:
+    """Every variant of every sweep (or ``names`` only), grouped by variant name across sweeps; a sweep's budget
+    is the training steps its runs recorded."""
+    policies: dict[str, PolicyBudget] = {}
+    for sweep in map(Path, sweeps):
+        for variant in read_json(sweep / "results.json")["variants"]:
+            if names is not None and variant["name"] not in names:
+                continue
+            runs = [sweep / r for r in variant["runs"]]
+            budget = policies.setdefault(variant["name"], PolicyBudget(variant["name"]))
+            steps = int(read_json(runs[0] / "run.json")["train"]["total_steps"])
+            budget.points[steps] = {m: variant["metrics"][m] for m, _ in PANELS if m in variant["metrics"]}
+            budget.curves += [c for c in map(check_curve, runs) if len(c[PANELS[0][0]][0])]
+    return list(policies.values())
+
+
+def budget_figure(policies: Sequence[PolicyBudget], colours: Mapping[str, str] | None = None) -> Figure:
+    """One panel per metric: mean check curve (thin lines per seed) and benchmark points with 95% intervals."""
+    fig = Figure(figsize=(4.2 * len(PANELS), 3.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    for ax, (metric, title) in zip(fig.subplots(1, len(PANELS), squeeze=False)[0], PANELS):
+        for i, policy in enumerate(policies):
+            colour = (colours or {}).get(policy.name, f"C{i}")
+            curves = [c[metric] for c in policy.curves]
+            for steps, values in curves:
+                ax.plot(steps, values, color=colour, alpha=0.25, lw=0.8)
+            if curves and all(np.array_equal(curves[0][0], s) for s, _ in curves):
+                ax.plot(curves[0][0], np.nanmean([v for _, v in curves], axis=0), color=colour, lw=1.6,
+                        label=f"{policy.name} (check seeds)")
+            budgets = sorted(b for b, p in policy.points.items() if metric in p)
+            stats = [policy.points[b][metric] for b in budgets]
+            if stats:
+                mean = np.array([s["mean"] for s in stats])
+                err = np.array([[s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]] for s in stats]).T
+                ax.errorbar(budgets, mean, yerr=err.tolist(), fmt="o", color=colour, capsize=4, ms=5,
+                            mec="k", label=f"{policy.name} (benchmark, 95% CI)")
+        ax.set_title(title)
+        ax.set_xlabel("optimiser steps")
+        ax.set_ylim(0.0, 1.02)
+        ax.grid(alpha=0.3)
+    fig.axes[-1].legend(fontsize=7, loc="lower right")
+    return fig
