@@ -377,3 +377,16 @@ def test_failed_compilation_points_at_the_log(sweeps, tmp_path, monkeypatch):
         build_report([sweeps / "synapse"], tmp_path)
     assert str(tmp_path / "build" / f"{REPORT_NAME}.log") in str(err.value)
     assert not (tmp_path / f"{REPORT_NAME}.pdf").exists()
+
+
+def test_hyperparameter_table_reads_every_headline_policys_settings():
+    from report_gen.report.hyperparameters import hyperparameter_table, readable
+    from report_gen.report.inputs import load_inputs
+
+    table = hyperparameter_table(load_inputs([REPO / "benchmarks" / "results" / "cpu" / "headline"]).headline)
+    rows = {unescape(str(r[0])): [unescape(str(c)) for c in r[1:]] for r in table.rows}
+    assert table.header == ["setting", "act", "diffusion", "ctm_act_unet", "ctm_act_mlp", "ctm_act_tick_sync"]
+    assert rows["synapse"] == ["-", "-", "unet", "mlp", "tick sync"]  # words, not @synapse.unet
+    assert rows["optimiser steps"] == ["6000"] * 5 and rows["decoder layers"][0] == "1"
+    assert rows["parameters"][0] == "1.48M" and rows["EMA decay"][1] == "0.9999"
+    assert readable("@pairing.random_pairing()") == "random pairing" and readable("None") == "-"

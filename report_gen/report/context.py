@@ -17,6 +17,7 @@ from report_gen.report import narrative
 from report_gen.report.format import Tex, escape
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
 from report_gen.report.speed import SpeedFile
+from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
 from report_gen.report.viz import VizFigure
 
@@ -32,7 +33,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "title": title,
         "date": datetime.date.today().isoformat(),
         "abstract": _abstract(inputs, facts),
-        "method": _method(facts),
+        "hyperparameters": hyperparameter_table(inputs.headline) if inputs.headline else None,
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
