@@ -12,6 +12,8 @@ from polibench.data.windows import WindowSampler
 from polibench.evaluation.calibration import (CALIBRATION_FILE, TickErrors, calibrate, collect_tick_errors,
                                               compute_curve, excess_error)
 from polibench.io import read_json
+from report_gen.figures.halting import reliability_figure
+from report_gen.figures.save import png_bytes
 from tests.conftest import REPO
 from tests.test_ctm_act import make_ctm
 from tests.tiny_run import TINY
@@ -106,6 +108,7 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     assert [c["tolerance"] for c in doc["calibrations"]] == [0.01, 1.0]
     assert all(c["excess"] <= c["tolerance"] or c["mean_ticks"] == 3 for c in doc["calibrations"])
     assert [r["tick"] for r in doc["reliability"]] == [1, 2, 3] and len(doc["curve"]) > 1
+    assert png_bytes(reliability_figure(doc)).startswith(b"\x89PNG")
     budget = doc["calibrations"][1]["max_error"]
     assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
                  str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0

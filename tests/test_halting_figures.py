@@ -1,0 +1,34 @@
+"""Halting-study figures from real evaluations (the shipped CTM-ACT run); the reliability plot is drawn from a
+real calibration in tests/test_calibration.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from polibench.evaluation.env import make_env
+from polibench.io import read_json
+from report_gen.figures.halting import (accuracy_compute_figure, difficulty_groups, start_distance,
+                                        ticks_by_difficulty_figure)
+from report_gen.figures.save import png_bytes
+from report_gen.viz import SHIPPED_RUN
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_start_distance_is_zero_at_the_goal_and_grows_with_offset_and_rotation():
+    distances = start_distance(range(100000, 100030))
+    assert distances.shape == (30,) and (distances > 0).all()
+    env = make_env("keypoints")
+    _, info = env.reset(seed=100000)
+    assert np.isfinite(info["goal_pose"]).all()
+    groups = difficulty_groups(distances)
+    assert set(groups) == {0, 1, 2} and distances[groups == 2].min() >= distances[groups == 0].max()
+
+
+def test_halting_figures_render_from_real_evaluations():
+    episodes = [json.loads(line) for line in (SHIPPED_RUN / "eval" / "episodes.jsonl").read_text().splitlines()]
+    assert png_bytes(ticks_by_difficulty_figure(episodes, max_ticks=10)).startswith(PNG)
+    summary = read_json(SHIPPED_RUN / "eval" / "metrics.json")["summary"]
+    assert png_bytes(accuracy_compute_figure([("halting on", summary), ("copy", summary)], max_ticks=10)).startswith(PNG)
