@@ -390,3 +390,19 @@ def test_hyperparameter_table_reads_every_headline_policys_settings():
     assert rows["optimiser steps"] == ["6000"] * 5 and rows["decoder layers"][0] == "1"
     assert rows["parameters"][0] == "1.48M" and rows["EMA decay"][1] == "0.9999"
     assert readable("@pairing.random_pairing()") == "random pairing" and readable("None") == "-"
+
+
+def test_published_anchors_sit_beside_the_headline(tmp_path):
+    from report_gen.report.anchors import DEFAULT_ANCHORS, load_anchors
+
+    headline = REPO / "benchmarks" / "results" / "cpu" / "headline"
+    tex = build_report([headline], tmp_path / "out", compile=False).read_text()
+    body = tex[tex.index(r"\label{tab:anchors}"):]
+    assert "LeRobot diffusion" in body and "65.4" in body and "ours: act" in body and "6000 steps" in body
+    assert len(load_anchors(DEFAULT_ANCHORS)) >= 8
+    bad = tmp_path / "anchors.json"
+    bad.write_text('{"anchors": [{"policy": "x"}]}')
+    with pytest.raises(ReportError, match="missing 'source'"):
+        build_report([headline], tmp_path / "out2", compile=False, anchors=bad)
+    assert r"\label{tab:anchors}" not in build_report([headline], tmp_path / "out3", compile=False,
+                                                     anchors=None).read_text()

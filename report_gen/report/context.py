@@ -6,7 +6,7 @@ Figures are written through ``save(figure, stem) -> file name`` so this module s
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
@@ -14,10 +14,11 @@ from polibench.metric_table import VIEWS
 from polibench.sweep.aggregate import mark_ties
 from report_gen.figures.results import interval_bars, latency_success_scatter
 from report_gen.report import narrative
+from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, escape
+from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
 from report_gen.report.speed import SpeedFile
-from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
 from report_gen.report.viz import VizFigure
 
@@ -25,7 +26,7 @@ Save = Callable[[Figure, str], str]
 
 
 def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[str], title: str,
-                  save: Save, speed: Sequence[SpeedFile] = ()) -> dict[str, Any]:
+                  save: Save, speed: Sequence[SpeedFile] = (), anchors: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     headline = _sweep_block(inputs.headline, "headline", save) if inputs.headline else None
     runs = _runs_block(inputs.runs, save) if inputs.runs else None
     facts = inputs.all_runs()
@@ -37,6 +38,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
+        "anchors": (anchors_table(anchors, inputs.headline.variants, _budget_words(inputs.headline))
+                    if anchors and inputs.headline else None),
         "references": _references_block(inputs) if inputs.references else None,
         "runs": runs,
         "speed": _speed_block(speed) if speed else None,
@@ -198,6 +201,12 @@ def _method(facts: Sequence[RunFacts]) -> dict[str, Any] | None:
         "halting_enabled": f.binding("variance.enabled"),
         "synapses": ", ".join(s.removeprefix("@synapse.") for s in synapses),
     }
+
+
+def _budget_words(sweep: Sweep) -> str:
+    """The sweep's training budget in a few words ("6000 steps"; several budgets are listed)."""
+    steps = sorted({f.steps for runs in sweep.runs.values() for f in runs if f.steps})
+    return " / ".join(f"{s} steps" for s in steps) or "-"
 
 
 def _machines(facts: Sequence[RunFacts]) -> list[str]:
