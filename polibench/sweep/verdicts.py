@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from polibench.evaluation.metrics import SUMMARY_NAMES
 from polibench.io import read_json, write_json, write_text
+from polibench.metric_table import METRICS
 from polibench.rundir import RunDirError
-from polibench.sweep.aggregate import RANKED, load_episodes
+from polibench.sweep.aggregate import load_episodes
 
 #: Per-episode fields compared by default (name in episodes.jsonl).
 DEFAULT_METRICS = ("success", "max_coverage", "jerk")
@@ -48,8 +48,9 @@ def score_matrix(run_dirs: Sequence[Path], metric: str) -> tuple[np.ndarray, lis
 
 
 def _direction(metric: str) -> int:
-    """+1 where higher is better, -1 where lower is (from the sweep's ranked metrics)."""
-    return RANKED.get(SUMMARY_NAMES.get(metric, metric), 1)
+    """+1 where higher is better, -1 where lower is (the metric table's direction; unranked metrics: higher)."""
+    better = next((m.better for m in METRICS.values() if m.episode == metric), 0)
+    return better or 1
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
