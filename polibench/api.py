@@ -31,7 +31,7 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     if not rundir.config_path.exists():
         raise RunDirError(f"{rundir.path} is not a polibench run directory (no config.gin)")
     if not rundir.model_path.exists():
-        finished = (rundir.eval_dir / "metrics.json").exists()
+        finished = rundir.metrics_path.exists()
         why = ("its weights are not in the repository (committed benchmark runs keep config, logs and metrics); "
                f"regenerate them with `polibench run {rundir.config_path} --out NEW_RUN_DIR` (same seed and config)"
                if finished else

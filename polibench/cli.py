@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from polibench.console import console, err_console, metrics_table
+from polibench.rundir import EVAL_SUBDIR
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -79,11 +80,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_table(args: argparse.Namespace) -> int:
     from polibench.io import read_json, write_text
+    from polibench.rundir import METRICS_FILE
     from polibench.summary import expand_inputs, load_row, markdown_table
 
     runs = expand_inputs([Path(d) for d in args.run_dirs], args.eval_subdir)
     for run in runs:  # a file that is not valid JSON is named here, not as a bare decoder error
-        for name in ("run.json", "metrics.json", f"{args.eval_subdir}/metrics.json", "../run.json"):
+        for name in ("run.json", METRICS_FILE, f"{args.eval_subdir}/{METRICS_FILE}", "../run.json"):
             if (run / name).is_file():
                 read_json(run / name)
     table = markdown_table([load_row(d, args.eval_subdir) for d in runs])
@@ -168,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table", help="markdown results table of run directories (for README and reports)")
     p.add_argument("run_dirs", nargs="+", help="run directories, evaluation directories inside runs, or sweep "
                                                "directories (their finished runs)")
-    p.add_argument("--eval-subdir", default="eval", help="which evaluation of each run (default: the run's own)")
+    p.add_argument("--eval-subdir", default=EVAL_SUBDIR, help="which evaluation of each run (default: the run's own)")
     p.add_argument("--out", help="also write the table to this file")
     p.set_defaults(func=_cmd_table)
 

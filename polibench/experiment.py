@@ -28,7 +28,7 @@ from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
 from polibench.locking import exclusive
-from polibench.rundir import RunDir, RunDirError, check_directory_target
+from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target
 from polibench.tracks import get_track
 from polibench.training.checkpoint import newest_intact_checkpoint, save_weights
 from polibench.training.config import TrainConfig
@@ -226,7 +226,7 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
 def _check_eval_target(run_dir: Path, out_dir: Path, force: bool) -> None:
     """Refuse an ``out_dir`` that is a file, or that holds an evaluation, unless ``force``."""
     check_directory_target(out_dir)
-    if (out_dir / "metrics.json").exists() and not force:
+    if (out_dir / METRICS_FILE).exists() and not force:
         own = out_dir.resolve() == RunDir(run_dir).eval_dir.resolve()
         what = "the run's own protocol evaluation" if own else "an evaluation"
         raise RunDirError(f"{out_dir} already holds {what} (metrics.json). Pass --force to replace it, or choose "

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from polibench import registry
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
 from polibench.io import read_json, write_json
-from polibench.rundir import RunDir, RunDirError
+from polibench.rundir import EPISODES_FILE, EVAL_SUBDIR, RunDir, RunDirError
 from report_gen.figures.attention import TokenLayout, attention_figure, token_layout
 from report_gen.figures.compute import adaptive_compute_figure
 from report_gen.figures.save import save_figure
@@ -60,9 +60,9 @@ class RunRecording:
 
     def eval_episodes(self) -> tuple[list[dict[str, Any]], str]:
         """The run's protocol evaluation rows (eval/episodes.jsonl) if saved, else the recorded ones; and which."""
-        path = RunDir(self.run_dir).eval_dir / "episodes.jsonl"
+        path = RunDir(self.run_dir).episodes_path
         if path.exists():
-            return [json.loads(line) for line in path.read_text().splitlines() if line], "eval/episodes.jsonl"
+            return [json.loads(line) for line in path.read_text().splitlines() if line], f"{EVAL_SUBDIR}/{EPISODES_FILE}"
         return self.result.per_episode, "the recorded episodes"
 
 

@@ -26,6 +26,7 @@ from polibench.evaluation.metrics import episode_metrics, pooled_latency, summar
 from polibench.io import atomic_write, write_json, write_jsonl
 from polibench.policy import CallInfo
 from polibench.precision import autocast
+from polibench.rundir import EPISODES_FILE, METRICS_FILE
 from polibench.tracks import ACTION_DIM, get_track
 
 #: Rendered frames are 680x680; every other pixel keeps a video readable at a quarter of the memory.
@@ -301,8 +302,8 @@ def save_eval(result: EvalResult, out_dir: Path) -> None:
     """``metrics.json`` (summary + config) and ``episodes.jsonl`` (one row per episode), each written atomically;
     plus ``trajectories.npz`` when the evaluation recorded its episodes (read back with :func:`load_episodes`)."""
     out_dir = Path(out_dir)
-    write_json(out_dir / "metrics.json", _json_clean({"summary": result.summary, "config": result.config}))
-    write_jsonl(out_dir / "episodes.jsonl", (_json_clean(row) for row in result.per_episode))
+    write_json(out_dir / METRICS_FILE, _json_clean({"summary": result.summary, "config": result.config}))
+    write_jsonl(out_dir / EPISODES_FILE, (_json_clean(row) for row in result.per_episode))
     if result.episodes is not None:
         save_episodes(result.episodes, out_dir / TRAJECTORIES_FILE)
 

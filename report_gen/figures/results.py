@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from polibench.io import read_json
+from polibench.rundir import RunDir
 
 Entry = Mapping[str, Any]
 
@@ -42,7 +43,7 @@ def sweep_entries(sweep_dir: Path) -> list[dict[str, Any]]:
 
 def run_entry(run_dir: Path, name: str | None = None) -> dict[str, Any]:
     """One run's evaluation (eval/metrics.json) as an entry named after the run directory."""
-    path = Path(run_dir) / "eval" / "metrics.json"
+    path = RunDir(run_dir).metrics_path
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: {run_dir} is not an evaluated run directory")
     summary = read_json(path)["summary"]
