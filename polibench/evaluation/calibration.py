@@ -153,18 +153,20 @@ def main(args: argparse.Namespace) -> int:
     from polibench.api import load_policy
     from polibench.console import console
     from polibench.io import write_json
+    from polibench.locking import exclusive
 
     run_dir = Path(args.run_dir)
     tolerances = [float(t) for t in args.tolerance.split(",") if t.strip()]
-    policy = load_policy(run_dir, device=args.device)
-    errors = collect_tick_errors(policy, validation_sampler(run_dir, policy), batches=args.batches)
-    results = [calibrate(errors, tol) for tol in tolerances]
-    binding = f"halting.{_registered_name(policy.core.halting)}.{budget_of(policy.core.halting)[1]}"
-    write_json(run_dir / CALIBRATION_FILE, {
-        "binding": binding,
-        "windows": int(errors.predicted.shape[0]), "ticks": int(errors.predicted.shape[1]),
-        "calibrations": [asdict(c) for c in results], "reliability": reliability(errors),
-        "curve": [{"max_error": b, "excess": e, "mean_ticks": t} for b, e, t in compute_curve(errors)]})
+    policy = load_policy(run_dir, device=args.device)  # a missing or untrained run fails here, before the lock
+    with exclusive(run_dir, "run directory"):  # no run or eval may write the directory meanwhile
+        errors = collect_tick_errors(policy, validation_sampler(run_dir, policy), batches=args.batches)
+        results = [calibrate(errors, tol) for tol in tolerances]
+        binding = f"halting.{_registered_name(policy.core.halting)}.{budget_of(policy.core.halting)[1]}"
+        write_json(run_dir / CALIBRATION_FILE, {
+            "binding": binding,
+            "windows": int(errors.predicted.shape[0]), "ticks": int(errors.predicted.shape[1]),
+            "calibrations": [asdict(c) for c in results], "reliability": reliability(errors),
+            "curve": [{"max_error": b, "excess": e, "mean_ticks": t} for b, e, t in compute_curve(errors)]})
     for c in results:
         console.print(f"tolerance {c.tolerance:g}: --gin_param '{binding} = {c.max_error:.6g}' "
                       f"(mean ticks {c.mean_ticks:.2f} of {c.ticks}, excess error {c.excess:.4f})")
