@@ -158,9 +158,10 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts]) -> list[str]:
     if inputs.headline:
         sweep = inputs.headline
         names = [v["name"] for v in sweep.variants]
+        seeds = len(sweep.results.get("seeds", []))
         out.append(f"We compare {len(names)} policies ({', '.join(names)}) on the Push-T keypoints task with "
-                   f"{len(sweep.results.get('seeds', []))} training seed(s) each. {narrative.budget(facts)}")
-        out += [narrative.ranking(sweep.variants, m) for m in ("success_rate", "avg_max_coverage")]
+                   f"{seeds} training seed{'' if seeds == 1 else 's'} each. {narrative.budget(facts)}")
+        out += [narrative.ranking(sweep.variants, m) for m in ("success_rate", "avg_max_coverage", "jerk")]
         ratios = _ratio_range(sweep)
         if ratios:
             out.append(ratios)
