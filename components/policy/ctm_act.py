@@ -12,8 +12,8 @@ from typing import Callable, ClassVar, Sequence
 import torch
 from torch import nn
 
-from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
 from polibench.data.windows import WindowSampler
+from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
 from polibench.nn.ctm_core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
@@ -149,10 +149,10 @@ class CTMACTPolicy(Policy):
             out = self.core(runs[:, k], self.ticks, state=state)
             state = out.state
             outs.append(out)
-        joined = lambda key: torch.stack([getattr(o, key) for o in outs], dim=1).flatten(0, 1)  # noqa: E731
-        stacked = {k: torch.stack([o.extras[k] for o in outs], dim=1).flatten(0, 1) for k in outs[0].extras}
-        return {"actions": joined("chunk"), "tick_actions": joined("predictions"), "certainty": joined("certainty"),
-                **stacked, **extras}
+        per_window = {"actions": [o.chunk for o in outs], "tick_actions": [o.predictions for o in outs],
+                      "certainty": [o.certainty for o in outs]} | {k: [o.extras[k] for o in outs] for k in outs[0].extras}
+        # back to the batch's row order: row i * L + k is window k of run i
+        return {key: torch.stack(values, dim=1).flatten(0, 1) for key, values in per_window.items()} | extras
 
     # ----- inference -----
     def reset_state(self) -> None:
