@@ -161,11 +161,12 @@ class CTMCore(nn.Module):
             for key, value in judged.items():
                 per_tick[key].append(value)
             if trace:
-                for key, value in (("pre_activations", pre), ("post_activations", z), ("sync_action", sync_action),
-                                   ("sync_out", sync_out if self.sync_out is not None else None),
-                                   ("attention", weights), ("gates", gate), ("certainty", judged["certainty"])):
-                    if value is not None:
-                        recorded[key].append(value.detach())
+                now = [("pre_activations", pre), ("post_activations", z), ("sync_action", sync_action),
+                       ("attention", weights), ("gates", gate), ("certainty", judged["certainty"])]
+                if self.sync_out is not None:  # an "activations" read-out is z itself, traced already
+                    now.append(("sync_out", sync_out))
+                for key, value in now:
+                    recorded[key].append(value.detach())
             if halt:
                 newly = ~halted & (judged["certainty"] >= self.halting.threshold)
                 halt_tick = torch.where(newly, t, halt_tick)
