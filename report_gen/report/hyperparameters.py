@@ -8,14 +8,22 @@ words, not gin syntax (``@synapse.unet`` reads "unet").
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import NamedTuple
 
 from report_gen.report.format import Tex, escape
 from report_gen.report.inputs import RunFacts, Sweep
 from report_gen.report.tables import Table
 
-#: (row label, binding suffixes tried in order; ``{p}`` is the policy's registered name)
-ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+class Row(NamedTuple):
+    """One setting: binding suffixes (``{p}``: the policy's registered name) tried in order for the first one a
+    config binds, or, with ``joined``, all shown together as "a / b"."""
+
+    label: str
+    suffixes: tuple[str, ...]
+    joined: bool = False
+
+
+ROWS: tuple[Row, ...] = tuple(Row(*r) for r in (
     ("optimiser steps", ("TrainConfig.steps",)),
     ("batch size", ("TrainConfig.batch_size",)),
     ("learning rate (AdamW)", ("TrainConfig.lr",)),
@@ -42,7 +50,7 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("neurons D", ("{p}.neurons",)),
     ("trace length M", ("{p}.memory",)),
     ("ticks T", ("{p}.ticks",)),
-    ("action / output pairs", ("{p}.action_pairs", "{p}.out_pairs")),
+    ("action / output pairs", ("{p}.action_pairs", "{p}.out_pairs"), True),
     ("synapse", ("{p}.synapse",)),
     ("neuron-level model", ("{p}.neuron_model",)),
     ("pairing", ("{p}.pairing",)),
@@ -50,7 +58,7 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("halting rule", ("{p}.halting",)),
     ("tick curriculum (fraction)", ("{p}.curriculum_fraction",)),
     ("tick penalty weight", ("tick_penalty.weight",)),
-)
+))
 
 
 def readable(value: str | None) -> str:
@@ -61,18 +69,20 @@ def readable(value: str | None) -> str:
     return value.strip("'\"").replace("_", " ") if not re.fullmatch(r"[\d.e+-]+", value) else value
 
 
-def _cell(facts: RunFacts, suffixes: Sequence[str]) -> str:
-    """The first suffix bound in the run's config, or "-"; the two pair counts share one row as "a / b"."""
-    values = [facts.binding(s.format(p=facts.policy)) for s in suffixes]
-    if "pairs" in suffixes[0]:
-        return " / ".join(readable(v) for v in values) if any(values) else "-"
-    return next((readable(v) for v in values if v is not None), "-")
+def _cell(facts: RunFacts, row: Row) -> str:
+    """The row's value in the run's config ("-" where it binds none of the suffixes)."""
+    values = [facts.binding(s.format(p=facts.policy)) for s in row.suffixes]
+    if all(v is None for v in values):
+        return "-"
+    if row.joined:
+        return " / ".join(readable(v) for v in values)
+    return next(readable(v) for v in values if v is not None)
 
 
 def hyperparameter_table(sweep: Sweep) -> Table:
     """Rows of :data:`ROWS` that at least one variant sets, plus the parameter count, one column per variant."""
     first = {v["name"]: sweep.runs[v["name"]][0] for v in sweep.variants}
-    rows = [[label, *(_cell(f, suffixes) for f in first.values())] for label, suffixes in ROWS]
+    rows = [[row.label, *(_cell(f, row) for f in first.values())] for row in ROWS]
     rows = [r for r in rows if any(c != "-" for c in r[1:])]
     rows.append(["parameters", *(f"{f.n_params / 1e6:.2f}M" if f.n_params else "-" for f in first.values())])
     return Table("Hyperparameters of the headline policies, read from each variant's operative config (first "
