@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from polibench.io import read_json
+from report_gen.figures.results import sweep_entries
 
 TRAIN_LOG = "train_log.jsonl"
 #: (metric in the check records and results.json, panel title)
@@ -48,7 +49,7 @@ def collect(sweeps: Sequence[Path], names: Sequence[str] | None = None) -> list[
     is the training steps its runs recorded."""
     policies: dict[str, PolicyBudget] = {}
     for sweep in map(Path, sweeps):
-        for variant in read_json(sweep / "results.json")["variants"]:
+        for variant in sweep_entries(sweep):
             if names is not None and variant["name"] not in names:
                 continue
             runs = [sweep / r for r in variant["runs"]]
