@@ -48,3 +48,9 @@ def test_variants_evaluated_on_other_start_seeds_get_no_paired_verdict(tmp_path)
         verdicts(sweep, "diffusion", ["act"], ["max_coverage"], reps=50)
     with pytest.raises(RunDirError, match="no variant"):
         verdicts(sweep, "diffusion", ["ctm_act"], ["max_coverage"], reps=50)
+
+
+def test_an_unfinished_sweep_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "sweep.json").write_text("{}")
+    with pytest.raises(RunDirError, match="no results.json: finish the sweep first"):
+        verdicts(tmp_path, "a", ["b"], ["max_coverage"], reps=10)

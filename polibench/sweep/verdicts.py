@@ -88,7 +88,10 @@ def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, 
 def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequence[str] = DEFAULT_METRICS,
              reps: int = REPS) -> dict[str, Any]:
     """The comparison document of ``variant`` against each of ``against`` in one sweep directory."""
-    runs = {v["name"]: [sweep / r for r in v["runs"]] for v in read_json(sweep / "results.json")["variants"]}
+    results = sweep / "results.json"
+    if not results.is_file():
+        raise RunDirError(f"{sweep} has no results.json: finish the sweep first (rerun the command in its sweep.json)")
+    runs = {v["name"]: [sweep / r for r in v["runs"]] for v in read_json(results)["variants"]}
     missing = [v for v in (variant, *against) if v not in runs]
     if missing:
         raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}")
