@@ -103,7 +103,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, args.workers, args.ray_address)
     out = Path(args.out) if args.out else Path("sweeps") / variant_name(args.axis)
     spec = SweepSpec(args.axis, split_values(args.values) if args.values else None, Path(args.base), args.seeds,
-                     list(args.gin_param), out)
+                     list(args.gin_param), out, [Path(f) for f in args.include])
     ablate(spec, executor, progress=not args.no_progress)
     console.print(f"[green]sweep directory: {out}")
     return 0
@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="training seeds per variant (0 .. K-1)")
     p.add_argument("--gin_param", "--gin-param", action="append", default=[],
                    help="extra binding for every run, e.g. a budget: 'polibench.TrainConfig.steps = 1000'")
+    p.add_argument("--include", action="append", default=[], metavar="GIN_FILE",
+                   help="gin file parsed after every variant's config, e.g. a budget or an evaluation protocol: "
+                        "--include gin/include/budget_cpu_long.gin --include gin/include/eval_headline.gin")
     p.add_argument("--out", help="sweep directory (default sweeps/<axis>); rerunning resumes it")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--workers", type=int, default=1, help="local executor: runs side by side in processes")

@@ -92,7 +92,27 @@ def test_sweep_refuses_other_bindings(sweep, capsys):
     assert "other gin files or bindings" in capsys.readouterr().err
 
 
+def test_included_files_follow_every_variant_config(tmp_path):
+    """--include parses a gin file after each whole config of a policy sweep (a budget or an evaluation protocol),
+    and sweep.json records it per variant and in the command, so rerunning the recorded command resumes."""
+    protocol = tmp_path / "protocol.gin"
+    protocol.write_text("polibench.EvalConfig.seed0 = 4242\n")
+    out = tmp_path / "policies"
+    args = ["ablate", "--axis", "policy", "--values", str(REPO / "gin" / "act.gin"), "--include", str(protocol),
+            "--out", str(out), "--no-progress"]
+    for binding in TINY:
+        args += ["--gin_param", binding]
+    assert main(args) == 0
+    assert json.loads((out / "variants" / "act" / "seed0" / "run.json").read_text())["eval_seeds"][:2] == [4242, 4243]
+    record = json.loads((out / "sweep.json").read_text())
+    assert record["variants"]["act"]["gin_files"] == ["gin/act.gin", str(protocol)]
+    assert f"--include {protocol}" in record["command"]
+    assert json.loads((out / "results.json").read_text())["include"] == [str(protocol)]
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["--axis", "ticks", "--include", "gin/include/no_such_budget.gin"],
+     "--include file(s) not found: gin/include/no_such_budget.gin"),
     (["--axis", "synaps"], "Did you mean 'synapse'? Valid axes: policy, backbone, encoder"),
     (["--axis", "encoder", "--values", "state_token,mlp_tokn"],
      "Registered encoder components: image_tokens, mlp_token, state_token"),

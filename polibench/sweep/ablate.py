@@ -14,7 +14,7 @@ so one table never mixes two budgets.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -42,6 +42,7 @@ class SweepSpec:
     seeds: int
     gin_params: list[str]
     out: Path
+    include: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
@@ -52,6 +53,8 @@ class SweepSpec:
         args = ["polibench", "ablate", "--axis", self.axis, "--base", str(self.base), "--seeds", str(self.seeds),
                 "--out", str(self.out)]
         args += ["--values", ",".join(self.values)] if self.values else []
+        for gin_file in self.include:
+            args += ["--include", _portable(str(gin_file))]
         for binding in self.gin_params:
             args += ["--gin_param", binding]
         return shlex.join(args)
@@ -84,7 +87,7 @@ class Run:
 
 def ablate(spec: SweepSpec, executor: Executor, progress: bool = True) -> dict[str, Any]:
     """Resolve the axis, run every unfinished run on ``executor``, and write and print the results."""
-    axis = resolve(spec.axis, spec.values, load_base([spec.base], spec.gin_params))
+    axis = resolve(spec.axis, spec.values, load_base([spec.base], spec.gin_params, spec.include))
     check_directory_target(spec.out)
     with exclusive(spec.out, "sweep directory"):  # each run slot is locked by its own run as well
         return _ablate(spec, axis, executor, progress)
@@ -102,6 +105,7 @@ def _ablate(spec: SweepSpec, axis: Axis, executor: Executor, progress: bool) -> 
         for i, _ in executor.map([r.task(spec.gin_params) for r in todo]):
             bar.update(job, advance=1, description=f"ablate {axis.name}: {todo[i].label} done")
     header = {"axis": axis.name, "target": axis.target, "seeds": seeds, "gin_params": spec.gin_params,
+              **({"include": [_portable(str(f)) for f in spec.include]} if spec.include else {}),
               "base": "each policy's own config" if axis.name == "policy" else str(spec.base)}
     results = aggregate(header, {v.name: [r.path for r in runs if r.variant == v] for v in axis.variants}, spec.out)
     write_results(results, spec.out)

@@ -3,7 +3,8 @@
 Three kinds of axis:
 
 - ``policy``: each variant is a whole config (gin/act.gin, gin/diffusion.gin, ...), because a policy's sizes and
-  optimiser come with it; ``--base`` is not used.
+  optimiser come with it; ``--base`` is not used, but included files (a budget, an evaluation protocol) follow
+  every variant's config all the same.
 - a component kind (``synapse``, ``gating``, ``encoder``, ...): the base's parameter that takes a component of
   that kind is rebound to each value. The parameter is found in the parsed base: a binding reachable from
   ``polibench.Experiment`` whose value references a configurable of the kind (``policy.ctm_act.synapse =
@@ -116,6 +117,7 @@ class Base:
 
     files: tuple[str, ...]
     params: tuple[str, ...]
+    include: tuple[str, ...]
     policy: str
     track: Track
     bindings: dict[str, Any]
@@ -133,11 +135,19 @@ class Base:
         return " ".join(self.files)
 
 
-def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str]) -> Base:
-    """Parse the base and read what it builds, then leave gin empty again."""
+def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str],
+              include: Sequence[str | Path] = ()) -> Base:
+    """Parse the base and read what it builds, then leave gin empty again. ``include``: gin files parsed after the
+    base and after every variant's own config (budgets, evaluation protocols), so a sweep can change them without
+    a bindings list."""
     from polibench.experiment import Experiment  # registers polibench.Experiment, TrainConfig, EvalConfig with gin
 
-    files = tuple(str(Path(f).resolve()) for f in gin_files)
+    missing = [str(f) for f in include if not Path(f).is_file()]
+    if missing:
+        raise AxisError(f"--include file(s) not found: {', '.join(missing)} (give paths to gin files, e.g. "
+                        f"gin/include/budget_cpu_long.gin)")
+    included = tuple(str(Path(f).resolve()) for f in include)
+    files = tuple(str(Path(f).resolve()) for f in gin_files) + included
     parse(files, gin_params)
     try:
         bindings = _reachable_bindings()
@@ -148,14 +158,14 @@ def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str]) -> Bas
     policy = bindings.get("polibench.Experiment.policy")
     if not isinstance(policy, ConfigurableReference):
         raise AxisError(f"{' '.join(files)} binds no polibench.Experiment.policy, so there is nothing to ablate")
-    return Base(files, tuple(gin_params), policy.configurable.name, track, bindings)
+    return Base(files, tuple(gin_params), included, policy.configurable.name, track, bindings)
 
 
 def resolve(axis: str, values: Sequence[str] | None, base: Base) -> Axis:
     """The variants of ``axis`` (all registered values of a kind when ``values`` is None), each checked by a parse."""
     kind = ALIASES.get(axis, axis)
     if kind == "policy":
-        resolved = _policy_axis(values)
+        resolved = _policy_axis(values, base.include)
     elif kind in registry.KINDS:
         resolved = _slot_axis(axis, _slot_for_kind(kind, base), values, base)
     elif "." in axis:
@@ -197,7 +207,7 @@ def variant_name(value: str) -> str:
     return re.sub(r"[^\w.+=-]+", "_", value).strip("_") or "empty"
 
 
-def _policy_axis(values: Sequence[str] | None) -> Axis:
+def _policy_axis(values: Sequence[str] | None, include: tuple[str, ...]) -> Axis:
     values = list(values) if values else [n for n in registry.names("policy") if n in POLICY_CONFIGS]
     variants = []
     for value in values:
@@ -210,7 +220,7 @@ def _policy_axis(values: Sequence[str] | None) -> Axis:
                                 f"{', '.join(POLICY_CONFIGS)} (or give a gin file, e.g. --values gin/ctm_act_mlp.gin)")
             path = GIN_DIR / POLICY_CONFIGS[value]
         variants.append(Variant(variant_name(path.stem if value.endswith(".gin") else value),
-                                (str(path.resolve()),), ()))
+                                (str(path.resolve()), *include), ()))
     return Axis("policy", "polibench.Experiment.policy (whole configs)", tuple(variants))
 
 
