@@ -56,6 +56,9 @@ def load_row(path: Path, eval_subdir: str = EVAL_SUBDIR) -> dict[str, Any]:
     else:
         run_dir, eval_dir, label = path, path / eval_subdir, _label(path)
     rundir = RunDir(run_dir)
+    if not (eval_dir / METRICS_FILE).is_file():
+        raise RunDirError(f"{run_dir} has no evaluation {eval_dir.name}/{METRICS_FILE} (still training, or "
+                          f"evaluated elsewhere); run `polibench eval {run_dir}` first, or give --eval-subdir")
     info = read_json(rundir.info_path)
     metrics = read_json(eval_dir / METRICS_FILE)
     train = info.get("train", {})

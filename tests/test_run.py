@@ -163,6 +163,10 @@ def test_table_expands_a_sweep_directory_and_rejects_other_paths(finished_run, t
     assert [row.split(" | ")[0] for row in rows] == ["| act/seed0"]
     assert main(["table", str(tmp_path / "table.md")]) == EXIT_USER_ERROR
     assert "not a run directory" in capsys.readouterr().err
+    unfinished = sweep / "variants" / "act" / "seed1"
+    shutil.copy(finished_run / "run.json", unfinished / "run.json")  # a run still training: named, not a traceback
+    assert main(["table", str(unfinished)]) == EXIT_USER_ERROR
+    assert f"{unfinished} has no evaluation eval/metrics.json" in capsys.readouterr().err.replace("\n", "")
 
 
 @pytest.mark.parametrize("n_envs", [1, 2])
