@@ -210,6 +210,8 @@ _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
      "set a CTM-ACT halting budget on the run's validation windows for a tolerance in error"),
     (None, "ablate-inference", "polibench.sweep.inference",
      "re-evaluate trained runs once per value of an inference-time gin binding (e.g. halting on/off)"),
+    (None, "reevaluate", "polibench.sweep.reevaluate",
+     "evaluate trained runs again under one protocol (e.g. 500 episodes), gathered as a sweep, one variant a call"),
     (None, "viz", "report_gen.viz", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),
     (None, "report", "report_gen.report", "LaTeX report (CTM-ACT_PushT_report.pdf) from sweep and run directories"),
     ("data", "export-lerobot", "polibench.data.lerobot_export", "write the Push-T zarr data as a LeRobotDataset"),

@@ -154,18 +154,27 @@ def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Sourc
 
 
 def evaluate_source(evaluation: Evaluation, spec: InferenceSpec) -> None:
-    """The source run's weights evaluated with the override into ``evaluation.path``, as `polibench eval` does
-    (load_policy + evaluate_run + eval_command.json), with the protocol of the run's saved config."""
+    """The source run's weights evaluated with the override into ``evaluation.path``, with the protocol of the
+    run's saved config."""
+    note = {"run_dir": _portable(str(evaluation.source.path)), "binding": spec.binding, "value": evaluation.value,
+            "gin_params": list(evaluation.gin_params)}
+    evaluate_copy(evaluation.source.path, evaluation.path, spec.eval_overrides(), evaluation.gin_params, spec.device,
+                  note, progress=False)
+
+
+def evaluate_copy(source: Path, target: Path, overrides: dict[str, Any], gin_params: Sequence[str], device: str,
+                  note: dict[str, Any], progress: bool) -> None:
+    """``source``'s weights evaluated into the run-like directory ``target`` as `polibench eval` does
+    (load_policy + evaluate_run + eval_command.json): its small files copied, ``note`` as source_run.json, then
+    the evaluation (EvalConfig ``overrides`` on the run's saved protocol, inference-time ``gin_params``)."""
     from polibench.experiment import reevaluate
 
-    evaluation.path.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
-        shutil.copyfile(evaluation.source.path / name, evaluation.path / name)
-    write_json(evaluation.path / SOURCE_FILE, {"run_dir": _portable(str(evaluation.source.path)),
-                                               "binding": spec.binding, "value": evaluation.value,
-                                               "gin_params": list(evaluation.gin_params)})
-    reevaluate(evaluation.source.path, spec.eval_overrides(), RunDir(evaluation.path).eval_dir,
-               evaluation.gin_params, spec.device, progress=False, force=True)  # only unfinished ones come here
+        shutil.copyfile(source / name, target / name)
+    write_json(target / SOURCE_FILE, note)
+    reevaluate(source, overrides, RunDir(target).eval_dir, gin_params, device, progress=progress,
+               force=True)  # only unfinished ones come here
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
