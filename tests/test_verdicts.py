@@ -10,7 +10,7 @@ from rliable import metrics
 
 from polibench.io import read_json, write_text
 from polibench.rundir import RunDirError
-from polibench.sweep.verdicts import probability_of_improvement, to_markdown, verdicts
+from polibench.sweep.verdicts import compare, probability_of_improvement, to_markdown, verdicts
 from tests.conftest import REPO
 
 HEADLINE = REPO / "benchmarks" / "results" / "cpu" / "headline"
@@ -21,6 +21,21 @@ def test_vectorised_probability_of_improvement_is_rliables():
     x, y = rng.integers(0, 3, size=(3, 40)).astype(float), rng.integers(0, 3, size=(4, 40)).astype(float)  # ties
     assert probability_of_improvement(x, y) == pytest.approx(metrics.probability_of_improvement(x, y))
     assert probability_of_improvement(x, x) == pytest.approx(0.5)
+
+
+def test_intervals_resample_start_seeds_even_with_one_training_seed():
+    """One training seed still has start-seed variance: the interval must have width (rliable's pair bootstrap
+    resamples training seeds only and collapses to a point here), and a variant better on every start is
+    certain. The mean difference is paired: a constant shift has a zero-width difference interval."""
+    rng = np.random.default_rng(1)
+    a, b = rng.random((1, 100)), rng.random((1, 100))
+    result = compare(a, b, reps=500)
+    assert result["ci_low"] < result["probability"] < result["ci_high"] and result["ci_high"] - result["ci_low"] > 0.1
+    assert result["difference_ci"][0] < result["difference"] < result["difference_ci"][1]
+    shifted = compare(b + 0.1, b, reps=200)
+    assert shifted["probability"] == shifted["ci_low"] == shifted["ci_high"] == 1.0
+    assert shifted["difference_ci"] == pytest.approx([0.1, 0.1])
+    assert compare(b + 0.1, b, direction=-1, reps=50)["probability"] == 0.0  # lower is better: never
 
 
 def test_headline_verdicts_follow_the_per_episode_data():

@@ -2,11 +2,13 @@
 
 A sweep's tie marks (:mod:`polibench.sweep.aggregate`) compare percentile intervals of pooled episodes, which
 ignores that training seeds vary and that every variant runs the same start seeds. Here the scores of a variant
-are a matrix [training seeds, start seeds] (episodes aligned by start seed across variants), and rliable
-(Agarwal et al., 2021) gives, with stratified bootstrap intervals over training seeds *and* start seeds:
+are a matrix [training seeds, start seeds] (episodes aligned by start seed across variants), and, following rliable
+(Agarwal et al., 2021), with stratified bootstrap intervals over training seeds *and* start seeds:
 
 - the probability of improvement P(A > B): per start seed, the chance that a run of A scores above a run of B
   (ties count half), averaged over start seeds; 0.5 is a tie, and an interval that excludes 0.5 is a verdict;
+- the paired mean difference A - B: P(A > B) asks on how many starts A wins, and a variant that wins by a lot on
+  few starts and loses by a little on many has a higher mean but P below 0.5, so both are shown;
 - each variant's mean and interquartile mean (IQM), next to its per-seed means.
 
 ``polibench verdicts SWEEP --variant A --against B,C`` writes ``SWEEP/verdicts.json`` and ``verdicts.md``.
@@ -62,14 +64,29 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def compare(a: np.ndarray, b: np.ndarray, direction: int = 1, reps: int = REPS, seed: int = 0) -> dict[str, float]:
-    """P(A improves on B) with its 95% stratified-bootstrap interval; ``direction`` -1 for lower-is-better."""
-    from rliable import library as rly
+    """P(A improves on B) and the mean difference A - B, each with its 95% percentile interval from one paired,
+    stratified bootstrap; ``direction`` -1 for lower-is-better (the probability counts lower as better, the
+    difference stays in the metric's units).
 
-    point, interval = rly.get_interval_estimates(
-        {"pair": (direction * a, direction * b)}, lambda x, y: np.array([probability_of_improvement(x, y)]),
-        reps=reps, task_bootstrap=True, random_state=np.random.RandomState(seed))
-    return {"probability": float(point["pair"][0]), "ci_low": float(interval["pair"][0][0]),
-            "ci_high": float(interval["pair"][1][0])}
+    Each replication resamples the start seeds (the same ones for A and B: both ran every start, which is the
+    pairing) and then, per start seed, each variant's training seeds. Written here because rliable's
+    ``get_interval_estimates`` resamples only the training seeds for a pair of score matrices (its task bootstrap
+    is not supported for pairs), which gives a zero-width interval for one training seed and too narrow ones for
+    three.
+    """
+    rng = np.random.default_rng(seed)
+    (n_a, n_tasks), n_b = a.shape, b.shape[0]
+    probabilities, differences = np.empty(reps), np.empty(reps)
+    for r in range(reps):
+        tasks = rng.integers(0, n_tasks, n_tasks)
+        xa = a[rng.integers(0, n_a, (n_a, n_tasks)), tasks]
+        xb = b[rng.integers(0, n_b, (n_b, n_tasks)), tasks]
+        probabilities[r] = probability_of_improvement(direction * xa, direction * xb)
+        differences[r] = xa.mean() - xb.mean()
+    (p_low, p_high), (d_low, d_high) = np.percentile(probabilities, [2.5, 97.5]), np.percentile(differences, [2.5, 97.5])
+    return {"probability": probability_of_improvement(direction * a, direction * b), "ci_low": float(p_low),
+            "ci_high": float(p_high), "difference": float(a.mean() - b.mean()), "difference_ci": [float(d_low),
+                                                                                                   float(d_high)]}
 
 
 def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, Any]:
@@ -112,19 +129,23 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
-    lines = [f"P({doc['variant']} better than X) per metric, 95% stratified bootstrap over training seeds and start "
-             f"seeds (rliable, {doc['reps']} replications); 0.5 is a tie, an interval excluding 0.5 a verdict.", "",
-             "| metric | X | P(better) [95% CI] | verdict | mean (variant / X) | per-seed means (variant / X) |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"P({doc['variant']} better than X) and the mean difference {doc['variant']} - X per metric, 95% paired "
+             f"bootstrap intervals over start seeds and training seeds ({doc['reps']} replications); P = 0.5 is a tie, "
+             f"and the verdict is P's interval excluding 0.5.", "",
+             "| metric | X | P(better) [95% CI] | verdict | mean difference [95% CI] | mean (variant / X) | "
+             "per-seed means (variant / X) |",
+             "|---|---|---|---|---|---|---|"]
     for metric, m in doc["metrics"].items():
         mine = m["summary"][doc["variant"]]
         for other, c in m["vs"].items():
             verdict = "better" if c["ci_low"] > 0.5 else "worse" if c["ci_high"] < 0.5 else "tie"
             theirs = m["summary"][other]
             seeds = lambda s: ", ".join(f"{x:.3g}" for x in s["seed_means"])  # noqa: E731
+            low, high = c["difference_ci"]
             lines.append(f"| {metric} ({m['better']} is better) | {other} | {c['probability']:.2f} "
-                         f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {verdict} | {mine['mean']:.3g} / "
-                         f"{theirs['mean']:.3g} | {seeds(mine)} / {seeds(theirs)} |")
+                         f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {verdict} | {c['difference']:+.3g} "
+                         f"[{low:+.3g}, {high:+.3g}] | {mine['mean']:.3g} / {theirs['mean']:.3g} | "
+                         f"{seeds(mine)} / {seeds(theirs)} |")
     return "\n".join(lines) + "\n"
 
 
