@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -12,6 +13,8 @@ from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDir, RunDirError
 from polibench.safe_config import parse_run_config
 from polibench.training.checkpoint import load_into, load_weights, read_metadata
+
+log = logging.getLogger(__name__)
 
 
 def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_params: Sequence[str] = ()) -> Policy:
@@ -43,6 +46,9 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     rundir.warn_if_config_edited(parse_run_config(rundir.config_path, gin_params))
     exp = Experiment()
     policy = build_policy(exp, FeatureSpec.from_json(meta["spec"]))
+    state, notes = policy.adapt_trained_state(state)
+    for note in notes:
+        log.warning("%s: %s", rundir.path, note)
     load_into(policy, state, rundir.model_path)
     policy.to(device).eval()
     policy.track = exp.track

@@ -157,6 +157,12 @@ class Policy(nn.Module):
     def reset_state(self) -> None:
         """Hook for policies that carry internal state across control steps (cleared on ``reset``)."""
 
+    def adapt_trained_state(self, state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+        """Saved weights fitted to this policy as built from the run's config with inference-time overrides:
+        (the state to load strictly, notes on what was left unused). Identity here; a policy whose read-out rules
+        can change at inference without retraining drops the weights only the replaced rule used."""
+        return state, []
+
     def sample_batch(self, sampler: WindowSampler, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """One training batch of ``batch_size`` windows: independent windows; a policy trained on runs of
         consecutive windows (CTM-ACT with carried state) draws those instead."""

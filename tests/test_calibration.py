@@ -9,7 +9,7 @@ import torch
 from polibench import registry
 from polibench.cli import main
 from polibench.data.windows import WindowSampler
-from polibench.evaluation.calibration import (CALIBRATION_FILE, TickErrors, calibrate, collect_tick_errors,
+from polibench.evaluation.calibration import (TickErrors, calibrate, calibration_file, collect_tick_errors,
                                               compute_curve, excess_error)
 from polibench.io import read_json
 from report_gen.figures.halting import reliability_figure
@@ -103,7 +103,7 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
         args += ["--gin_param", b]
     assert main(args) == 0
     assert main(["calibrate", str(out), "--tolerance", "0.01,1.0", "--batches", "2"]) == 0
-    doc = read_json(out / CALIBRATION_FILE)
+    doc = read_json(out / calibration_file(halting))
     assert doc["binding"] == binding and doc["ticks"] == 3 and doc["windows"] == 128
     assert [c["tolerance"] for c in doc["calibrations"]] == [0.01, 1.0]
     assert all(c["excess"] <= c["tolerance"] or c["mean_ticks"] == 3 for c in doc["calibrations"])
@@ -112,3 +112,22 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     budget = doc["calibrations"][1]["max_error"]
     assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
                  str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0
+    if halting == "predicted_error":
+        check_parameter_free_rule_on_the_same_weights(out, tmp_path)
+
+
+def check_parameter_free_rule_on_the_same_weights(run, tmp_path):
+    """Convergence halting, which has no weights, calibrates and evaluates on weights trained with the
+    predicted-error head (left unused), into its own calibration file; a rule with weights of its own does not
+    load."""
+    swap = "policy.ctm_act.halting = @halting.convergence"
+    assert main(["calibrate", str(run), "--tolerance", "0.01", "--batches", "1", "--gin_param", swap]) == 0
+    doc = read_json(run / calibration_file("convergence"))
+    assert doc["binding"] == "halting.convergence.max_change" and doc["gin_params"] == [swap]
+    assert (run / calibration_file("predicted_error")).exists()  # the trained rule's calibration is kept
+    budget = doc["calibrations"][0]["max_error"]
+    assert main(["eval", str(run), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
+                 str(tmp_path / "eval_swapped"), "--gin_param", swap,
+                 "--gin_param", f"halting.convergence.max_change = {budget}"]) == 0
+    assert main(["eval", str(run), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
+                 str(tmp_path / "eval_variance"), "--gin_param", "policy.ctm_act.halting = @halting.variance"]) != 0

@@ -41,7 +41,9 @@ class PredictedErrorHalting(nn.Module):
             raise ValueError(f"halting.predicted_error.max_error must be > 0 or None, got {max_error}")
         self.max_error = max_error
         self.enabled = enabled
-        self.head = nn.Linear(n_sync_out, 1)
+        # named apart from the variance rule's ``head`` (same shape), so weights trained for one rule never load
+        # silently as the other's
+        self.error_head = nn.Linear(n_sync_out, 1)
 
     @property
     def threshold(self) -> float:
@@ -50,7 +52,7 @@ class PredictedErrorHalting(nn.Module):
 
     def forward(self, sync_out: torch.Tensor, chunk: torch.Tensor,
                 previous: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        predicted = self.head(sync_out).squeeze(-1).float().clamp(max=10.0).exp()
+        predicted = self.error_head(sync_out).squeeze(-1).float().clamp(max=10.0).exp()
         return {"certainty": torch.exp(-predicted), "predicted_error": predicted}
 
 

@@ -155,6 +155,18 @@ class CTMACTPolicy(Policy):
         return {key: torch.stack(values, dim=1).flatten(0, 1) for key, values in per_window.items()} | extras
 
     # ----- inference -----
+    def adapt_trained_state(self, state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+        """A parameter-free halting rule (``halting.convergence``) can replace the trained one at inference, so
+        several rules compare on the same weights: the trained rule's head is then left unused. Any other
+        mismatch still fails the strict load."""
+        prefix = "core.halting."
+        trained = sorted(k for k in state if k.startswith(prefix))
+        if not trained or any(True for _ in self.core.halting.state_dict()):
+            return state, []
+        kept = {k: v for k, v in state.items() if not k.startswith(prefix)}
+        return kept, [f"halting rule {type(self.core.halting).__name__} has no weights: the trained halting head "
+                      f"({', '.join(k[len(prefix):] for k in trained)}) is unused"]
+
     def reset_state(self) -> None:
         self._carried: CTMState | None = None
 

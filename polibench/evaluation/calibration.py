@@ -11,6 +11,7 @@ certainty number. Windows come from the run's validation episodes, never the eva
 from __future__ import annotations
 
 import argparse
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,8 +22,12 @@ from components.loss.ctm_tick import per_tick_error
 from polibench.data.windows import WindowSampler
 from polibench.policy import Policy
 
-#: Where `polibench calibrate` writes its result inside the run directory.
-CALIBRATION_FILE = "calibration.json"
+
+
+def calibration_file(rule: str) -> str:
+    """Where `polibench calibrate` writes a halting rule's result inside the run directory: one file per rule, so
+    rules calibrated on the same weights (the trained one, a parameter-free one swapped in) sit side by side."""
+    return f"calibration_{rule}.json"
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tolerance", default="0.002,0.005,0.01,0.02",
                         help="comma-separated mean excess errors (normalised action units) to calibrate for")
     parser.add_argument("--batches", type=int, default=16, help="batches of 64 validation windows")
+    parser.add_argument("--gin_param", "--gin-param", action="append", default=[],
+                        help="inference-time binding, e.g. a parameter-free rule on the same weights: "
+                             "'policy.ctm_act.halting = @halting.convergence'")
     parser.add_argument("--device", default="auto")
 
 
@@ -157,20 +165,23 @@ def main(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     tolerances = [float(t) for t in args.tolerance.split(",") if t.strip()]
-    policy = load_policy(run_dir, device=args.device)  # a missing or untrained run fails here, before the lock
+    policy = load_policy(run_dir, device=args.device, gin_params=args.gin_param)  # fails here, before the lock
+    rule = _registered_name(policy.core.halting)
+    out = run_dir / calibration_file(rule)
     with exclusive(run_dir, "run directory"):  # no run or eval may write the directory meanwhile
         errors = collect_tick_errors(policy, validation_sampler(run_dir, policy), batches=args.batches)
         results = [calibrate(errors, tol) for tol in tolerances]
-        binding = f"halting.{_registered_name(policy.core.halting)}.{budget_of(policy.core.halting)[1]}"
-        write_json(run_dir / CALIBRATION_FILE, {
-            "binding": binding,
+        binding = f"halting.{rule}.{budget_of(policy.core.halting)[1]}"
+        write_json(out, {
+            "binding": binding, "gin_params": list(args.gin_param),
             "windows": int(errors.predicted.shape[0]), "ticks": int(errors.predicted.shape[1]),
             "calibrations": [asdict(c) for c in results], "reliability": reliability(errors),
             "curve": [{"max_error": b, "excess": e, "mean_ticks": t} for b, e, t in compute_curve(errors)]})
+    given = "".join(f"--gin_param {shlex.quote(b)} " for b in args.gin_param)
     for c in results:
-        console.print(f"tolerance {c.tolerance:g}: --gin_param '{binding} = {c.max_error:.6g}' "
+        console.print(f"tolerance {c.tolerance:g}: {given}--gin_param '{binding} = {c.max_error:.6g}' "
                       f"(mean ticks {c.mean_ticks:.2f} of {c.ticks}, excess error {c.excess:.4f})")
-    console.print(f"[green]written: {run_dir / CALIBRATION_FILE}")
+    console.print(f"[green]written: {out}")
     return 0
 
 
