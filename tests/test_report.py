@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from polibench.cli import main as polibench_main
 from polibench.data.download import ENV_VAR
 from report_gen.report import REPORT_NAME, ReportError, add_arguments, build_report, main
+from report_gen.report.names import variant_name
 from report_gen.report.speed import label
 from tests.conftest import REPO
 from tests.tiny_run import TINY
@@ -194,9 +195,9 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
     tex = build_report([reference, sweeps / "headline", sweeps / "synapse"], tmp_path / "out", compile=False)
     tex = " ".join(unescape(tex.read_text()).replace(r"\allowbreak{}", "").split())
     assert "Baselines against LeRobot's implementations" in tex
-    headline = re.search(r"The headline comparison is the sweep over .*? in \\texttt\{(.*?)\}", tex)
+    headline = re.search(r"\\subsection\{Headline: .*?\}.*?Sweep \\texttt\{(.*?)\}", tex)
     assert headline and headline.group(1) == str(sweeps / "headline")
-    assert "Ablation over policy" not in tex and "Ablation over synapse (policy.ctm_act.synapse): synapse" in tex
+    assert "Other ablations" not in tex and r"\subsection{Which synapse?}" in tex
     ours, = [v for v in results(sweeps / "headline")["variants"] if v["name"] == "act"]
     theirs, = results(reference)["variants"]
     verdicts = {"tied": [], "better": [], "worse": []}
@@ -207,10 +208,10 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
         verdicts[verdict].append(f"{METRICS[metric].label} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
     parts = [f"{k} on " + (v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}")
              for k, v in verdicts.items() if v]
-    assert f"Our act against {theirs['name']}: {'; '.join(parts)}." in tex
+    assert f"Our ACT against LeRobot ACT: {'; '.join(parts)}." in tex
     # without a headline to check against, the same sweep is reported as an ablation, not dropped
     alone = build_report([reference], tmp_path / "alone", compile=False).read_text()
-    assert "Baselines against LeRobot" not in alone and "Ablation over policy" in alone
+    assert "Baselines against LeRobot" not in alone and "Other ablations" in alone
 
 
 def test_speed_rows_missing_from_a_file_show_a_dash(sweeps, tmp_path):
@@ -252,10 +253,11 @@ def test_speed_table_in_the_pdf_equals_the_json(report):
 @needs_tex
 def test_table_numbers_equal_results_json(report, sweeps):
     lines = [" ".join(line.split()) for line in pdf_text(report).splitlines()]
-    for sweep in ("headline", "synapse"):
+    for sweep, axis, shown in (("headline", "policy", ("success_rate", "avg_max_coverage", "avg_max_reward")),
+                               ("synapse", "synapse", ("success_rate", "avg_max_coverage"))):
         for v in results(sweeps / sweep)["variants"]:
-            rows = [line for line in lines if line.split(" ")[0] == v["name"]]
-            expected = [interval(m, v["metrics"][m]) for m in ("success_rate", "avg_max_coverage", "avg_max_reward")]
+            rows = [line for line in lines if line.startswith(variant_name(axis, v["name"]) + " ")]
+            expected = [interval(m, v["metrics"][m]) for m in shown]
             assert any(all(cell in row for cell in expected) for row in rows), (v["name"], expected, rows)
             latency = interval("latency_per_call_ms", v["metrics"]["latency_per_call_ms"])
             assert any(latency in row for row in rows), (v["name"], latency, rows)
@@ -267,6 +269,9 @@ def test_prose_states_the_measured_outcome(report, sweeps):
     variants = {v["name"]: v["metrics"] for v in results(sweeps / "headline")["variants"]}
     ratio = variants["ctm_act"]["latency_per_call_ms"]["mean"] / variants["act"]["latency_per_call_ms"]["mean"]
     assert f"{ratio:.1f}x the" in text
+    # T comes from what each run recorded when it was made
+    assert json.loads((sweeps / "headline" / "variants" / "ctm_act" / "seed0" / "run.json").read_text())["ticks"] == 3
+    assert "ticks per call of at most 3." in text
     coverage = {n: m["avg_max_coverage"] for n, m in variants.items()}
     best = max(coverage, key=lambda n: coverage[n]["mean"])
     other = next(n for n in coverage if n != best)
@@ -278,7 +283,7 @@ def test_prose_states_the_measured_outcome(report, sweeps):
 @needs_tex
 def test_figures_are_embedded(report):
     tex = (report.parent / "build" / f"{REPORT_NAME}.tex").read_text()
-    for name in ("headline_bars.pdf", "headline_scatter.pdf", "ablation0_bars.pdf", "runs_bars.pdf", "viz000.png"):
+    for name in ("headline_bars.pdf", "headline_scatter.pdf", "q_synapse.pdf", "runs_bars.pdf", "viz000.png"):
         assert f"{{figures/{name}}}" in tex and (report.parent / "build" / "figures" / name).exists()
     images = subprocess.run(["pdfimages", "-list", str(report)], check=True, capture_output=True, text=True).stdout
     assert len(images.splitlines()) > 2  # the header and at least one raster image (the visualisation)
@@ -294,12 +299,9 @@ def test_cli_writes_the_latex_source_without_tex(sweeps, viz_dir, tmp_path):
     args = parser.parse_args([str(sweeps / "synapse"), "--out", str(tmp_path), "--viz", str(viz_dir), "--no-compile"])
     assert main(args) == 0
     tex = (tmp_path / "build" / f"{REPORT_NAME}.tex").read_text()
-    assert "No sweep over the policy axis was given" in tex and r"\section{Ablations}" in tex
+    assert "No sweep compares policies" in tex and r"\section{Ablations}" in tex
     assert "curve\\_with\\_underscores \\& 5\\%" in tex
     assert not (tmp_path / f"{REPORT_NAME}.pdf").exists()
-    # T comes from what each run recorded when it was made
-    assert json.loads((sweeps / "synapse" / "variants" / "mlp" / "seed0" / "run.json").read_text())["ticks"] == 3
-    assert "ticks per call of at most 3." in " ".join(tex.split())
     # no --speed: no speed section, and the future work still asks for the measurement
     assert "tab:speed" not in tex and "Speed on quiet machines" not in tex
     assert "Latency should also be measured on a quiet machine" in tex
@@ -400,7 +402,7 @@ def test_published_anchors_sit_beside_the_headline(tmp_path):
     headline = REPO / "benchmarks" / "results" / "cpu" / "headline"
     tex = build_report([headline], tmp_path / "out", compile=False).read_text()
     body = tex[tex.index(r"\label{tab:anchors}"):]
-    assert "LeRobot diffusion" in body and "65.4" in body and "ours: act" in body and "6000 steps" in body
+    assert "LeRobot diffusion" in body and "65.4" in body and "ours: ACT" in body and "6000 steps" in body
     assert len(load_anchors(DEFAULT_ANCHORS)) >= 8
     bad = tmp_path / "anchors.json"
     bad.write_text('{"anchors": [{"policy": "x"}]}')

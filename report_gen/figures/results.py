@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from polibench.io import read_json
 from polibench.rundir import RunDir
@@ -28,8 +29,11 @@ LABELS: dict[str, tuple[str, bool]] = {
     "avg_max_coverage": ("avg max coverage", False),
     "avg_max_reward": ("avg max reward", False),
     "latency_per_call_ms": ("latency per model call (ms)", True),
+    "jerk": ("jerk (lower: smoother)", False),
 }
 BAR_METRICS = ("success_rate", "avg_max_coverage", "latency_per_call_ms")
+#: Metrics that live in [0, 1] (their axes are drawn over all of it).
+UNIT_INTERVAL = ("success_rate", "avg_max_coverage", "avg_max_reward")
 
 
 def sweep_entries(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -77,8 +81,10 @@ def interval_bars(entries: Sequence[Entry], metrics: Sequence[str] = BAR_METRICS
         ax.set_title(label)
         if log:
             ax.set_yscale("log")
-        else:
+        elif metric in UNIT_INTERVAL:
             ax.set_ylim(0.0, 1.05)
+        else:
+            ax.set_ylim(bottom=0.0)
     fig.suptitle(title or "mean and 95% interval per variant (grey: worse than the best; dots: seed means)")
     return fig
 
@@ -99,11 +105,61 @@ def latency_success_scatter(entries: Sequence[Entry], title: str | None = None) 
                     fmt="o", color=f"C{i % 10}", capsize=3, label=str(name))
         ax.annotate(str(name), (lat["mean"], succ["mean"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a short log axis
     ax.set_xlabel(LABELS["latency_per_call_ms"][0] + ", log scale")
     ax.set_ylabel(LABELS["success_rate"][0])
     ax.set_ylim(-0.05, 1.05)
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title or "success vs latency per model call (95% intervals)")
+    return fig
+
+
+FOREST_METRICS = ("success_rate", "avg_max_coverage", "jerk")
+#: Metric -> panel title for the forest plot (jerk's unit is long; the table gives it).
+FOREST_TITLES = {"success_rate": "success rate", "avg_max_coverage": "avg max coverage",
+                 "jerk": "jerk (lower: smoother)", "latency_per_call_ms": "ms per model call"}
+
+
+def forest_figure(groups: Sequence[tuple[str, Sequence[Entry]]], metrics: Sequence[str] = FOREST_METRICS,
+                  width: float = 7.0) -> Figure:
+    """Many small ablations in one figure: one row per variant, grouped under its sweep's label, one panel per
+    metric with the mean and 95% interval. The first variant of each group (its base) is drawn hollow and its mean
+    as a dotted line across the group, so each change reads against the configuration it changed."""
+    rows: list[tuple[str, Entry | None, bool]] = []  # (label, entry or None for a group heading, is base)
+    for label, entries in groups:
+        rows.append((label, None, False))
+        rows += [(str(e["name"]), e, i == 0) for i, e in enumerate(entries)]
+    shown = [m for m in metrics if any(e is not None and _stat(e, m) for _, e, _ in rows)]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is measured by the given entries")
+    fig = Figure(figsize=(width, 0.6 + 0.2 * len(rows)), layout="constrained")
+    FigureCanvasAgg(fig)
+    y = -np.arange(len(rows), dtype=float)
+    axes = fig.subplots(1, len(shown), sharey=True, squeeze=False)[0]
+    for ax, metric in zip(axes, shown):
+        base_mean = None
+        for yi, (_, entry, is_base) in zip(y, rows):
+            if entry is None:  # a group heading: the next group has its own base
+                base_mean = None
+                continue
+            stat = _stat(entry, metric)
+            if stat is None:
+                continue
+            colour = "C3" if stat.get("vs_best") == "worse" else "C0"
+            ax.errorbar([stat["mean"]], [yi], xerr=[[stat["mean"] - stat["ci_low"]], [stat["ci_high"] - stat["mean"]]],
+                        fmt="o", ms=4, color=colour, mfc="white" if is_base else colour, capsize=2, lw=1)
+            if is_base:
+                base_mean = stat["mean"]
+            elif base_mean is not None:
+                ax.plot([base_mean, base_mean], [yi - 0.4, yi + 1.4], ls=":", color="0.5", lw=0.8)
+        ax.set_title(FOREST_TITLES.get(metric, LABELS.get(metric, (metric, False))[0]), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0].set_yticks(y, [label for label, _, _ in rows], fontsize=7)
+    for tick, (_, entry, _) in zip(axes[0].get_yticklabels(), rows):
+        if entry is None:
+            tick.set_fontweight("bold")
+    axes[0].set_ylim(y[-1] - 0.6, 0.6)
     return fig
 
 

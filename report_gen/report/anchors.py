@@ -15,6 +15,8 @@ from report_gen.report.inputs import ReportError
 from report_gen.report.tables import Table
 
 DEFAULT_ANCHORS = Path(__file__).resolve().parents[2] / "benchmarks" / "published" / "pusht_anchors.json"
+#: The demonstrations replayed in the harness (`python -m polibench.evaluation.demos`): the human ceiling.
+DEFAULT_HUMAN = DEFAULT_ANCHORS.with_name("human_demos.json")
 
 
 def _pct(value: float | None) -> str:
@@ -34,6 +36,15 @@ def load_anchors(path: Path) -> list[dict[str, Any]]:
         raise ReportError(f"{path} is not a list of published anchors ({{\"anchors\": [{{\"policy\", \"source\", "
                           f"...}}]}}): missing {exc}") from exc
     return anchors
+
+
+def load_human(path: Path) -> dict[str, Any]:
+    """The human demonstrations' episode count, mean max coverage and success rate (per-episode lists dropped)."""
+    doc = read_json(path)
+    missing = [k for k in ("episodes", "avg_max_coverage", "success_rate") if k not in doc]
+    if missing:
+        raise ReportError(f"{path} lacks {missing}: regenerate it with `python -m polibench.evaluation.demos`")
+    return {k: doc[k] for k in ("episodes", "avg_max_coverage", "success_rate")}
 
 
 def anchors_table(anchors: Sequence[Mapping[str, Any]], headline: Sequence[Mapping[str, Any]], budget: str) -> Table:

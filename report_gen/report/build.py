@@ -14,7 +14,7 @@ from typing import Sequence
 
 from matplotlib.figure import Figure
 
-from report_gen.report.anchors import DEFAULT_ANCHORS, load_anchors
+from report_gen.report.anchors import DEFAULT_ANCHORS, DEFAULT_HUMAN, load_anchors, load_human
 from report_gen.report.context import build_context
 from report_gen.report.inputs import load_inputs
 from report_gen.report.latex import TEMPLATE_DIR, compile_pdf, render, require_latexmk
@@ -26,10 +26,12 @@ DEFAULT_TITLE = "CTM-ACT on Push-T: Continuous Thought Machine decoding for acti
 
 
 def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], title: str = DEFAULT_TITLE,
-                 compile: bool = True, speed_files: Sequence[Path] = (), anchors: Path | None = DEFAULT_ANCHORS) -> Path:
+                 compile: bool = True, speed_files: Sequence[Path] = (), anchors: Path | None = DEFAULT_ANCHORS,
+                 human: Path | None = DEFAULT_HUMAN) -> Path:
     """Write the report's LaTeX source (and, with ``compile``, its PDF) for the given sweep and run directories,
-    with a speed table when ``speed_files`` (pytest-benchmark JSON) are given and the published reference points
-    of ``anchors`` beside the headline (None: no such table).
+    with a speed table when ``speed_files`` (pytest-benchmark JSON) are given, the published reference points
+    of ``anchors`` beside the headline (None: no such table) and the human demonstrations' own scores of
+    ``human`` (from ``python -m polibench.evaluation.demos``; None: not stated).
 
     Returns the PDF's path, or the .tex path when not compiling. Raises ``ReportError`` for bad inputs, missing
     TeX tools or a failed compilation (naming the .log to read).
@@ -50,7 +52,7 @@ def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], t
         return f"{stem}.pdf"
 
     context = build_context(loaded, viz, copy_viz(viz, figures), title, save, speed,
-                            load_anchors(Path(anchors)) if anchors else [])
+                            load_anchors(Path(anchors)) if anchors else [], load_human(Path(human)) if human else None)
     tex = build / f"{REPORT_NAME}.tex"
     tex.write_text(render(context))
     shutil.copyfile(TEMPLATE_DIR / "references.bib", build / "references.bib")

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from polibench.console import console
-from report_gen.report.anchors import DEFAULT_ANCHORS
+from report_gen.report.anchors import DEFAULT_ANCHORS, DEFAULT_HUMAN
 from report_gen.report.build import DEFAULT_TITLE, build_report
 
 
@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anchors", type=Path, default=DEFAULT_ANCHORS, metavar="JSON",
                         help="published reference points to set beside the headline (default: the committed "
                              "benchmarks/published/pusht_anchors.json)")
+    parser.add_argument("--human", type=Path, default=DEFAULT_HUMAN, metavar="JSON",
+                        help="the human demonstrations' scores (default: benchmarks/published/human_demos.json, from "
+                             "`python -m polibench.evaluation.demos`)")
     parser.add_argument("--title", default=DEFAULT_TITLE, help="report title")
     parser.add_argument("--no-compile", action="store_true", help="write the LaTeX source only (no TeX needed)")
 
@@ -32,6 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Build the report; errors are ``ReportError`` (a ValueError) with the fix in the message."""
     path = build_report(args.inputs, args.out, args.viz, title=args.title, compile=not args.no_compile,
-                        speed_files=args.speed, anchors=args.anchors)
+                        speed_files=args.speed, anchors=args.anchors, human=args.human)
     console.print(f"[green]report: {path}")
     return 0

@@ -12,72 +12,130 @@ from matplotlib.figure import Figure
 
 from polibench.metric_table import VIEWS
 from polibench.sweep.aggregate import mark_ties
-from report_gen.figures.results import interval_bars, latency_success_scatter
+from report_gen.figures.budget import budget_figure
+from report_gen.figures.budget import collect as collect_budgets
+from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, escape
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
+from report_gen.report.names import axis_name, variant_name
+from report_gen.report.questions import OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags, sweep_label
 from report_gen.report.speed import SpeedFile
-from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, speed_table
+from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, question_table, speed_table
 from report_gen.report.viz import VizFigure
 
 Save = Callable[[Figure, str], str]
 
 
 def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[str], title: str,
-                  save: Save, speed: Sequence[SpeedFile] = (), anchors: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    headline = _sweep_block(inputs.headline, "headline", save) if inputs.headline else None
+                  save: Save, speed: Sequence[SpeedFile] = (), anchors: Sequence[Mapping[str, Any]] = (),
+                  human: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    headline = _comparison_block(inputs.headline, "headline", save) if inputs.headline else None
     runs = _runs_block(inputs.runs, save) if inputs.runs else None
     facts = inputs.all_runs()
+    questions = [_question_block(q, sweeps, save) for q, sweeps in assign(inputs.ablations)]
     return {
         "title": title,
         "date": datetime.date.today().isoformat(),
-        "abstract": _abstract(inputs, facts),
+        "abstract": _abstract(inputs, facts, questions),
         "hyperparameters": hyperparameter_table(inputs.headline) if inputs.headline else None,
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
         "headline": headline,
-        "anchors": (anchors_table(anchors, inputs.headline.variants, _budget_words(inputs.headline))
+        "budgets": [_comparison_block(s, f"budget{i}", save) for i, s in enumerate(inputs.other_budgets)],
+        "budget_figure": _budget_figure(inputs, save),
+        "anchors": (anchors_table(anchors, _named(inputs.headline), _budget_words(inputs.headline))
                     if anchors and inputs.headline else None),
+        "human": human,
         "references": _references_block(inputs) if inputs.references else None,
         "runs": runs,
         "speed": _speed_block(speed) if speed else None,
-        "ablations": [_sweep_block(s, f"ablation{i}", save) for i, s in enumerate(inputs.ablations)],
-        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run} for v, f in zip(viz, viz_files)],
-        "discussion": _discussion(inputs.headline) if inputs.headline else [],
+        "questions": {q["key"]: q for q in questions},
+        "question_order": [q["key"] for q in questions],
+        "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
+        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem}
+                for v, f in zip(viz, viz_files)],
+        "discussion": _discussion(inputs.headline) if inputs.headline else {},
         "conclusion": narrative.conclusion(inputs.headline) if inputs.headline else [],
     }
 
 
-def _sweep_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
-    r = sweep.results
-    entries = sweep.variants
-    what = f"axis {r['axis']} ({r['target']})"
-    figures = [_figure(save(interval_bars(entries), f"{key}_bars"),
-                       f"Sweep over {what}: mean and 95% interval per variant; grey bars are worse than the best, "
-                       "dots are training-seed means.", f"fig:{key}-bars")]
+def _named(sweep: Sweep) -> list[dict[str, Any]]:
+    """The sweep's variants under the names a reader uses ("CTM-ACT (unet)" for ``ctm_act_unet``)."""
+    return [{**v, "name": variant_name(axis_key(sweep), v["name"])} for v in sweep.variants]
+
+
+def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
+    """A headline comparison at one budget: tables, the interval chart and the success/latency scatter, the
+    ranking on each outcome, and every CTM-ACT variant's paired verdict against each baseline."""
+    entries = _named(sweep)
+    facts = {variant_name(axis_key(sweep), n): f for n, f in sweep.runs.items()}
+    what = f"{_budget_words(sweep)}, {_seeds_words(sweep)}"
+    figures = [_figure(save(interval_bars(entries, FOREST_METRICS), f"{key}_bars"),
+                       f"Headline at {what}: mean and 95% interval per policy on success, coverage and jerk; grey "
+                       "bars are worse than the best on that metric, dots are training-seed means.", f"fig:{key}-bars")]
     if any("latency_per_call_ms" in e["metrics"] for e in entries):
         figures.append(_figure(save(latency_success_scatter(entries), f"{key}_scatter"),
-                               f"Sweep over {what}: success rate against latency per model call (log scale).",
-                               f"fig:{key}-scatter"))
-    findings = [narrative.ranking(entries, m) for m in VIEWS["report_outcome"]]
-    findings += narrative.latency_ratios(sweep) + narrative.ticks_used(sweep) + [narrative.seed_caveat(sweep)]
+                               f"Headline at {what}: success rate against time per model call (batch 1, one thread, "
+                               "log scale), both with 95% intervals.", f"fig:{key}-scatter"))
+    baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
+    pairs = [(v["name"], b) for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" for b in baselines]
     return {
-        "title": r["axis"] if r["axis"] == r["target"] else f"{r['axis']} ({r['target']})",
-        "name": sweep.path.name,  # tells apart sweeps over the same axis
+        "what": what,
         "path": str(sweep.path),
         "command": sweep.command,
-        "base": str(r.get("base", "")),
-        "seeds": ", ".join(map(str, r.get("seeds", []))),
+        "seeds": ", ".join(map(str, sweep.results.get("seeds", []))),
         "tables": [
-            outcome_table(entries, f"Task outcome, sweep over {what}. {LEGEND}", f"tab:{key}-outcome"),
-            cost_table(entries, sweep.runs, f"Cost, sweep over {what}: parameters, training wall time per seed, "
-                       "latency per model call (batch 1, one thread), CTM ticks per call and jerk of the executed "
-                       "trajectory (lower is smoother), same interval and marks.", f"tab:{key}-cost"),
+            outcome_table(entries, f"Task outcome at {what}. {LEGEND}", f"tab:{key}-outcome",
+                          ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk")),
+            cost_table(entries, facts, f"Cost at {what}: parameters, training wall time per seed, time per model "
+                       "call (batch 1, one thread, on a machine shared with other runs), CTM ticks per call and "
+                       "jerk, same intervals and marks.", f"tab:{key}-cost"),
         ],
         "figures": figures,
-        "findings": findings,
+        "findings": [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage", "jerk")]
+                    + narrative.ticks_used(sweep),
+        "verdicts": [v.sentence() for v in pair_verdicts(sweep, pairs)],
+    }
+
+
+def _budget_figure(inputs: Inputs, save: Save) -> dict[str, str] | None:
+    """Success and coverage against training steps (learning curves on the check seeds where runs logged them,
+    benchmark evaluations per budget); None with fewer than two budgets and no curves."""
+    budgets = inputs.budgets()
+    policies = collect_budgets([s.path for s in budgets])
+    if len(budgets) < 2 and not any(p.curves for p in policies):
+        return None
+    for p in policies:
+        p.name = variant_name("policy", p.name)
+    steps = " and ".join(_budget_words(s) for s in budgets)
+    return _figure(save(budget_figure(policies), "budget"),
+                   f"Success and average max coverage against training steps ({steps}). Points with bars: the "
+                   "benchmark evaluation at the end of each budget (mean and 95% interval over all episodes of all "
+                   "seeds). Lines: the quick checks on the check seeds during training (thin: one seed; thick: the "
+                   "mean), which never touch the benchmark seeds.", "fig:budget")
+
+
+def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> dict[str, Any]:
+    """One ablation question: its sweeps, one table and one multi-panel figure over all of them, each variant's
+    paired verdict against its sweep's base, and the flags the template's conditional sentences read."""
+    groups = [(sweep_label(s), _named(s)) for s in sweeps]
+    verdicts = {s.path.name: pair_verdicts(s) for s in sweeps}
+    key = f"q_{question.key}"
+    return {
+        "key": question.key,
+        "title": question.title,
+        "sweeps": [{"label": sweep_label(s), "path": str(s.path), "command": s.command} for s in sweeps],
+        "table": question_table(groups, f"{question.title}: every sweep of this question, each variant against "
+                                        f"the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
+        "figure": _figure(save(forest_figure(groups), key),
+                          f"{question.title}. One row per variant under its sweep (seeds x episodes per seed); mean "
+                          "and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse than the "
+                          "sweep's best.", f"fig:{key}"),
+        "verdicts": [v.sentence() for vs in verdicts.values() for v in vs],
+        "flags": question_flags(question.key, sweeps, verdicts),
     }
 
 
@@ -153,15 +211,15 @@ def _speed_block(files: Sequence[SpeedFile]) -> dict[str, Any]:
     }
 
 
-def _abstract(inputs: Inputs, facts: Sequence[RunFacts]) -> list[str]:
+def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The measured half of the abstract (the template frames it): the headline's ranking on success, coverage
+    and smoothness, CTM-ACT's paired verdicts, cost, and what the halting and capacity questions found."""
     out = []
     if inputs.headline:
         sweep = inputs.headline
-        names = [v["name"] for v in sweep.variants]
-        seeds = len(sweep.results.get("seeds", []))
-        out.append(f"We compare {len(names)} policies ({', '.join(names)}) on the Push-T keypoints task with "
-                   f"{seeds} training seed{'' if seeds == 1 else 's'} each. {narrative.budget(facts)}")
-        out += [narrative.ranking(sweep.variants, m) for m in ("success_rate", "avg_max_coverage", "jerk")]
+        names = [v["name"] for v in _named(sweep)]
+        out.append(f"At {_budget_words(sweep)} ({_seeds_words(sweep)}) we compare {_join(names)}.")
+        out += [narrative.ranking(_named(sweep), m) for m in ("success_rate", "avg_max_coverage", "jerk")]
         ratios = _ratio_range(sweep)
         if ratios:
             out.append(ratios)
@@ -171,7 +229,27 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts]) -> list[str]:
                    f"{narrative.budget(facts)}")
         if inputs.runs:
             out += [f"Among the single runs: {s[0].lower()}{s[1:]}" for s in _run_findings(_runs_entries(inputs.runs))]
+    by_key = {q["key"]: q["flags"] for q in questions}
+    halting = by_key.get("halting", {})
+    if halting.get("off_configs"):
+        out.append(f"Running every tick instead of halting on the variance head's certainty was not worse on success "
+                   f"or coverage in {halting['off_not_worse']} of {halting['off_configs']} configurations and raised "
+                   f"success in {halting['off_better_success']}.")
+    if "capacity" in by_key and by_key["capacity"].get("capacity_helps"):
+        out.append("An ACT with as many parameters as CTM-ACT covers more of the goal than the standard ACT, so part "
+                   "of CTM-ACT's advantage over ACT is capacity.")
     return out
+
+
+def _seeds_words(sweep: Sweep) -> str:
+    """"3 training seeds x 500 episodes" (per seed), from the sweep's results."""
+    v = sweep.variants[0]
+    seeds = v.get("n_seeds", 1)
+    return f"{seeds} training seed{'s' * (seeds != 1)} x {v.get('n_episodes', 0) // max(seeds, 1)} episodes"
+
+
+def _join(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _ratio_range(sweep: Sweep) -> str | None:
@@ -182,26 +260,7 @@ def _ratio_range(sweep: Sweep) -> str | None:
     base = act[0]["metrics"]["latency_per_call_ms"]["mean"]
     ratios = sorted(v["metrics"]["latency_per_call_ms"]["mean"] / base for v in ctm)
     span = f"{ratios[0]:.1f}x" if len(ratios) == 1 else f"{ratios[0]:.1f}x to {ratios[-1]:.1f}x"
-    return f"A CTM-ACT model call took {span} the latency of an ACT model call ({act[0]['name']})."
-
-
-def _method(facts: Sequence[RunFacts]) -> dict[str, Any] | None:
-    """The CTM-ACT sizes actually used, from the first CTM-ACT run's operative config."""
-    ctm = [f for f in facts if f.policy == "ctm_act"]
-    if not ctm:
-        return None
-    f = ctm[0]
-    synapses = sorted({g.binding("ctm_act.synapse") or "?" for g in ctm})
-    return {
-        "neurons": f.binding("ctm_act.neurons"), "memory": f.binding("ctm_act.memory"),
-        "ticks": f.ticks, "action_pairs": f.binding("ctm_act.action_pairs"),
-        "out_pairs": f.binding("ctm_act.out_pairs"), "horizon": f.binding("ctm_act.horizon"),
-        "n_action_steps": f.binding("ctm_act.n_action_steps"),
-        "curriculum": f.binding("ctm_act.curriculum_fraction"),
-        "halting": f.binding("ctm_act.halting"), "threshold": f.binding("variance.threshold"),
-        "halting_enabled": f.binding("variance.enabled"),
-        "synapses": ", ".join(s.removeprefix("@synapse.") for s in synapses),
-    }
+    return f"A CTM-ACT model call took {span} the time of an ACT model call."
 
 
 def _budget_words(sweep: Sweep) -> str:
@@ -218,30 +277,47 @@ def _machines(facts: Sequence[RunFacts]) -> list[str]:
 
 
 def _setup_table(inputs: Inputs) -> Table:
-    """One row per variant or single run: policy, budget, learning rate and evaluation, from its directories."""
-    groups: list[tuple[str, Sequence[RunFacts]]] = []
-    for sweep in inputs.sweeps():
-        groups += [(f"{sweep.path.name}: {name}", facts) for name, facts in sweep.runs.items()]
-    groups += [(r.facts.path.name, [r.facts]) for r in inputs.runs]
+    """One row per sweep or single run: what it varied, policies, training seeds, budget and evaluation, from its
+    directories (the per-variant settings are in the sweep's sweep.json)."""
     rows = []
-    for name, facts in groups:
-        f = facts[0]
-        seeds = f"{len(f.eval_seeds)} ({f.eval_seeds[0]}-{f.eval_seeds[-1]})" if f.eval_seeds else "-"
-        rows.append([Tex(escape(c)) for c in (name, f.policy, len(facts), f"{f.steps} x {f.batch}",
-                                              "-" if f.lr is None else f"{f.lr:g}", seeds, f.max_steps)])
-    return Table("Experimental setup per variant, read from each run's config.gin, run.json and eval/metrics.json: "
-                 "training seeds, optimiser steps x batch, learning rate, evaluation episodes (seeds) and the episode "
-                 "step limit.", "tab:setup",
-                 ["variant", "policy", "seeds", "steps x batch", "lr", "episodes (seeds)", "max steps"], rows)
+    for sweep in inputs.sweeps():
+        facts = [f for fs in sweep.runs.values() for f in fs]
+        rows.append(_setup_row(sweep.path.name, axis_name(axis_key(sweep)), facts,
+                               max(len(fs) for fs in sweep.runs.values())))
+    rows += [_setup_row(r.facts.path.name, "single run", [r.facts], 1) for r in inputs.runs]
+    return Table("Every sweep and run of this report, read from its config.gin, run.json and eval/metrics.json: "
+                 "what it varied, the policies, training seeds per variant, optimiser steps x batch, and the "
+                 "evaluation episodes (their seeds); benchmark seeds start at 100000, check seeds at 200000.",
+                 "tab:setup", ["sweep", "varies", "policies", "seeds", "steps x batch", "episodes (seeds)"], rows)
 
 
-def _discussion(sweep: Sweep) -> list[str]:
-    out = narrative.head_to_head(sweep, "avg_max_coverage") + narrative.head_to_head(sweep, "success_rate")
-    method = _method([f for facts in sweep.runs.values() for f in facts])
-    if method and method["halting_enabled"] is not None:
-        state = "on" if method["halting_enabled"] == "True" else "off"
-        out.append(f"CTM-ACT halting was {state} at evaluation (certainty threshold {method['threshold']}).")
-    return out + narrative.ticks_used(sweep) + [narrative.seed_caveat(sweep)]
+def _setup_row(name: str, varies: str, facts: Sequence[RunFacts], seeds: int) -> list[Tex]:
+    policies = ", ".join(sorted({variant_name("policy", f.policy) for f in facts}))
+    budgets = ", ".join(sorted({f"{f.steps} x {f.batch}" for f in facts}))
+    evals = sorted({(len(f.eval_seeds), f.eval_seeds[0], f.eval_seeds[-1]) for f in facts if f.eval_seeds})
+    episodes = ", ".join(f"{n} ({a}-{b})" for n, a, b in evals) or "-"
+    return [Tex(escape(c)) for c in (name, varies, policies, seeds, budgets, episodes)]
+
+
+def _discussion(sweep: Sweep) -> dict[str, Any]:
+    """What the Discussion's conditional sentences read: the best CTM-ACT configuration by coverage, its paired
+    verdict word per metric against each baseline, and the smoothest policy (empty without CTM-ACT)."""
+    ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "avg_max_coverage" in v["metrics"]]
+    if not ctm:
+        return {}
+    top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])["name"]
+    baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
+    against = [{"name": variant_name("policy", v.base), "policy": sweep.policy(v.base),
+                **{m: v.verdict(m) for m in v.results}} for v in pair_verdicts(sweep, [(top, b) for b in baselines])]
+    smooth = [v for v in sweep.variants if "jerk" in v["metrics"]]
+    smoothest = min(smooth, key=lambda v: v["metrics"]["jerk"]["mean"])["name"] if smooth else None
+    return {"ctm": variant_name("policy", top), "against": against,
+            "success_wins": sum(a.get("success_rate") == "better" for a in against),
+            "coverage_losses": sum(a.get("avg_max_coverage") == "worse" for a in against),
+            "smoother_than": [a["name"] for a in against if a.get("jerk") == "better"],
+            "rougher_than": [a["name"] for a in against if a.get("jerk") == "worse"],
+            "smoothest": variant_name("policy", smoothest) if smoothest else None,
+            "smoothest_policy": sweep.policy(smoothest) if smoothest else None}
 
 
 def _figure(file: str, caption: str, label: str) -> dict[str, str]:

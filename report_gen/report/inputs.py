@@ -2,7 +2,11 @@
 
 A sweep directory has sweep.json (written when `polibench ablate` starts) and results.json (written once every
 run finished). A sweep whose every variant is a reference implementation (policy ``lerobot_<ours>``) is a baseline
-check when there is a headline; of the others, the first sweep over axis ``policy`` is the headline comparison and the rest are ablations.
+check when there is a headline. A sweep over whole policy configs (``polibench ablate --axis policy``, or the same
+runs under another protocol by ``polibench reevaluate``) that compares at least two different policies is a
+headline comparison: the one at the largest training budget is *the* headline, the others are the same comparison
+at other budgets. Every other sweep is an ablation (a policy sweep of one policy, such as ACT against a
+capacity-matched ACT, is one).
 A run directory has config.gin and eval/metrics.json. Every budget fact the report prints is read here from the
 runs' own directories, never assumed: the facts run.json records when a run is made (policy, ticks, steps, batch,
 learning rate), and for runs older than that record the same facts read from config.gin.
@@ -85,9 +89,15 @@ class Inputs:
     ablations: list[Sweep]
     runs: list[Run]
     references: list[Sweep] = field(default_factory=list)
+    #: the headline comparison at other training budgets (smallest first)
+    other_budgets: list[Sweep] = field(default_factory=list)
 
     def sweeps(self) -> list[Sweep]:
-        return ([self.headline] if self.headline else []) + self.references + self.ablations
+        return ([self.headline] if self.headline else []) + self.other_budgets + self.references + self.ablations
+
+    def budgets(self) -> list[Sweep]:
+        """Every headline comparison, smallest training budget first."""
+        return sorted([*self.other_budgets, *([self.headline] if self.headline else [])], key=steps_of)
 
     def all_runs(self) -> list[RunFacts]:
         return [f for s in self.sweeps() for facts in s.runs.values() for f in facts] + [r.facts for r in self.runs]
@@ -110,11 +120,24 @@ def load_inputs(paths: list[Path]) -> Inputs:
             raise ReportError(f"{path} is neither a sweep directory (sweep.json + results.json, from `polibench "
                               "ablate`) nor an evaluated run directory (config.gin + eval/metrics.json, from "
                               "`polibench run`)")
-    headline = next((s for s in sweeps if s.axis == "policy" and not s.is_reference), None)
+    comparisons = [s for s in sweeps if is_comparison(s)]
+    headline = max(comparisons, key=steps_of) if comparisons else None  # the first of equal budgets
     # a baseline check needs the headline it checks; without one, a reference sweep is reported as an ablation
     references = [s for s in sweeps if s.is_reference] if headline else []
-    ablations = [s for s in sweeps if s is not headline and not (headline and s.is_reference)]
-    return Inputs(headline, ablations, runs, references)
+    ablations = [s for s in sweeps if s not in comparisons and not (headline and s.is_reference)]
+    others = sorted((s for s in comparisons if s is not headline), key=steps_of)
+    return Inputs(headline, ablations, runs, references, others)
+
+
+def is_comparison(sweep: Sweep) -> bool:
+    """A sweep over whole policy configs that compares two or more of our policies (a headline comparison)."""
+    policies = {sweep.policy(v["name"]) for v in sweep.variants}
+    return sweep.axis in ("policy", "reevaluate") and not sweep.is_reference and len(policies) >= 2
+
+
+def steps_of(sweep: Sweep) -> int:
+    """A sweep's training budget: the most optimiser steps any of its runs recorded."""
+    return max((f.steps or 0 for facts in sweep.runs.values() for f in facts), default=0)
 
 
 def load_sweep(path: Path) -> Sweep:

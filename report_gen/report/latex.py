@@ -59,7 +59,17 @@ def compile_pdf(tex: Path) -> Path:
     if proc.returncode != 0 or not pdf.exists():
         cause = _first_error(log) or f"latexmk exit status {proc.returncode}"
         raise ReportError(f"LaTeX compilation of {tex} failed ({cause}); the full log is {log}")
+    overfull = overfull_boxes(log)
+    if overfull:
+        raise ReportError(f"{tex} compiled with {len(overfull)} overfull box(es), text running into the margin "
+                          f"({'; '.join(overfull[:3])}); the full log is {log}")
     return pdf
+
+
+def overfull_boxes(log: Path) -> list[str]:
+    """TeX's "Overfull \\hbox ... at lines a--b" warnings of the last run (the layout the PDF has)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return re.findall(r"^Overfull \\[hv]box \((?:[^)]*)\) .*?lines? [\d-]+", text, flags=re.MULTILINE)
 
 
 def _first_error(log: Path) -> str | None:

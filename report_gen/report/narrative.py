@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 from polibench.metric_table import METRICS, RANKED
 from report_gen.report.format import fmt_interval, fmt_value
 from report_gen.report.inputs import Sweep
+from report_gen.report.names import variant_name
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
 
 Stat = Mapping[str, Any]
@@ -59,23 +60,9 @@ def latency_ratios(sweep: Sweep) -> list[str]:
     for v in _by_policy(sweep, "ctm_act"):
         stat = v["metrics"].get("latency_per_call_ms")
         if stat:
-            out.append(f"A model call of {v['name']} took {fmt_value('latency_per_call_ms', stat['mean'])} {unit} "
+            out.append(f"A model call of {_n(v['name'])} took {fmt_value('latency_per_call_ms', stat['mean'])} {unit} "
                        f"on average, {stat['mean'] / base['mean']:.1f}x the "
-                       f"{fmt_value('latency_per_call_ms', base['mean'])} {unit} of {act[0]['name']}.")
-    return out
-
-
-def head_to_head(sweep: Sweep, metric: str = "avg_max_coverage") -> list[str]:
-    """Each CTM-ACT variant against ACT and against Diffusion Policy on ``metric``, with the verdict of the
-    intervals."""
-    out = []
-    for other in ("act", "diffusion"):
-        for ref in _by_policy(sweep, other)[:1]:
-            for v in _by_policy(sweep, "ctm_act"):
-                a, b = v["metrics"].get(metric), ref["metrics"].get(metric)
-                if a and b:
-                    out.append(f"{v['name']} is {_VERDICT[compare(a, b)]} {ref['name']} on {METRICS[metric].label} "
-                               f"({fmt_interval(metric, a)} vs {fmt_interval(metric, b)}).")
+                       f"{fmt_value('latency_per_call_ms', base['mean'])} {unit} of {_n(act[0]['name'])}.")
     return out
 
 
@@ -86,7 +73,7 @@ def ticks_used(sweep: Sweep) -> list[str]:
         stat = v["metrics"].get("ticks_per_call")
         t_max = sweep.runs[v["name"]][0].ticks
         if stat:
-            out.append(f"{v['name']} used {fmt_interval('ticks_per_call', stat)} ticks per call"
+            out.append(f"{_n(v['name'])} used {fmt_interval('ticks_per_call', stat)} ticks per call"
                        + (f" of at most {t_max}." if t_max else "."))
     return out
 
@@ -103,16 +90,8 @@ def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
     parts = [f"{'tied' if verdict == 'tie' else verdict} on {_names(items)}"
              for verdict, items in verdicts.items() if items]
     if not parts:
-        return f"{ours['name']} and {theirs['name']} share no measured metric."
-    return f"Our {ours['name']} against {theirs['name']}: {'; '.join(parts)}."
-
-
-def seed_caveat(sweep: Sweep) -> str:
-    seeds = sorted({v["n_seeds"] for v in sweep.variants})
-    if max(seeds) >= 3:
-        return f"Each variant was trained with {_names([str(s) for s in seeds], 'or')} seeds."
-    return (f"Each variant was trained with only {_names([str(s) for s in seeds], 'or')} seed(s); the protocol asks "
-            "for several seeds before claiming a difference, so every difference here is indicative.")
+        return f"{_n(ours['name'])} and {_n(theirs['name'])} share no measured metric."
+    return f"Our {_n(ours['name'])} against {_n(theirs['name'])}: {'; '.join(parts)}."
 
 
 def speed_findings(f: SpeedFile) -> list[str]:
@@ -141,6 +120,11 @@ def _span(benchmarks: Sequence[Any]) -> str:
     return fmt_ratio(ratios[0]) if len(ratios) == 1 else f"{fmt_ratio(ratios[0])} to {fmt_ratio(ratios[-1])}"
 
 
+def _n(name: str) -> str:
+    """A headline variant's name as a reader says it."""
+    return variant_name("policy", name)
+
+
 def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:
     return [v for v in sweep.variants if sweep.policy(v["name"]) == policy]
 
@@ -161,9 +145,9 @@ def conclusion(sweep: Sweep) -> list[str]:
     for ref in (r for policy in ("act", "diffusion") for r in _by_policy(sweep, policy)[:1]):
         verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {METRICS[m].label}"
                     for m in ("avg_max_coverage", "success_rate") if m in ref["metrics"] and m in top["metrics"]]
-        out.append(f"Against {ref['name']}, the best CTM-ACT variant by coverage ({top['name']}) was "
+        out.append(f"Against {_n(ref['name'])}, the best CTM-ACT variant by coverage ({_n(top['name'])}) was "
                    f"{_names(verdicts)}.")
-    out += [s for s in latency_ratios(sweep) if s.startswith(f"A model call of {top['name']} ")]
+    out += [s for s in latency_ratios(sweep) if s.startswith(f"A model call of {_n(top['name'])} ")]
     return out
 
 

@@ -53,6 +53,23 @@ def cost_table(entries: Sequence[Mapping[str, Any]], facts: Mapping[str, Sequenc
     return Table(caption, label, header, [[Tex(c) for c in r] for r in rows])
 
 
+QUESTION_METRICS = ("success_rate", "avg_max_coverage", "jerk", "ticks_per_call", "latency_per_call_ms")
+
+
+def question_table(groups: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], caption: str, label: str,
+                   metrics: Sequence[str] = QUESTION_METRICS) -> Table:
+    """Several sweeps in one table: a heading row per sweep (a single cell, set across the table), then its
+    variants with seeds x episodes and ``metrics``; metrics no variant measured are left out."""
+    shown = [m for m in metrics if any(m in e["metrics"] for _, entries in groups for e in entries)]
+    rows: list[list[Tex]] = []
+    for heading, entries in groups:
+        rows.append([Tex(escape(heading))])
+        rows += [[Tex(escape(e["name"])), Tex(escape(_seeds_episodes(e))), *(Tex(_cell(e, m)) for m in shown)]
+                 for e in entries]
+    return Table(caption, label, ["configuration", "seeds x episodes", *(METRICS[m].report_heading for m in shown)],
+                 rows)
+
+
 def speed_table(files: Sequence[speed.SpeedFile], caption: str, label: str) -> Table:
     """One row per benchmark in any file, one column pair (median ms, ratio vs ACT) per file; ``-`` where a file
     lacks the benchmark or its group has no ACT reference."""

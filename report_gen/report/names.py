@@ -1,0 +1,75 @@
+"""Human-readable names for sweep axes and variants, so the report never prints gin bindings as prose.
+
+A sweep records its axis as the binding it varied (``policy.ctm_act.ticks``) and its variants as the values'
+directory names (``10``, ``True``, ``'weights/act'``); a reader wants "ticks per call T" and "T = 10". Unknown axes
+and values fall back to the recorded text, escaped by the template like any other value.
+"""
+
+from __future__ import annotations
+
+#: Axis (binding or component kind) -> (short name, how one value reads; ``{}`` is the value's own label).
+AXES: dict[str, tuple[str, str]] = {
+    "policy": ("policy", "{}"),
+    "reevaluate": ("policy", "{}"),
+    "policy.ctm_act.ticks": ("ticks at training", "T = {}"),
+    "ticks_inference": ("ticks at inference", "{} ticks"),
+    "synapse": ("synapse", "{} synapse"),
+    "gating": ("sync gating", "{} gating"),
+    "pairing": ("neuron pairing", "{} pairing"),
+    "neuron_model": ("neuron-level models", "{} neuron models"),
+    "policy.ctm_act.memory": ("trace memory M", "M = {}"),
+    "policy.ctm_act.read_out": ("read-out", "read-out from {}"),
+    "policy.ctm_act.train_windows": ("state across calls", "{}"),
+    "policy.ctm_act.curriculum_fraction": ("tick curriculum", "curriculum over {} of training"),
+    "loss.tick_penalty.weight": ("tick penalty", "tick penalty {}"),
+    "polibench.Experiment.init_from": ("initialisation", "{}"),
+    "halting": ("halting rule", "{} halting"),
+    "halting.variance.enabled": ("halting at inference", "{}"),
+    "polibench.TrainConfig.precision": ("training precision", "{}"),
+    "loss.diffusion_mse.mask_padding": ("Diffusion Policy loss over padded steps", "{}"),
+}
+
+#: Value labels that read better than the value itself, per axis (None: any axis).
+VALUES: dict[tuple[str | None, str], str] = {
+    ("halting.variance.enabled", "True"): "halting on",
+    ("halting.variance.enabled", "False"): "halting off (all ticks)",
+    ("polibench.Experiment.init_from", "weights_act"): "from trained ACT weights",
+    ("polibench.Experiment.init_from", "None"): "from scratch",
+    ("policy.ctm_act.train_windows", "1"): "state reset per call",
+    ("policy.ctm_act.train_windows", "4"): "state carried (trained on 4 consecutive windows)",
+    ("policy.ctm_act.read_out", "sync"): "synchronisation",
+    ("policy.ctm_act.read_out", "activations"): "post-activations",
+    ("loss.diffusion_mse.mask_padding", "True"): "padded steps masked",
+    ("loss.diffusion_mse.mask_padding", "False"): "padded steps in the loss",
+    ("policy.ctm_act.curriculum_fraction", "0.0"): "no tick curriculum",
+    ("polibench.TrainConfig.precision", "bf16"): "bf16 autocast",
+    ("polibench.TrainConfig.precision", "fp32"): "fp32",
+    (None, "act"): "ACT",
+    (None, "act_capacity"): "ACT, 4 decoder layers",
+    (None, "diffusion"): "Diffusion Policy",
+    (None, "ctm_act"): "CTM-ACT",
+    (None, "ctm_act_unet"): "CTM-ACT (unet)",
+    (None, "ctm_act_mlp"): "CTM-ACT (mlp)",
+    (None, "ctm_act_tick_sync"): "CTM-ACT (tick-sync)",
+    (None, "lerobot_act"): "LeRobot ACT",
+    (None, "lerobot_diffusion"): "LeRobot Diffusion Policy",
+    (None, "random_pairing"): "random-pair",
+    (None, "first_last"): "first-last",
+    (None, "tick_sync"): "tick-sync",
+    (None, "predicted_error"): "predicted-error",
+    (None, "none"): "no",
+}
+
+
+def axis_name(axis: str) -> str:
+    """The short name of a sweep axis ("ticks at training")."""
+    return AXES.get(axis, (axis.rsplit(".", 1)[-1].replace("_", " "), "{}"))[0]
+
+
+def variant_name(axis: str, variant: str) -> str:
+    """A variant as a reader names it ("T = 10", "halting off (all ticks)", "CTM-ACT (unet)")."""
+    if (axis, variant) in VALUES:
+        return VALUES[(axis, variant)]
+    own = VALUES.get((None, variant), variant.replace("_", " ") if variant.isidentifier() else variant)
+    pattern = AXES.get(axis, ("", "{}"))[1]
+    return pattern.format(own)

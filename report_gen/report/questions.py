@@ -1,0 +1,182 @@
+"""The ablation questions the report answers, and the paired verdicts that answer them.
+
+Every ablation sweep is assigned to one question by what it varied (its axis), so five halting sweeps become one
+subsection with one table and one figure, not five near-identical ones. Within a sweep, each variant is compared
+with the sweep's first variant (its base: the default a screen varies one part of) by the paired bootstrap of
+:func:`polibench.sweep.verdicts.compare` over the shared start seeds and the training seeds. The template holds
+the authored text of each question; this module only states what the numbers say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from polibench.metric_table import METRICS
+from polibench.rundir import RunDirError
+from polibench.sweep.verdicts import compare, score_matrix
+from report_gen.report.format import fmt_value
+from report_gen.report.inputs import Sweep
+from report_gen.report.names import axis_name, variant_name
+
+#: (summary metric in results.json, per-episode field, words when better, words when worse)
+VERDICT_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("success_rate", "success", "succeeds more often", "succeeds less often"),
+    ("avg_max_coverage", "max_coverage", "covers more of the goal", "covers less of the goal"),
+    ("jerk", "jerk", "is smoother", "is less smooth"),
+)
+#: Bootstrap replications for the report's verdicts (the third decimal of an interval is stable at this count).
+REPS = 1000
+
+
+@dataclass(frozen=True)
+class Question:
+    """One ablation subsection: its key in the template, its title, and which sweeps answer it."""
+
+    key: str
+    title: str
+    matches: Callable[[Sweep], bool]
+
+
+def axis_key(sweep: Sweep) -> str:
+    """The axis a sweep varied, with ticks changed at inference told apart from ticks at training."""
+    axis = sweep.axis
+    if axis == "policy.ctm_act.ticks" and sweep.results.get("inference_only"):
+        return "ticks_inference"
+    return axis
+
+
+def _axes(*names: str) -> Callable[[Sweep], bool]:
+    return lambda s: axis_key(s) in names
+
+
+def _only_act(sweep: Sweep) -> bool:
+    return sweep.axis in ("policy", "reevaluate") and {sweep.policy(v["name"]) for v in sweep.variants} == {"act"}
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("capacity", "Is it parameters? A capacity-matched ACT", _only_act),
+    Question("ticks", "Are ticks needed?", _axes("policy.ctm_act.ticks", "ticks_inference")),
+    Question("halting", "Does halting keep the outcome?",
+             lambda s: s.axis == "halting" or s.axis.startswith("halting.")),
+    Question("synapse", "Which synapse?", _axes("synapse")),
+    Question("synchronisation", "Synchronisation: pairing, gating and read-out",
+             _axes("pairing", "gating", "policy.ctm_act.read_out")),
+    Question("neurons", "Neuron-level models and trace memory", _axes("neuron_model", "policy.ctm_act.memory")),
+    Question("state", "State across calls and smoothness", _axes("policy.ctm_act.train_windows",
+                                                                 "policy.ctm_act.carry_state")),
+    Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
+             _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
+    Question("precision", "Training precision", _axes("polibench.TrainConfig.precision")),
+    Question("baselines", "Baseline details", _axes("loss.diffusion_mse.mask_padding")),
+)
+OTHER = Question("other", "Other ablations", lambda s: True)
+
+
+def assign(ablations: Sequence[Sweep]) -> list[tuple[Question, list[Sweep]]]:
+    """Each question with the sweeps that answer it, in the questions' order; unmatched sweeps under "other"."""
+    groups: dict[str, list[Sweep]] = {}
+    for sweep in ablations:
+        question = next((q for q in QUESTIONS if q.matches(sweep)), OTHER)
+        groups.setdefault(question.key, []).append(sweep)
+    return [(q, groups[q.key]) for q in (*QUESTIONS, OTHER) if q.key in groups]
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """One variant against its sweep's base on each verdict metric: P(better) and the mean difference, with
+    intervals, and the word the P interval gives (better / worse / tie)."""
+
+    sweep: Sweep
+    variant: str
+    base: str
+    results: Mapping[str, Mapping[str, Any]]
+
+    def verdict(self, metric: str) -> str:
+        c = self.results[metric]
+        return "better" if c["ci_low"] > 0.5 else "worse" if c["ci_high"] < 0.5 else "tie"
+
+    def sentence(self) -> str:
+        """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39) and is tied on success (...)"."""
+        axis = axis_key(self.sweep)
+        differs, ties = [], []
+        for metric, _, better, worse in VERDICT_METRICS:
+            if metric not in self.results:
+                continue
+            c, v = self.results[metric], self.verdict(metric)
+            low, high = c["difference_ci"]
+            detail = (f"{_signed(metric, c['difference'])} [{_signed(metric, low)}, {_signed(metric, high)}], "
+                      f"P = {c['probability']:.2f}")
+            label = METRICS[metric].short or METRICS[metric].label
+            if v == "tie":
+                ties.append(f"{label} ({detail})")
+            else:
+                differs.append(f"{better if v == 'better' else worse} ({label} {detail})")
+        parts = differs + ([f"is tied on {_join(ties)}"] if ties else [])
+        return f"Against {variant_name(axis, self.base)}, {variant_name(axis, self.variant)} {_join(parts)}."
+
+
+def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, reps: int = REPS) -> list[PairVerdict]:
+    """Each (variant, base) of ``pairs`` (default: every variant after the first against the first) on the verdict
+    metrics both were evaluated on, over the same start seeds."""
+    runs = {v["name"]: [sweep.path / r for r in v["runs"]] for v in sweep.variants}
+    names = list(runs)
+    out = []
+    for name, base in pairs if pairs is not None else [(n, names[0]) for n in names[1:]]:
+        results = {}
+        for metric, episode_field, _, _ in VERDICT_METRICS:
+            try:
+                a, seeds_a = score_matrix(runs[name], episode_field)
+                b, seeds_b = score_matrix(runs[base], episode_field)
+            except (RunDirError, KeyError):
+                continue  # a metric these episodes lack (older runs) is left out, not guessed
+            if seeds_a == seeds_b:
+                results[metric] = compare(a, b, METRICS[metric].better, reps)
+        out.append(PairVerdict(sweep, name, base, results))
+    return out
+
+
+def question_flags(key: str, sweeps: Sequence[Sweep], verdicts: Mapping[str, Sequence[PairVerdict]]) -> dict[str, Any]:
+    """What the template's conditional sentences of question ``key`` depend on, from the verdicts."""
+    pairs = [v for vs in verdicts.values() for v in vs]
+    def tied(v: PairVerdict, *metrics: str) -> bool:
+        return all(m in v.results and v.verdict(m) == "tie" for m in metrics)
+    def count(verdict: str, metric: str) -> int:
+        return sum(1 for v in pairs if metric in v.results and v.verdict(metric) == verdict)
+    flags: dict[str, Any] = {"n_pairs": len(pairs), "n_sweeps": len(sweeps),
+                             "better": {m: count("better", m) for m, *_ in VERDICT_METRICS},
+                             "worse": {m: count("worse", m) for m, *_ in VERDICT_METRICS}}
+    if key == "ticks":
+        trained = [v for v in pairs if axis_key(v.sweep) == "policy.ctm_act.ticks" and v.variant == "1"]
+        flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
+        flags["one_tick_rougher"] = bool(trained) and all("jerk" in v.results and v.verdict("jerk") == "worse"
+                                                          for v in trained)
+    if key == "halting":
+        off = [v for v in pairs if v.sweep.axis == "halting.variance.enabled" and v.variant == "False"]
+        flags["off_configs"] = len(off)
+        flags["off_better_success"] = sum(1 for v in off if "success_rate" in v.results
+                                          and v.verdict("success_rate") == "better")
+        flags["off_not_worse"] = sum(1 for v in off if not any(v.verdict(m) == "worse" for m in v.results
+                                                                if m != "jerk"))
+    if key == "capacity":
+        bigger = [v for v in pairs if v.variant == "act_capacity"]
+        flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
+                                                       v.verdict("avg_max_coverage") == "better" for v in bigger)
+    return flags
+
+
+def sweep_label(sweep: Sweep) -> str:
+    """How a sweep is named in tables and figures: what it varied, on which runs, at which protocol."""
+    seeds = len(sweep.results.get("seeds", []))
+    episodes = sweep.variants[0].get("n_episodes", 0) // max(sweep.variants[0].get("n_seeds", 1), 1)
+    return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({seeds} seed{'s' * (seeds != 1)} x {episodes})"
+
+
+def _signed(metric: str, value: float) -> str:
+    text = fmt_value(metric, abs(value))
+    return f"+{text}" if value >= 0 else f"-{text}"
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
