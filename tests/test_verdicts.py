@@ -10,7 +10,7 @@ from rliable import metrics
 
 from polibench.io import read_json, write_text
 from polibench.rundir import RunDirError
-from polibench.sweep.verdicts import compare, probability_of_improvement, to_markdown, verdicts
+from polibench.sweep.verdicts import compare, probability_of_improvement, to_markdown, verdict_of, verdicts
 from tests.conftest import REPO
 
 HEADLINE = REPO / "benchmarks" / "results" / "cpu" / "headline"
@@ -36,6 +36,15 @@ def test_intervals_resample_start_seeds_even_with_one_training_seed():
     assert shifted["probability"] == shifted["ci_low"] == shifted["ci_high"] == 1.0
     assert shifted["difference_ci"] == pytest.approx([0.1, 0.1])
     assert compare(b + 0.1, b, direction=-1, reps=50)["probability"] == 0.0  # lower is better: never
+    assert verdict_of(shifted, 1) == "better" and verdict_of(compare(b + 0.1, b, direction=-1, reps=50), -1) == "worse"
+    # most starts tie exactly, a few lose by a hair and one wins clearly: P's interval excludes 0.5, the
+    # difference's does not, and that is a tie
+    hair = b.copy()
+    hair[0, :10] -= 0.001
+    hair[0, 10] += 0.05
+    nearly = compare(hair, b, reps=500)
+    assert nearly["ci_high"] < 0.5 and nearly["difference_ci"][0] < 0 < nearly["difference_ci"][1]
+    assert verdict_of(nearly, 1) == "tie"
 
 
 def test_headline_verdicts_follow_the_per_episode_data():

@@ -6,9 +6,10 @@ are a matrix [training seeds, start seeds] (episodes aligned by start seed acros
 (Agarwal et al., 2021), with stratified bootstrap intervals over training seeds *and* start seeds:
 
 - the probability of improvement P(A > B): per start seed, the chance that a run of A scores above a run of B
-  (ties count half), averaged over start seeds; 0.5 is a tie, and an interval that excludes 0.5 is a verdict;
+  (ties count half), averaged over start seeds; 0.5 is a tie;
 - the paired mean difference A - B: P(A > B) asks on how many starts A wins, and a variant that wins by a lot on
-  few starts and loses by a little on many has a higher mean but P below 0.5, so both are shown;
+  few starts and loses by a little on many has a higher mean but P below 0.5, so both are shown, and a verdict
+  (better / worse) needs both intervals to agree (:func:`verdict_of`);
 - each variant's mean and interquartile mean (IQM), next to its per-seed means.
 
 ``polibench verdicts SWEEP --variant A --against B,C`` writes ``SWEEP/verdicts.json`` and ``verdicts.md``.
@@ -89,6 +90,19 @@ def compare(a: np.ndarray, b: np.ndarray, direction: int = 1, reps: int = REPS, 
                                                                                                    float(d_high)]}
 
 
+def verdict_of(comparison: dict[str, Any], direction: int) -> str:
+    """better / worse only when both intervals agree: P(better) excludes one half *and* the mean difference
+    excludes zero on the same side; otherwise a tie. P alone calls a difference of a thousandth "worse" when most
+    starts tie exactly and the few others lean one way; the difference alone calls a variant better that wins
+    big on a few starts and loses on most."""
+    low, high = (direction * x for x in comparison["difference_ci"])
+    if comparison["ci_low"] > 0.5 and min(low, high) > 0:
+        return "better"
+    if comparison["ci_high"] < 0.5 and max(low, high) < 0:
+        return "worse"
+    return "tie"
+
+
 def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, Any]:
     """Mean and IQM with stratified-bootstrap intervals, and each training seed's mean."""
     from rliable import library as rly
@@ -130,15 +144,16 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
 
 def to_markdown(doc: dict[str, Any]) -> str:
     lines = [f"P({doc['variant']} better than X) and the mean difference {doc['variant']} - X per metric, 95% paired "
-             f"bootstrap intervals over start seeds and training seeds ({doc['reps']} replications); P = 0.5 is a tie, "
-             f"and the verdict is P's interval excluding 0.5.", "",
+             f"bootstrap intervals over start seeds and training seeds ({doc['reps']} replications); P = 0.5 is a tie. "
+             f"Verdict: better or worse only where P's interval excludes 0.5 and the difference's excludes 0, on the "
+             f"same side; otherwise a tie.", "",
              "| metric | X | P(better) [95% CI] | verdict | mean difference [95% CI] | mean (variant / X) | "
              "per-seed means (variant / X) |",
              "|---|---|---|---|---|---|---|"]
     for metric, m in doc["metrics"].items():
         mine = m["summary"][doc["variant"]]
         for other, c in m["vs"].items():
-            verdict = "better" if c["ci_low"] > 0.5 else "worse" if c["ci_high"] < 0.5 else "tie"
+            verdict = verdict_of(c, 1 if m["better"] == "higher" else -1)
             theirs = m["summary"][other]
             seeds = lambda s: ", ".join(f"{x:.3g}" for x in s["seed_means"])  # noqa: E731
             low, high = c["difference_ci"]

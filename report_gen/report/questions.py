@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from polibench.metric_table import METRICS
 from polibench.rundir import RunDirError
-from polibench.sweep.verdicts import compare, score_matrix
+from polibench.sweep.verdicts import compare, score_matrix, verdict_of
 from report_gen.report.format import fmt_value
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import axis_name, variant_name
@@ -94,8 +94,7 @@ class PairVerdict:
     results: Mapping[str, Mapping[str, Any]]
 
     def verdict(self, metric: str) -> str:
-        c = self.results[metric]
-        return "better" if c["ci_low"] > 0.5 else "worse" if c["ci_high"] < 0.5 else "tie"
+        return verdict_of(self.results[metric], METRICS[metric].better)
 
     def sentence(self) -> str:
         """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39) and is tied on success (...)"."""
