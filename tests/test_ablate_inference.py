@@ -119,3 +119,19 @@ def test_a_bad_binding_is_a_clear_error_before_any_evaluation(trained, tmp_path,
     with pytest.raises(AxisError, match=message):
         ablate_inference(tmp_path / "out", trained, values="1,2", axis=binding)
     assert not (tmp_path / "out").exists()
+
+
+def test_shared_bindings_reach_every_value_and_are_recorded(trained, tmp_path):
+    """--gin_param applies to every value (here: two ticks per call), is in each evaluation's command and in
+    sweep.json, and rerunning without it is refused rather than mixed in."""
+    out, shared = tmp_path / "shared", "policy.ctm_act.ticks = 2"
+    seed0 = trained / "variants" / str(TICKS) / "seed0"
+    assert ablate_inference(out, seed0, extra=("--gin_param", shared)) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["variants"][1]["metrics"]["ticks_per_call"]["mean"] == 2
+    command = json.loads((out / "variants" / "False" / "seed0" / "eval" / "eval_command.json").read_text())
+    assert command["gin_params"] == [shared, f"{BINDING} = False"]
+    record = json.loads((out / "sweep.json").read_text())
+    assert record["gin_params"] == [shared] and f"--gin_param '{shared}'" in record["command"]
+    with pytest.raises(RunDirError, match="other gin_params"):
+        inference.ablate_inference(inference.InferenceSpec(BINDING, ["True", "False"], [seed0], None, out))

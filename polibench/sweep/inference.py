@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -75,6 +75,8 @@ class InferenceSpec:
     episodes: int | None = None
     seed0: int | None = None
     device: str = "auto"
+    #: bindings every value is evaluated with, before the value's own (e.g. n_action_steps for ensembling)
+    gin_params: list[str] = field(default_factory=list)
 
     def command(self) -> str:
         """The equivalent command line, recorded in sweep.json."""
@@ -85,6 +87,8 @@ class InferenceSpec:
         args += ["--out", str(self.out)]
         args += ["--episodes", str(self.episodes)] if self.episodes is not None else []
         args += ["--seed0", str(self.seed0)] if self.seed0 is not None else []
+        for binding in self.gin_params:
+            args += ["--gin_param", binding]
         return shlex.join(args)
 
     def eval_overrides(self) -> dict[str, int]:
@@ -95,14 +99,14 @@ class InferenceSpec:
 def ablate_inference(spec: InferenceSpec, progress: bool = True) -> dict[str, Any]:
     """Evaluate every source run with every value of the binding (skipping finished ones); write the results."""
     sources = find_sources(spec.runs, spec.variants)
-    axis = resolve_binding(spec.binding, spec.values, sources)
+    axis = resolve_binding(spec.binding, spec.values, sources, spec.gin_params)
     check_directory_target(spec.out)
     with exclusive(spec.out, "sweep directory"):
         return _ablate_inference(spec, sources, axis, progress)
 
 
 def _ablate_inference(spec: InferenceSpec, sources: Sequence[Source], axis: Axis, progress: bool) -> dict[str, Any]:
-    evaluations = [Evaluation(s, v.name, v.gin_params, spec.out / "variants" / v.name / s.label)
+    evaluations = [Evaluation(s, v.name, (*spec.gin_params, *v.gin_params), spec.out / "variants" / v.name / s.label)
                    for v in axis.variants for s in sources]
     _record(spec, axis, sources, evaluations)
     _run_all([e for e in evaluations if not e.finished], len(evaluations), spec, progress)
@@ -136,7 +140,8 @@ def find_sources(runs: Sequence[Path], variants: Sequence[str] | None) -> list[S
     return sources
 
 
-def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Source]) -> Axis:
+def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Source],
+                    shared: Sequence[str] = ()) -> Axis:
     """The variants of ``binding``, checked against every source run's saved config: the binding must parse and
     be a parameter the run builds (an unused binding would silently change nothing). Each saved config is checked
     first as loading the run checks it (:mod:`polibench.safe_config`), since the run may come from elsewhere."""
@@ -144,7 +149,7 @@ def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Sourc
     for source in sources:
         config = RunDir(source.path).config_path
         read_run_config(config)
-        base = load_base([config], [])
+        base = load_base([config], shared)
         axis = resolve(binding, values, base)
         if axis.target not in base.bindings:
             raise AxisError(f"{source.path} does not build {axis.target}, so overriding it changes nothing."
@@ -187,6 +192,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="sweep directory to write; rerunning resumes it")
     parser.add_argument("--episodes", type=int, help="evaluation episodes (default: each run's saved protocol)")
     parser.add_argument("--seed0", type=int, help="first evaluation seed (default: each run's saved protocol)")
+    parser.add_argument("--gin_param", "--gin-param", action="append", default=[],
+                        help="inference-time binding for every value, before the value's own (e.g. "
+                             "'policy.ctm_act.n_action_steps = 1' for a sweep over temporal ensembling)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
 
@@ -194,7 +202,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     spec = InferenceSpec(args.axis, split_values(args.values), [Path(r) for r in args.runs],
                          split_values(args.variants) if args.variants else None, Path(args.out), args.episodes,
-                         args.seed0, args.device)
+                         args.seed0, args.device, list(args.gin_param))
     ablate_inference(spec, progress=not args.no_progress)
     console.print(f"[green]sweep directory: {spec.out}")
     return 0
@@ -238,13 +246,14 @@ def _record(spec: InferenceSpec, axis: Axis, sources: Sequence[Source], evaluati
     """Write sweep.json; refuse an OUT started with another binding, other values, runs or evaluation protocol."""
     path = spec.out / SWEEP_FILE
     now = {"target": axis.target, "eval_overrides": spec.eval_overrides(),
+           "gin_params": list(spec.gin_params),
            "source_runs": {s.label: _portable(str(s.path)) for s in sources},
            "variants": {v.name: {"gin_params": list(v.gin_params),
                                  "runs": [str(e.path.relative_to(spec.out)) for e in evaluations if e.value == v.name]}
                         for v in axis.variants}}
     if path.exists():
         recorded = read_json(path)
-        differs = [k for k in now if recorded.get(k) != now[k]]
+        differs = [k for k in now if recorded.get(k, [] if k == "gin_params" else None) != now[k]]
         if differs:
             raise RunDirError(f"{spec.out} holds an inference ablation with other {', '.join(differs)} (recorded: "
                               f"{recorded.get('command')!r}); rerun that command or choose another --out")
