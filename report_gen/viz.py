@@ -6,6 +6,10 @@ policy is loaded (its weights are needed) and rolled out again through the evalu
 ``{"run": str, "figures": [{"file": "ticks.png", "title": str, "caption": str}, ...]}`` (plus ``animations``,
 same entry format, when a GIF was asked for). The recordings are kept beside the figures
 (``recordings/<name>/{metrics.json, episodes.jsonl, trajectories.npz}``).
+
+The adaptive-compute figure and the smoothness bars read every episode of a run's saved protocol evaluation
+(``eval/episodes.jsonl``) where there is one and no inference-time override changed the policy, not only the few
+recorded here. Runs compared side by side must share their training seed (run.json), or viz refuses.
 """
 
 from __future__ import annotations
@@ -17,25 +21,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from polibench import registry
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
 from polibench.io import read_json, write_json
-from polibench.rundir import EPISODES_FILE, EVAL_SUBDIR, RunDir, RunDirError
-from report_gen.figures.attention import TokenLayout, attention_figure, token_layout
-from report_gen.figures.compute import adaptive_compute_figure
+from polibench.rundir import RunDir, RunDirError
+from report_gen.figures.attention import TokenLayout, attention_figure, attention_grid_figure, token_layout
+from report_gen.figures.halting import every_call_ran_all_ticks, ticks_by_difficulty_figure
 from report_gen.figures.save import save_figure
-from report_gen.figures.style import run_colour
-from report_gen.figures.ticks import GATE_THRESHOLD, tick_traces_figure
+from report_gen.figures.style import REPORT_DPI, run_colour
+from report_gen.figures.ticks import GATE_THRESHOLD, N_NEURONS, default_calls, is_gated, tick_traces_figure
 from report_gen.figures.trajectories import common_seeds, save_rollout_gif, trajectory_comparison_figure
 
-#: The first protocol seeds: enough episodes to split easy / hard starts, quick to roll out on a CPU.
-DEFAULT_SEEDS = tuple(range(100000, 100008))
+#: The first protocol seeds. Only the tick, attention and trajectory figures need recorded episodes (one and
+#: TRAJECTORY_SEEDS of them); the adaptive-compute figure reads every episode of the run's saved evaluation.
+DEFAULT_SEEDS = tuple(range(100000, 100003))
 MANIFEST = "figures.json"
 RUN_DIR_ENV = "POLIBENCH_RUN_DIR"
 COMPARE_DIRS_ENV = "POLIBENCH_COMPARE_DIRS"
 TRAJECTORY_SEEDS = 3  # rows of the trajectory figure
+#: Reader-facing policy names (registry name -> name in captions and figure titles).
+POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion Policy", "ctm_act": "CTM-ACT", "mlp_chunk": "MLP chunk"}
 
 
 @dataclass
@@ -49,6 +57,8 @@ class RunRecording:
     layout: TokenLayout | None
     halt_threshold: float | None
     max_ticks: int | None
+    training_seed: int | None = None
+    overrides: tuple[str, ...] = ()
 
     @property
     def episodes(self) -> list[EpisodeRecord]:
@@ -58,12 +68,25 @@ class RunRecording:
     def has_internals(self) -> bool:
         return bool(self.episodes and self.episodes[0].internals)
 
+    @property
+    def label(self) -> str:
+        """The policy's reader-facing name."""
+        return POLICY_NAMES.get(self.policy, self.policy)
+
+    @property
+    def halting(self) -> str:
+        """How the recorded policy halted, in words."""
+        return (f"halting at certainty {self.halt_threshold:g}" if self.halt_threshold is not None
+                else "halting off: every call runs all ticks")
+
     def eval_episodes(self) -> tuple[list[dict[str, Any]], str]:
-        """The run's protocol evaluation rows (eval/episodes.jsonl) if saved, else the recorded ones; and which."""
+        """The run's protocol evaluation rows (eval/episodes.jsonl) if saved, else the recorded ones; and which,
+        in words. Inference-time overrides change the policy the saved evaluation measured: then the recorded ones."""
         path = RunDir(self.run_dir).episodes_path
-        if path.exists():
-            return [json.loads(line) for line in path.read_text().splitlines() if line], f"{EVAL_SUBDIR}/{EPISODES_FILE}"
-        return self.result.per_episode, "the recorded episodes"
+        if path.exists() and not self.overrides:
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+            return rows, "the run's saved protocol evaluation"
+        return self.result.per_episode, "the episodes recorded for these figures"
 
 
 def check_weights(run_dir: Path) -> None:
@@ -77,6 +100,23 @@ def check_weights(run_dir: Path) -> None:
             f"committed without them), and the figures need the policy. Retrain it from its operative config: "
             f"`polibench run {rundir.config_path} --out NEW_RUN_DIR` (the command that first made it is in "
             "benchmarks/README.md), then `polibench viz NEW_RUN_DIR`.")
+
+
+def training_seed(run_dir: Path) -> int | None:
+    """The training seed in the run's run.json (None when it does not say)."""
+    return RunDir(run_dir).read_run_info().get("seed")
+
+
+def check_same_training_seed(run_dirs: Sequence[Path]) -> int | None:
+    """Runs compared side by side must share their training seed, else a difference between policies may be one
+    between seeds; returns that seed."""
+    seeds = {Path(p): training_seed(Path(p)) for p in run_dirs}
+    if len(set(seeds.values())) > 1:
+        listed = ", ".join(f"{p} (seed {s if s is not None else 'unknown: no run.json seed'})"
+                           for p, s in seeds.items())
+        raise RunDirError(f"the runs to compare were trained with different seeds: {listed}. Compare runs of one "
+                          "training seed (e.g. seed<k> of every policy), so that differences are the policies'")
+    return next(iter(seeds.values()))
 
 
 def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_steps: int = 300,
@@ -93,7 +133,8 @@ def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_st
     recording = RunRecording(
         run_dir=run_dir, name=name or run_dir.name, policy=kind, result=result, layout=None,
         halt_threshold=float(halting.threshold) if halting is not None and halting.enabled else None,
-        max_ticks=getattr(policy, "max_ticks", None),
+        max_ticks=getattr(policy, "max_ticks", None), training_seed=training_seed(run_dir),
+        overrides=tuple(gin_params),
     )
     if recording.has_internals:
         recording.layout = token_layout(policy)
@@ -116,47 +157,137 @@ class _Planned:
     make: Callable[[], Figure]
 
 
+def _run_words(rec: RunRecording) -> str:
+    """The run as a caption names it: policy, run, training seed, halting and any inference-time override."""
+    seed = f", training seed {rec.training_seed}" if rec.training_seed is not None else ""
+    overrides = f"; evaluated with {', '.join(rec.overrides)}" if rec.overrides else ""
+    return f"{rec.label} run {rec.name}{seed}, {rec.halting}{overrides}"
+
+
+def _seed_words(seeds: Sequence[int]) -> str:
+    """``seeds a-b`` for a contiguous range, else the list."""
+    seeds = sorted(int(s) for s in seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def _calls_words(episode: EpisodeRecord, calls: Sequence[int]) -> str:
+    """Which calls the tick and attention figures show, and why those."""
+    picked = ("spread over the episode among its calls that ran more than one tick (a call that halts after "
+              "tick 1 has nothing to show over ticks)" if np.all(episode.ticks[list(calls)] > 1)
+              else "spread evenly over the episode")
+    return (f"{len(calls)} of the {len(episode.call_steps)} model calls of the episode from start seed {episode.seed}, "
+            f"{picked}")
+
+
+def _ticks_figure(rec: RunRecording, episode: EpisodeRecord, calls: list[int]) -> _Planned:
+    gated = is_gated(episode.internals["gates"][calls])
+    gates = (f"Middle: the gate of each neuron group per tick (black: open, white: closed). Circles there and bars "
+             f"on the top panel mark synchronisation events, where a group's gate crosses {GATE_THRESHOLD} upwards."
+             if gated else "The core is ungated: every neuron updates at every tick, so there are no synchronisation "
+             "events and no gate panel.")
+    threshold = f"the halting threshold {rec.halt_threshold:g} (dotted) and the " if rec.halt_threshold is not None \
+        else "and the "
+    return _Planned(
+        "ticks.png", f"{rec.label} internals over ticks ({rec.name})",
+        f"{_calls_words(episode, calls)} ({_run_words(rec)}). Top: post-activations of the {N_NEURONS} neurons "
+        f"that vary most over these calls' ticks, one row per neuron. {gates} Bottom: certainty per tick, "
+        f"{threshold}tick whose action chunk was executed (dashed: the tick where certainty passed the threshold, "
+        "else the most certain tick). What to look at: whether the neurons settle or keep changing over ticks, and "
+        "whether certainty rises with them.",
+        lambda: tick_traces_figure(episode, calls, halt_threshold=rec.halt_threshold))
+
+
+def _attention_figures(rec: RunRecording, episode: EpisodeRecord, calls: list[int]) -> list[_Planned]:
+    layout = rec.layout
+    heads = episode.internals["attention"].shape[2]
+    tokens = ", ".join(label for label, _ in layout.columns())
+    per_step = f" (one of each per observation step, {layout.n_obs_steps} steps)" if layout.n_obs_steps > 1 else ""
+    memory = (f"{layout.n_tokens} encoder tokens: ACT's latent token (its latent is zero at inference, so the token "
+              f"is constant), the agent-position token and the block's keypoints token{per_step}"
+              if layout.grid is None else
+              f"{layout.n_tokens} encoder tokens, drawn in columns {tokens}; the image column sums the "
+              f"{layout.grid[1]} x {layout.grid[2]} cells of the backbone's feature map")
+    planned = [_Planned(
+        "attention.png", f"{rec.label} attention over the encoder tokens ({rec.name})",
+        f"Attention of the CTM core's query over the encoder memory at each tick, mean over its {heads} heads (a "
+        f"tick's weights sum to 1), for {_calls_words(episode, calls)}, the calls of the ticks figure "
+        f"({_run_words(rec)}). The memory holds {memory}; they are the encoder's outputs at those positions, so "
+        "each has mixed in the others through self-attention. Top: one heatmap per call, ticks downwards, numbers "
+        "the weights; outlined: the tick whose chunk was executed; a call that halted early has fewer rows. Bottom: "
+        "tick 1 of every call of the episode (triangles: the calls above). What to look at: how the weight moves "
+        "between the tokens over the ticks of a call, and between calls along the episode.",
+        lambda: attention_figure(episode, layout, calls))]
+    if layout.grid is not None:
+        planned.append(_Planned(
+            "attention_grid.png", f"{rec.label} attention over the image cells ({rec.name})",
+            f"The image tokens' attention weights (mean over heads) drawn as a grid over the rendered frame, at up to "
+            f"six ticks of the same calls; the agent disc is coloured by the agent-position token ({_run_words(rec)}).",
+            lambda: attention_grid_figure(episode, layout, calls)))
+    return planned
+
+
+def _compute_figure(rec: RunRecording) -> _Planned:
+    rows, source = rec.eval_episodes()
+    if every_call_ran_all_ticks(rows, rec.max_ticks):
+        left = (f"Every model call ran all {rec.max_ticks} ticks ({rec.halting}), so compute cannot follow "
+                "difficulty and the left panel says so instead of plotting a constant.")
+    else:
+        left = ("Left: each episode's mean ticks per model call against its start distance (filled: success, "
+                "hollow: failure), with the mean of each third and its 95% bootstrap interval over episodes.")
+    return _Planned(
+        "compute.png", f"{rec.label} ticks per model call against start difficulty ({rec.name})",
+        f"All {len(rows)} episodes of {source}, start {_seed_words([r['seed'] for r in rows])} ({_run_words(rec)}, at "
+        f"most {rec.max_ticks} ticks per call). Difficulty of a start: the mean distance between the T's 8 "
+        "keypoints at the start and at the goal pose, one number that grows with both the offset and the rotation "
+        f"still to undo; the starts are cut into easy, medium and hard thirds at its terciles. {left} Right: "
+        "success rate and mean max coverage per third, 95% intervals. What to look at: whether ticks per call "
+        "change from the easy to the hard third by more than the intervals.",
+        lambda: ticks_by_difficulty_figure(rows, rec.max_ticks))
+
+
 def _ctm_figures(rec: RunRecording) -> list[_Planned]:
-    first = rec.episodes[0]
-    halting = (f"halting at certainty {rec.halt_threshold:g}" if rec.halt_threshold is not None
-               else "halting off (every call runs all ticks)")
-    return [
-        _Planned("ticks.png", f"CTM internals over ticks ({rec.name})",
-                 f"Three model calls of the episode from seed {first.seed} ({rec.name}, {halting}). Top: "
-                 f"post-activations of the highest-variance neurons over the internal ticks; bars mark "
-                 f"synchronisation events, where a neuron group's gate crosses {GATE_THRESHOLD} upwards (for gated "
-                 "cores; an ungated core keeps every group open). Middle: gate per neuron group (circles: the same "
-                 "events). Bottom: certainty per tick and the tick whose "
-                 "action chunk was executed.",
-                 lambda: tick_traces_figure(first, halt_threshold=rec.halt_threshold)),
-        _Planned("attention.png", f"CTM attention over encoder tokens ({rec.name})",
-                 f"Attention weights (mean over heads) of the CTM core's query over the encoder tokens at each tick, "
-                 f"for three model calls of the episode from seed {first.seed}. "
-                 + ("The image tokens are drawn as a grid over the rendered frame; the agent disc shows the "
-                    "agent-position token." if rec.layout and rec.layout.grid else
-                    "The T is coloured by the weight of the keypoints token, the agent disc by the agent-position "
-                    "token; the goal T is green.") + " The weight of ACT's latent token is written in each panel.",
-                 lambda: attention_figure(first, rec.layout)),
-        _Planned("compute.png", f"Adaptive compute ({rec.name})",
-                 f"Ticks used per model call over {len(rec.episodes)} episodes ({halting}). Left and middle: "
-                 "histograms for easy and hard starts, split at the median start distance and angle of the block to "
-                 "the goal. Right: ticks used along each episode, coloured by start distance.",
-                 lambda: adaptive_compute_figure(rec.episodes, rec.max_ticks)),
-    ]
+    """Ticks, attention (and its image grid on a pixels track) of the first recorded episode; compute over all."""
+    episode = rec.episodes[0]
+    calls = default_calls(episode)
+    return [_ticks_figure(rec, episode, calls), *_attention_figures(rec, episode, calls), _compute_figure(rec)]
+
+
+def run_labels(runs: Sequence[RunRecording]) -> list[str]:
+    """Policy names where each policy appears once, else policy and run name."""
+    policies = [r.label for r in runs]
+    return [r.label if policies.count(r.label) == 1 else f"{r.label} ({r.name})" for r in runs]
+
+
+def _sources_words(smoothness: dict[str, tuple[list[dict[str, Any]], str]]) -> str:
+    """Where each run's episode rows come from, said once when every run's come from the same kind of source."""
+    kinds = {(len(rows), source) for rows, source in smoothness.values()}
+    if len(kinds) == 1:
+        n, source = kinds.pop()
+        return f"the {n} episodes of {source.replace('the run', 'each run')}"
+    return "; ".join(f"{label}: {len(rows)} episodes of {source}" for label, (rows, source) in smoothness.items())
 
 
 def _trajectory_figure(runs: list[RunRecording]) -> _Planned:
+    labels = run_labels(runs)
     seeds = common_seeds({r.name: r.episodes for r in runs})[:TRAJECTORY_SEEDS]
-    smoothness = {r.name: r.eval_episodes() for r in runs}
-    sources = "; ".join(f"{name}: {source} ({len(rows)} episodes)" for name, (rows, source) in smoothness.items())
-    colours = {r.name: run_colour(r.policy, i) for i, r in enumerate(runs)}
+    smoothness = {label: r.eval_episodes() for label, r in zip(labels, runs)}
+    sources = _sources_words(smoothness)
+    colours = {label: run_colour(r.policy, i) for i, (label, r) in enumerate(zip(labels, runs))}
+    trained = ", ".join(f"{label} (run {r.name})" for label, r in zip(labels, runs))
+    seed = runs[0].training_seed
     return _Planned(
-        "trajectories.png", "Trajectories from the same seeds",
-        f"Agent path (hollow disc: start, filled: end) and the T's pose at six evenly spaced times (darker: later) "
-        f"for {', '.join(f'{r.name} ({r.policy})' for r in runs)} on seeds {', '.join(map(str, seeds))}; the goal "
-        f"T is green. Right: mean jerk, action change and chunk jump per run, from {sources}.",
-        lambda: trajectory_comparison_figure({r.name: r.episodes for r in runs},
-                                             {name: rows for name, (rows, _) in smoothness.items()}, colours, seeds),
+        "trajectories.png", f"Trajectories from the same start seeds (training seed {seed})",
+        f"{trained}, all of training seed {seed}, on start {_seed_words(seeds)} ({runs[0].label}: "
+        f"{runs[0].halting}). Agent path (hollow disc: start, filled disc: end; the path darkens with time) and the "
+        "T's pose at six evenly spaced times (darker: later); the goal T is green; each panel gives the episode's "
+        "maximum goal coverage. Right: each run's mean jerk (squared third difference of the agent position), "
+        "action change (size of the step-to-step change of the executed action) and chunk jump (the same change "
+        f"where a new action chunk starts), with 95% bootstrap intervals over episodes, from {sources}. What to "
+        "look at: how directly each policy pushes the T to the goal and how smooth its actions are.",
+        lambda: trajectory_comparison_figure({label: r.episodes for label, r in zip(labels, runs)},
+                                             {label: rows for label, (rows, _) in smoothness.items()}, colours, seeds),
     )
 
 
@@ -167,12 +298,14 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
     manifest into ``out_dir`` (default RUN_DIR/figures); returns the manifest's path.
 
     CTM figures (ticks, attention, adaptive compute) are written only for a policy that records internals
-    (CTM-ACT); the trajectory figure always. ``gin_params`` are inference-time overrides for ``run_dir`` only
-    (e.g. ``halting.variance.enabled = False``). ``gif`` also writes a side-by-side rollout of the first seed.
+    (CTM-ACT); the trajectory figure always. ``compare`` runs must share ``run_dir``'s training seed.
+    ``gin_params`` are inference-time overrides for ``run_dir`` only (e.g. ``halting.variance.enabled = False``).
+    ``gif`` also writes a side-by-side rollout of the first seed.
     """
     run_dirs = [Path(run_dir), *map(Path, compare)]
     for path in run_dirs:  # every error before minutes of rollouts
         check_weights(path)
+    check_same_training_seed(run_dirs)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "figures"
     names = _unique_names(run_dirs)
     runs = [record_run(path, seeds, max_steps, device, gin_params if i == 0 else (), name)
@@ -182,15 +315,17 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
     planned = (_ctm_figures(runs[0]) if runs[0].has_internals else []) + [_trajectory_figure(runs)]
     entries = []
     for item in planned:
-        save_figure(item.make(), out / item.file)
+        save_figure(item.make(), out / item.file, dpi=REPORT_DPI)
         entries.append({"file": item.file, "title": item.title, "caption": item.caption})
     manifest: dict[str, Any] = {"run": str(run_dir), "figures": entries}
     if gif:
         seed = common_seeds({r.name: r.episodes for r in runs})[0]
-        save_rollout_gif({r.name: next(ep for ep in r.episodes if ep.seed == seed) for r in runs}, out / "rollouts.gif")
-        manifest["animations"] = [{"file": "rollouts.gif", "title": f"Rollouts from seed {seed}",
-                                   "caption": f"{', '.join(r.name for r in runs)} side by side, rendered by gym-pusht "
-                                              "from the recorded states (every second step, real time)."}]
+        labels = run_labels(runs)
+        save_rollout_gif({label: next(ep for ep in r.episodes if ep.seed == seed) for label, r in zip(labels, runs)},
+                         out / "rollouts.gif")
+        manifest["animations"] = [{"file": "rollouts.gif", "title": f"Rollouts from start seed {seed}",
+                                   "caption": f"{', '.join(labels)} side by side, rendered by gym-pusht from the "
+                                              "recorded states (every second step, real time)."}]
     return write_json(out / MANIFEST, manifest)
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from matplotlib.collections import PathCollection
 
 from polibench.evaluation.env import make_env
 from polibench.io import read_json
-from report_gen.figures.halting import (accuracy_compute_figure, difficulty_groups, start_distance,
-                                        ticks_by_difficulty_figure)
+from report_gen.figures.halting import (accuracy_compute_figure, difficulty_groups, every_call_ran_all_ticks,
+                                        start_distance, ticks_by_difficulty_figure)
 from report_gen.figures.save import png_bytes
 from report_gen.viz import SHIPPED_RUN
 
@@ -32,3 +33,19 @@ def test_halting_figures_render_from_real_evaluations():
     assert png_bytes(ticks_by_difficulty_figure(episodes, max_ticks=10)).startswith(PNG)
     summary = read_json(SHIPPED_RUN / "eval" / "metrics.json")["summary"]
     assert png_bytes(accuracy_compute_figure([("halting on", summary), ("copy", summary)], max_ticks=10)).startswith(PNG)
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_ticks_by_difficulty_draws_every_episode_and_says_when_no_call_halted_early():
+    episodes = [json.loads(line) for line in (SHIPPED_RUN / "eval" / "episodes.jsonl").read_text().splitlines()]
+    assert not every_call_ran_all_ticks(episodes, 10)  # the shipped run halts
+    fig = ticks_by_difficulty_figure(episodes, max_ticks=10)
+    points = sum(len(c.get_offsets()) for c in fig.axes[0].collections if isinstance(c, PathCollection))
+    assert points == len(episodes)  # one point per evaluation episode, successes and failures
+    assert not any("ran all" in t for t in _texts(fig))
+    halting_off = [dict(e, ticks_per_call=10.0) for e in episodes]
+    assert every_call_ran_all_ticks(halting_off, 10)
+    assert any("all 10 ticks" in t for t in _texts(ticks_by_difficulty_figure(halting_off, max_ticks=10)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -14,13 +16,13 @@ from polibench import registry
 from polibench.cli import main
 from polibench.evaluation.rollout import evaluate, load_episodes, save_eval
 from polibench.normalize import minmax_stats
-from polibench.policy import FeatureSpec
+from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDirError
 from polibench.tracks import TRACKS
-from report_gen.figures.attention import attention_figure, token_layout
-from report_gen.figures.compute import adaptive_compute_figure, split_easy_hard
+from report_gen.figures.attention import attention_figure, attention_grid_figure, column_weights, token_layout
+from report_gen.figures.halting import ticks_by_difficulty_figure
 from report_gen.figures.save import png_bytes
-from report_gen.figures.ticks import chosen_tick, sync_events, tick_traces_figure
+from report_gen.figures.ticks import chosen_tick, default_calls, is_gated, sync_events, tick_traces_figure
 from report_gen.figures.trajectories import save_rollout_gif, trajectory_comparison_figure
 from report_gen.viz import record_run, viz_run
 from tests.conftest import REPO
@@ -132,7 +134,7 @@ def test_every_figure_renders_from_a_tiny_real_run(ctm_recorded, runs, tmp_path)
     figures = [
         tick_traces_figure(episode, halt_threshold=0.9),
         attention_figure(episode, token_layout(policy)),
-        adaptive_compute_figure(result.episodes, policy.max_ticks),
+        ticks_by_difficulty_figure(result.per_episode, policy.max_ticks),
         trajectory_comparison_figure({"ctm": result.episodes, "act": act.episodes},
                                      {"ctm": result.per_episode, "act": act.result.per_episode},
                                      {"ctm": "red", "act": "blue"}),
@@ -146,29 +148,80 @@ def test_every_figure_renders_from_a_tiny_real_run(ctm_recorded, runs, tmp_path)
         tick_traces_figure(act.episodes[0])
 
 
-def test_attention_over_image_tokens_on_the_pixels_track():
-    """Untrained tiny CTM-ACT on pixels: image tokens form the backbone's feature-map grid over the frame."""
-    spec = FeatureSpec(TRACKS["pixels"].obs_shapes, 2)
+def untrained_ctm(track: str, **kwargs) -> Policy:
+    """A tiny CTM-ACT straight from the registry (no training: the figures need its internals, not its skill),
+    normalised over the whole 512 x 512 plane."""
+    spec = FeatureSpec(TRACKS[track].obs_shapes, 2)
     policy = registry.create("policy", "ctm_act", spec=spec, horizon=8, n_action_steps=4, temporal_ensemble_coeff=None,
                              dim=32, ff_dim=64, encoder_layers=1, vae_layers=1, neurons=32, memory=4, ticks=3,
-                             action_pairs=8, out_pairs=16)
+                             action_pairs=8, out_pairs=16, **kwargs)
     corners = np.array([[0.0, 0.0], [512.0, 512.0]])
-    policy.normalizer.set_stats(minmax_stats({"agent_pos": corners, "action": corners}))
+    stats = {"agent_pos": corners, "action": corners} | (
+        {"environment_state": np.tile(corners, 8)} if track == "keypoints" else {})
+    policy.normalizer.set_stats(minmax_stats(stats))
+    return policy
+
+
+def test_attention_heatmaps_name_the_keypoint_tokens(ctm_recorded):
+    policy, result = ctm_recorded
+    layout = token_layout(policy)
+    assert [label for label, _ in layout.columns()] == ["latent", "agent", "block"]
+    episode = result.episodes[0]
+    weights = column_weights(episode.internals["attention"], layout)  # [calls, T, tokens]
+    ran = ~np.isnan(weights[..., 0])
+    np.testing.assert_allclose(weights.sum(axis=-1)[ran], 1.0, rtol=1e-5)  # a tick's attention sums to 1
+    assert ran.sum() == episode.ticks.sum()  # one row per tick each call ran
+    fig = attention_figure(episode, layout)
+    heatmaps = [ax for ax in fig.axes if ax.get_title().startswith("step ")]
+    assert len(heatmaps) == len(default_calls(episode))
+    assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == ["latent", "agent", "block"]
+
+
+def test_attention_over_image_tokens_on_the_pixels_track():
+    """Untrained tiny CTM-ACT on pixels: image tokens form the backbone's feature-map grid over the frame."""
+    policy = untrained_ctm("pixels")
     layout = token_layout(policy)
     key, h, w = layout.grid
     assert key == "pixels" and layout.slices["pixels"].stop - layout.slices["pixels"].start == h * w
+    assert [label for label, _ in layout.columns()] == ["latent", "agent", "image"]
     result = evaluate(policy, "pixels", SEEDS[:1], max_steps=8, progress=False, record=True)
     assert result.episodes[0].internals["attention"].shape[-1] == layout.n_tokens
     assert png_bytes(attention_figure(result.episodes[0], layout)).startswith(PNG)
+    assert png_bytes(attention_grid_figure(result.episodes[0], layout)).startswith(PNG)
 
 
-def test_sync_events_chosen_tick_and_difficulty_split():
+GATINGS = {"none": {}, "sigmoid": {"groups": 4}, "threshold": {"groups": 4}, "topk": {"groups": 4, "k": 2}}
+
+
+@pytest.mark.parametrize("gating", GATINGS)
+def test_ticks_figure_draws_gates_only_for_a_gated_core(gating):
+    """An ungated core has one always-open group: no gate panel, no synchronisation events, and the title says so."""
+    factory = functools.partial(registry.get("gating", gating), **GATINGS[gating])
+    policy = untrained_ctm("keypoints", gating=factory)
+    episode = evaluate(policy, "keypoints", SEEDS[:1], max_steps=16, progress=False, record=True).episodes[0]
+    gated = gating != "none"
+    assert is_gated(episode.internals["gates"]) == gated
+    fig = tick_traces_figure(episode, halt_threshold=0.9)
+    gate_panels = [ax for ax in fig.axes if ax.get_ylabel().startswith("gate")]
+    assert bool(gate_panels) == gated
+    assert ("ungated core" in fig.get_suptitle()) != gated
+    assert png_bytes(fig).startswith(PNG)
+
+
+def test_default_calls_prefer_calls_that_ran_more_than_one_tick(ctm_recorded):
+    n = 12
+    ticks = np.ones(n)
+    ticks[[1, 3, 4, 9, 10]] = 4
+    episode = dataclasses.replace(ctm_recorded[1].episodes[0], call_steps=np.arange(n) * 8, ticks=ticks)
+    assert default_calls(episode) == [1, 3, 9, 10]  # spread over the five that thought, ends included
+    assert default_calls(dataclasses.replace(episode, ticks=np.ones(n))) == [0, 4, 7, 11]  # too few: over all
+
+
+def test_sync_events_and_chosen_tick():
     gates = np.array([[0.2, 0.9], [0.7, 0.8], [0.1, 0.6], [0.9, np.nan]])
     assert sync_events(gates).tolist() == [[False, True], [True, False], [False, False], [True, False]]
     certainty = np.array([0.2, 0.7, 0.5, np.nan])  # a call that ran 3 ticks
     assert chosen_tick(certainty, halt_tick=2) == (3, "halted") and chosen_tick(certainty, -1) == (2, "most certain")
-    assert split_easy_hard([10.0, 30.0, 20.0]).tolist() == [False, True, False]
-    assert split_easy_hard([5.0]).tolist() == [False]
 
 
 def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
@@ -182,6 +235,10 @@ def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
         assert entry["title"] and entry["caption"] and (manifest.parent / entry["file"]).stat().st_size > 0
     assert all((manifest.parent / f).read_bytes().startswith(PNG) for f in files)
     assert len(load_episodes(manifest.parent / "recordings" / "act" / "trajectories.npz")) == 2
+    captions = {f["file"]: f["caption"] for f in record["figures"]}
+    assert "All 2 episodes of the run's saved protocol evaluation" in captions["compute.png"]  # not only the recorded ones
+    assert "training seed 0" in record["figures"][-1]["title"] and "CTM-ACT" in captions["trajectories.png"]
+    assert "gate of each neuron group" in captions["ticks.png"]  # the tiny run's core is gated (sigmoid)
 
     alone = json.loads(viz_run(act, seeds=SEEDS[:1], max_steps=20).read_text())
     assert [f["file"] for f in alone["figures"]] == ["trajectories.png"]  # CTM figures only for CTM-ACT
@@ -199,3 +256,24 @@ def test_viz_without_weights_says_how_to_get_them(runs, tmp_path):
     assert not (tmp_path / "figs").exists()
     with pytest.raises(RunDirError, match="not a polibench run directory"):
         record_run(tmp_path)
+
+
+def test_viz_refuses_runs_of_different_training_seeds(runs, tmp_path):
+    """A trajectory comparison across training seeds would mix the policy's effect with the seed's."""
+    other = tmp_path / "act_seed1"
+    shutil.copytree(runs[1], other, ignore=shutil.ignore_patterns("figures", "checkpoints"))
+    info = json.loads((other / "run.json").read_text())
+    (other / "run.json").write_text(json.dumps({**info, "seed": 1}))
+    with pytest.raises(RunDirError, match=r"different seeds: .*\(seed 0\), .*act_seed1 \(seed 1\)"):
+        viz_run(runs[0], tmp_path / "figs", compare=[other])
+    assert not (tmp_path / "figs").exists()  # refused before any rollout
+
+
+def test_compute_figure_with_halting_off_says_so_from_the_recorded_episodes(runs, tmp_path):
+    """An override changes the policy the saved evaluation measured: the figure then uses the recorded episodes,
+    and with halting off every call runs all ticks, which caption and figure say instead of plotting a constant."""
+    manifest = viz_run(runs[0], tmp_path / "off", seeds=SEEDS[:2], max_steps=24,
+                       gin_params=["halting.variance.enabled = False"])
+    caption = {f["file"]: f["caption"] for f in json.loads(manifest.read_text())["figures"]}["compute.png"]
+    assert "All 2 episodes of the episodes recorded for these figures" in caption
+    assert "Every model call ran all 4 ticks (halting off" in caption

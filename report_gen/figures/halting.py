@@ -2,8 +2,9 @@
 
 - :func:`reliability_figure`: a calibrated run's predicted against realised chunk error per tick (calibration.json
   of ``polibench calibrate``), on the validation windows it was calibrated on;
-- :func:`ticks_by_difficulty_figure`: ticks per call over *every* evaluation episode, grouped by one difficulty
-  measure of the start (:func:`start_distance`), with 95% bootstrap intervals;
+- :func:`ticks_by_difficulty_figure`: ticks per call over *every* evaluation episode against one difficulty
+  measure of the start (:func:`start_distance`), with 95% bootstrap intervals per third of the starts, and
+  success per third beside it;
 - :func:`accuracy_compute_figure`: coverage against mean ticks per call as the halting knob moves (one
   evaluation per knob value, e.g. an ``ablate-inference`` sweep over tolerances).
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from polibench.data.keypoints import keypoints_from_pose
 from polibench.evaluation.env import make_env
 from polibench.evaluation.metrics import bootstrap_ci
-from report_gen.figures.style import PANEL
+from report_gen.figures.style import PANEL, REPORT_MAX_HEIGHT, REPORT_WIDTH, report_figure
 
 #: Difficulty groups: terciles of the start distance.
 GROUPS = ("easy", "medium", "hard")
@@ -42,42 +44,88 @@ def start_distance(seeds: Sequence[int]) -> np.ndarray:
     return np.array(out)
 
 
+def tercile_edges(distance: np.ndarray) -> np.ndarray:
+    """The two start distances that cut the starts into easy, medium and hard thirds."""
+    return np.quantile(distance, [1 / 3, 2 / 3])
+
+
 def difficulty_groups(distance: np.ndarray) -> np.ndarray:
     """0 / 1 / 2 for the easy, medium and hard third of the starts (tercile edges of ``distance``)."""
-    edges = np.quantile(distance, [1 / 3, 2 / 3])
-    return np.searchsorted(edges, distance, side="right")
+    return np.searchsorted(tercile_edges(distance), distance, side="right")
 
 
+def every_call_ran_all_ticks(episodes: Sequence[Mapping[str, Any]], max_ticks: int) -> bool:
+    """True when no call halted early (halting off, or never triggered): ticks then say nothing about difficulty."""
+    ticks = [e["ticks_per_call"] for e in episodes if e.get("ticks_per_call") is not None]
+    return bool(ticks) and bool(np.allclose(ticks, max_ticks))
+
+
+@report_figure
 def ticks_by_difficulty_figure(episodes: Sequence[Mapping[str, Any]], max_ticks: int, title: str = "") -> Figure:
-    """Left: histogram of each episode's mean ticks per call, per difficulty third. Right: mean ticks per call
-    and success per third with 95% bootstrap intervals. ``episodes``: rows of eval/episodes.jsonl."""
+    """Left: each episode's mean ticks per call against its start distance (filled: success), with the mean per
+    difficulty third and its 95% bootstrap interval; when no call halted early, a note instead. Right: success
+    rate and mean max coverage per third with 95% intervals, so the measure's thirds are seen to be harder.
+    ``episodes``: rows of eval/episodes.jsonl."""
     rows = [e for e in episodes if e.get("ticks_per_call") is not None]
     if not rows:
         raise ValueError("these episodes recorded no ticks per call: the figure needs a CTM-ACT evaluation")
     ticks = np.array([r["ticks_per_call"] for r in rows], dtype=float)
-    group = difficulty_groups(start_distance([r["seed"] for r in rows]))
-    fig = Figure(figsize=(PANEL * 2.6, PANEL), layout="constrained")
-    FigureCanvasAgg(fig)
-    hist, summary = fig.subplots(1, 2)
-    bins = np.linspace(1.0, max_ticks, 2 * max_ticks - 1)
-    for g, name in enumerate(GROUPS):
-        hist.hist(ticks[group == g], bins=bins, histtype="step", lw=1.5, label=f"{name} ({(group == g).sum()})")
-    hist.set_xlabel("mean ticks per call (episode)")
-    hist.set_ylabel("episodes")
-    hist.legend(fontsize=7, title="start", title_fontsize=7)
     success = np.array([float(bool(r["success"])) for r in rows])
-    for values, label, offset in ((ticks / max_ticks, "ticks per call / T", -0.1), (success, "success", 0.1)):
-        stats = [bootstrap_ci(values[group == g]) for g in range(len(GROUPS))]
-        mean = np.array([s["mean"] for s in stats])
-        err = np.array([[s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]] for s in stats]).T
-        summary.errorbar(np.arange(len(GROUPS)) + offset, mean, yerr=err.tolist(), fmt="o", capsize=4, label=label)
-    summary.set_xticks(range(len(GROUPS)), GROUPS)
-    summary.set_xlabel("start difficulty (thirds by keypoint distance to the goal)")
-    summary.set_ylim(0.0, 1.05)
-    summary.legend(fontsize=7)
+    coverage = np.array([r["max_coverage"] for r in rows], dtype=float)
+    distance = start_distance([r["seed"] for r in rows])
+    group = difficulty_groups(distance)
+    fig = Figure(figsize=(REPORT_WIDTH, REPORT_MAX_HEIGHT * 0.62), layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
+    if every_call_ran_all_ticks(rows, max_ticks):
+        left.text(0.5, 0.5, f"Every model call of the {len(rows)} episodes ran all {max_ticks} ticks:\n"
+                  "compute did not adapt, so there is no\nticks-against-difficulty relation to draw.",
+                  transform=left.transAxes, ha="center", va="center")
+        left.set_axis_off()
+    else:
+        _ticks_against_distance(left, distance, group, ticks, success, max_ticks)
+    for values, label, offset in ((success, "success rate", -0.08), (coverage, "mean max coverage", 0.08)):
+        _group_means(right, values, group, offset, label)
+    right.set_xticks(range(len(GROUPS)), GROUPS)
+    right.set_xlabel("start difficulty (third)")
+    right.set_ylim(0.0, 1.05)
+    right.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title)
     return fig
+
+
+def _ticks_against_distance(ax: Axes, distance: np.ndarray, group: np.ndarray, ticks: np.ndarray,
+                            success: np.ndarray, max_ticks: int) -> None:
+    """Episodes as points (filled: success), tercile edges dashed, each third's mean and 95% interval."""
+    won = success > 0
+    ax.scatter(distance[won], ticks[won], s=14, color="tab:blue", label="episode (success)")
+    ax.scatter(distance[~won], ticks[~won], s=14, facecolors="none", edgecolors="tab:blue", label="episode (failure)")
+    for edge in tercile_edges(distance):
+        ax.axvline(edge, color="0.6", ls="--", lw=0.8)
+    label = "mean of the third, 95% interval"
+    for g, name in enumerate(GROUPS):
+        if not np.any(group == g):  # fewer starts than thirds
+            continue
+        stats = bootstrap_ci(ticks[group == g])
+        x = float(np.median(distance[group == g]))
+        ax.errorbar(x, stats["mean"], yerr=[[stats["mean"] - stats["ci_low"]], [stats["ci_high"] - stats["mean"]]],
+                    fmt="s", ms=5, color="k", capsize=4, label=label)
+        label = None  # one legend entry for the three
+        ax.annotate(name, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -2), textcoords="offset points",
+                    ha="center", va="top", color="0.3")
+    ax.set_ylim(0.5, max_ticks + 0.9)
+    ax.set_xlabel("start distance to the goal (px, mean over the T's 8 keypoints)")
+    ax.set_ylabel("mean ticks per model call\n(per episode)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
+
+
+def _group_means(ax: Axes, values: np.ndarray, group: np.ndarray, offset: float, label: str) -> None:
+    """Mean of ``values`` per difficulty third with its 95% bootstrap interval."""
+    stats = [bootstrap_ci(values[group == g]) for g in range(len(GROUPS))]
+    mean = np.array([s["mean"] for s in stats])
+    err = np.array([[s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]] for s in stats]).T
+    ax.errorbar(np.arange(len(GROUPS)) + offset, mean, yerr=err.tolist(), fmt="o", ms=4, capsize=4, label=label)
 
 
 def reliability_figure(calibration: Mapping[str, Any]) -> Figure:

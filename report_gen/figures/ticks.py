@@ -1,8 +1,9 @@
 """Tick-wise latent traces of CTM-ACT model calls: what the neurons do while the policy "thinks".
 
-Per chosen control step (one model call): a heatmap of post-activations of a neuron subset over ticks, with the
-synchronisation events of gated neuron groups marked; the gate of every group per tick; certainty per tick with
-the halting threshold and the tick whose chunk was used.
+Per chosen control step (one model call): a heatmap of post-activations of a neuron subset over ticks; for a gated
+core, the synchronisation events of the neuron groups marked on it and the gate of every group per tick (an
+ungated core has neither, so that panel is left out); certainty per tick with the halting threshold and the tick
+whose chunk was used.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from polibench.evaluation.rollout import EpisodeRecord
-from report_gen.figures.style import ACTIVATION_CMAP, PANEL
+from report_gen.figures.style import ACTIVATION_CMAP, REPORT_MAX_HEIGHT, REPORT_WIDTH, report_figure
 
 #: A group fires where its gate reaches 0.5. For sigmoid gating, sigmoid((s - theta) / tau) >= 0.5 exactly when
 #: the group's synchronisation s passes its learnt threshold theta; threshold and top-k gates are 0 or 1. So 0.5 in
@@ -22,12 +25,23 @@ GATE_THRESHOLD = 0.5
 N_NEURONS = 64
 
 
-def default_calls(record: EpisodeRecord, count: int = 3) -> list[int]:
-    """``count`` model calls spread evenly over the episode (first and last included)."""
+def default_calls(record: EpisodeRecord, count: int = 4) -> list[int]:
+    """``count`` model calls spread evenly over the episode (the first and last candidates included); the
+    candidates are the calls that ran more than one tick when there are that many, since a call that halted after
+    its first tick has nothing to show over ticks."""
     n = len(record.call_steps)
     if n == 0:
         raise ValueError(f"episode of seed {record.seed} made no model call")
-    return sorted({int(i) for i in np.linspace(0, n - 1, min(count, n)).round()})
+    thinking = np.flatnonzero(np.asarray(record.ticks) > 1)
+    pool = thinking if len(thinking) >= count else np.arange(n)
+    picks = np.linspace(0, len(pool) - 1, min(count, len(pool))).round().astype(int)
+    return sorted({int(pool[i]) for i in picks})
+
+
+def is_gated(gates: np.ndarray) -> bool:
+    """Whether any neuron group's gate ever closed (below 1) in these gates [..., G]; an ungated core (gating
+    none) keeps its one group open at every tick, so it has no synchronisation events to draw."""
+    return bool(np.any(np.nan_to_num(gates, nan=1.0) != 1.0))
 
 
 def top_variance_neurons(post: np.ndarray, count: int = N_NEURONS) -> np.ndarray:
@@ -52,62 +66,82 @@ def chosen_tick(certainty: np.ndarray, halt_tick: int) -> tuple[int, str]:
     return int(np.nanargmax(certainty)) + 1, "most certain"
 
 
+@report_figure
 def tick_traces_figure(record: EpisodeRecord, calls: Sequence[int] | None = None, n_neurons: int = N_NEURONS,
                        halt_threshold: float | None = None, gate_threshold: float = GATE_THRESHOLD) -> Figure:
-    """Post-activations, gates and certainty over ticks for the model calls ``calls`` (indices into the episode's
-    calls; default: three spread over it). ``halt_threshold`` (the halting rule's, if halting was on) is drawn on
-    the certainty panels."""
+    """Post-activations, gates (gated cores only) and certainty over ticks for the model calls ``calls`` (indices
+    into the episode's calls; default: :func:`default_calls`). ``halt_threshold`` (the halting rule's, if halting
+    was on) is drawn on the certainty panels."""
     internals = record.internals
     if "post_activations" not in internals:
         raise ValueError("this recording has no CTM internals: record a CTM-ACT run with evaluate(record=True)")
     calls = list(calls) if calls is not None else default_calls(record)
     post, gates, certainty = internals["post_activations"], internals["gates"], internals["certainty"]
     neurons = top_variance_neurons(post[calls], n_neurons)
-    group_size = post.shape[-1] // gates.shape[-1]
-    fig = Figure(figsize=(PANEL * 1.2 * len(calls), PANEL * 2.4), layout="constrained")
-    axes = fig.subplots(3, len(calls), squeeze=False, gridspec_kw={"height_ratios": [3, 1.2, 1.2]})
+    gated = is_gated(gates[calls])
+    rows = {"heat": 3.0, "gate": 1.0, "certainty": 1.3} if gated else {"heat": 3.0, "certainty": 1.3}
+    fig = Figure(figsize=(REPORT_WIDTH, REPORT_MAX_HEIGHT * (1.0 if gated else 0.85)), layout="constrained")
+    axes = dict(zip(rows, fig.subplots(len(rows), len(calls), squeeze=False,
+                                       gridspec_kw={"height_ratios": list(rows.values())})))
     vmax = float(np.nanmax(np.abs(post[calls][..., neurons]))) or 1.0
-    # gating.none keeps every group open at a constant gate: there is no threshold to cross, so no events
-    gated = bool(np.nanmax(gates[calls]) > np.nanmin(gates[calls]))
     for col, call in enumerate(calls):
         ticks_run = int(np.sum(~np.isnan(certainty[call])))
-        ticks = np.arange(1, ticks_run + 1)
-        used, why = chosen_tick(certainty[call], int(internals["halt_tick"][call]))
-        events = sync_events(gates[call, :ticks_run], gate_threshold) if gated else np.zeros((0, 0), dtype=bool)
-        heat, gate_ax, cert_ax = axes[:, col]
-        image = heat.imshow(post[call, :ticks_run][:, neurons].T, aspect="auto", cmap=ACTIVATION_CMAP,
-                            vmin=-vmax, vmax=vmax, interpolation="nearest",
-                            extent=(0.5, ticks_run + 0.5, len(neurons), 0))
-        rows = np.arange(len(neurons))
-        for t, group in zip(*np.nonzero(events)):  # mark every shown neuron of a group at its sync event
-            member = rows[neurons // group_size == group]
-            heat.scatter(np.full(len(member), t + 1), member + 0.5, marker="|", s=30, c="k", linewidths=0.8)
-        heat.set_title(f"control step {record.call_steps[call]} (call {call})", fontsize=9)
-        heat.set_ylabel(f"neuron (top-{len(neurons)} variance)" if col == 0 else "")
-        heat.set_yticks([])
+        events = sync_events(gates[call, :ticks_run], gate_threshold) if gated else None
+        image = _draw_activations(axes["heat"][col], post[call, :ticks_run][:, neurons], neurons,
+                                  post.shape[-1] // gates.shape[-1], events, vmax)
+        axes["heat"][col].set_title(f"step {record.call_steps[call]} (call {call + 1} of {len(record.call_steps)})")
         if gated:
-            gate_ax.imshow(gates[call, :ticks_run].T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
-                           interpolation="nearest", extent=(0.5, ticks_run + 0.5, gates.shape[-1], 0))
-            ev_t, ev_g = np.nonzero(events)
-            gate_ax.scatter(ev_t + 1, ev_g + 0.5, marker="o", s=14, facecolors="none", edgecolors="tab:red")
-        else:
-            gate_ax.text(0.5, 0.5, f"no gating: every group open (gate {float(np.nanmax(gates)):g})",
-                         transform=gate_ax.transAxes, ha="center", va="center", fontsize=8)
-            gate_ax.set_xlim(0.5, ticks_run + 0.5)
-        gate_ax.set_ylabel("gate group" if col == 0 else "")
-        gate_ax.set_yticks([])
-        cert_ax.plot(ticks, certainty[call, :ticks_run], marker="o", ms=3, color="k")
-        cert_ax.axvline(used, color="tab:red", ls="--", lw=1, label=f"chunk used: tick {used} ({why})")
-        if halt_threshold is not None:
-            cert_ax.axhline(halt_threshold, color="tab:gray", ls=":", lw=1, label="halting threshold")
-        cert_ax.set_ylim(-0.05, 1.05)
-        cert_ax.set_xlim(0.5, ticks_run + 0.5)
-        cert_ax.set_xlabel("tick")
-        cert_ax.set_ylabel("certainty" if col == 0 else "")
-        cert_ax.legend(fontsize=7, loc="lower right")
-        for ax in (heat, gate_ax):
-            ax.set_xticks(ticks)
-    fig.colorbar(image, ax=axes[0, :].tolist(), label="post-activation", fraction=0.03)
-    events_note = f": | and o mark a neuron group's gate crossing {gate_threshold}" if gated else " (ungated core)"
-    fig.suptitle(f"CTM ticks, seed {record.seed}{events_note}", fontsize=10)
+            _draw_gates(axes["gate"][col], gates[call, :ticks_run], events)
+        _draw_certainty(axes["certainty"][col], certainty[call, :ticks_run], int(internals["halt_tick"][call]),
+                        halt_threshold)
+        for ax in (axes[row][col] for row in rows):
+            ax.set_xlim(0.5, ticks_run + 0.5)
+            ax.set_xticks(range(1, ticks_run + 1))
+    axes["heat"][0].set_ylabel(f"neuron\n(top {len(neurons)} by variance)")
+    axes["certainty"][0].set_ylabel("certainty")
+    if gated:
+        axes["gate"][0].set_ylabel("gate\n(neuron group)")
+    fig.colorbar(image, ax=list(axes["heat"]), label="post-activation", fraction=0.04, pad=0.02)
+    fig.legend(*axes["certainty"][0].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
+    note = (f"| and o: a neuron group's gate crosses {gate_threshold} upwards" if gated
+            else "ungated core: no synchronisation events")
+    fig.suptitle(f"CTM ticks, episode of seed {record.seed} ({note})")
     return fig
+
+
+def _draw_activations(ax: Axes, post: np.ndarray, neurons: np.ndarray, group_size: int, events: np.ndarray | None,
+                      vmax: float) -> AxesImage:
+    """Post-activations [ticks, neurons] as a heatmap; each shown neuron of a group marked at its sync events."""
+    ticks_run = post.shape[0]
+    image = ax.imshow(post.T, aspect="auto", cmap=ACTIVATION_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest",
+                      extent=(0.5, ticks_run + 0.5, len(neurons), 0))
+    if events is not None:
+        rows = np.arange(len(neurons))
+        for t, group in zip(*np.nonzero(events)):
+            member = rows[neurons // group_size == group]
+            ax.scatter(np.full(len(member), t + 1), member + 0.5, marker="|", s=30, c="k", linewidths=0.8)
+    ax.set_yticks([])
+    return image
+
+
+def _draw_gates(ax: Axes, gates: np.ndarray, events: np.ndarray) -> None:
+    """Gate per group [ticks, G] (white closed, black open), sync events circled."""
+    ax.imshow(gates.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+              extent=(0.5, gates.shape[0] + 0.5, gates.shape[1], 0))
+    ev_t, ev_g = np.nonzero(events)
+    ax.scatter(ev_t + 1, ev_g + 0.5, marker="o", s=14, facecolors="none", edgecolors="tab:red")
+    ax.set_yticks([])
+
+
+def _draw_certainty(ax: Axes, certainty: np.ndarray, halt_tick: int, halt_threshold: float | None) -> None:
+    """Certainty per tick, the halting threshold, and the tick whose chunk was executed."""
+    ticks = np.arange(1, len(certainty) + 1)
+    used, why = chosen_tick(certainty, halt_tick)
+    ax.plot(ticks, certainty, marker="o", ms=3, color="k", label="certainty")
+    ax.axvline(used, color="tab:red", ls="--", lw=1, label="tick whose chunk was executed")
+    left = used <= (len(certainty) + 1) / 2  # write beside the line, on the side with room
+    ax.text(used + (0.25 if left else -0.25), 0.02, why, ha="left" if left else "right", va="bottom", color="tab:red")
+    if halt_threshold is not None:
+        ax.axhline(halt_threshold, color="tab:gray", ls=":", lw=1.2, label=f"halting threshold {halt_threshold:g}")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("tick")
