@@ -159,9 +159,9 @@ class _Planned:
 
 def _run_words(rec: RunRecording) -> str:
     """The run as a caption names it: policy, run, training seed, halting and any inference-time override."""
-    seed = f", training seed {rec.training_seed}" if rec.training_seed is not None else ""
+    seed = f"training seed {rec.training_seed}, " if rec.training_seed is not None else ""
     overrides = f"; evaluated with {', '.join(rec.overrides)}" if rec.overrides else ""
-    return f"{rec.label} run {rec.name}{seed}, {rec.halting}{overrides}"
+    return f"{rec.label} run {rec.name} ({seed}{rec.halting}{overrides})"
 
 
 def _seed_words(seeds: Sequence[int]) -> str:
@@ -174,8 +174,8 @@ def _seed_words(seeds: Sequence[int]) -> str:
 
 def _calls_words(episode: EpisodeRecord, calls: Sequence[int]) -> str:
     """Which calls the tick and attention figures show, and why those."""
-    picked = ("spread over the episode among its calls that ran more than one tick (a call that halts after "
-              "tick 1 has nothing to show over ticks)" if np.all(episode.ticks[list(calls)] > 1)
+    picked = ("spread over the episode among its calls that ran more than one tick, since a call that halts "
+              "after tick 1 has nothing to show over ticks" if np.all(episode.ticks[list(calls)] > 1)
               else "spread evenly over the episode")
     return (f"{len(calls)} of the {len(episode.call_steps)} model calls of the episode from start seed {episode.seed}, "
             f"{picked}")
@@ -191,7 +191,7 @@ def _ticks_figure(rec: RunRecording, episode: EpisodeRecord, calls: list[int]) -
         else "and the "
     return _Planned(
         "ticks.png", f"{rec.label} internals over ticks ({rec.name})",
-        f"{_calls_words(episode, calls)} ({_run_words(rec)}). Top: post-activations of the {N_NEURONS} neurons "
+        f"{_run_words(rec)}: {_calls_words(episode, calls)}. Top: post-activations of the {N_NEURONS} neurons "
         f"that vary most over these calls' ticks, one row per neuron. {gates} Bottom: certainty per tick, "
         f"{threshold}tick whose action chunk was executed (dashed: the tick where certainty passed the threshold, "
         "else the most certain tick). What to look at: whether the neurons settle or keep changing over ticks, and "
@@ -211,19 +211,20 @@ def _attention_figures(rec: RunRecording, episode: EpisodeRecord, calls: list[in
               f"{layout.grid[1]} x {layout.grid[2]} cells of the backbone's feature map")
     planned = [_Planned(
         "attention.png", f"{rec.label} attention over the encoder tokens ({rec.name})",
-        f"Attention of the CTM core's query over the encoder memory at each tick, mean over its {heads} heads (a "
-        f"tick's weights sum to 1), for {_calls_words(episode, calls)}, the calls of the ticks figure "
-        f"({_run_words(rec)}). The memory holds {memory}; they are the encoder's outputs at those positions, so "
-        "each has mixed in the others through self-attention. Top: one heatmap per call, ticks downwards, numbers "
-        "the weights; outlined: the tick whose chunk was executed; a call that halted early has fewer rows. Bottom: "
-        "tick 1 of every call of the episode (triangles: the calls above). What to look at: how the weight moves "
-        "between the tokens over the ticks of a call, and between calls along the episode.",
+        f"{_run_words(rec)}: attention of the CTM core's query over the encoder memory at each tick, mean over its "
+        f"{heads} heads (a tick's weights sum to 1), in the calls of the ticks figure: "
+        f"{_calls_words(episode, calls)}. The memory holds {memory}; they are the encoder's outputs at those "
+        "positions, so each has mixed in the others through self-attention. Top: one heatmap per call, ticks "
+        "downwards, numbers the weights; outlined: the tick whose chunk was executed; a call that halted early has "
+        "fewer rows. Bottom: tick 1 of every call of the episode (triangles: the calls above). What to look at: how "
+        "the weight moves between the tokens over the ticks of a call, and between calls along the episode.",
         lambda: attention_figure(episode, layout, calls))]
     if layout.grid is not None:
         planned.append(_Planned(
             "attention_grid.png", f"{rec.label} attention over the image cells ({rec.name})",
-            f"The image tokens' attention weights (mean over heads) drawn as a grid over the rendered frame, at up to "
-            f"six ticks of the same calls; the agent disc is coloured by the agent-position token ({_run_words(rec)}).",
+            f"{_run_words(rec)}: the image tokens' attention weights (mean over heads) drawn as a grid over the "
+            "rendered frame, at up to six ticks of the calls of the ticks figure; the agent disc is coloured by the "
+            "agent-position token.",
             lambda: attention_grid_figure(episode, layout, calls)))
     return planned
 
@@ -238,8 +239,8 @@ def _compute_figure(rec: RunRecording) -> _Planned:
                 "hollow: failure), with the mean of each third and its 95% bootstrap interval over episodes.")
     return _Planned(
         "compute.png", f"{rec.label} ticks per model call against start difficulty ({rec.name})",
-        f"All {len(rows)} episodes of {source}, start {_seed_words([r['seed'] for r in rows])} ({_run_words(rec)}, at "
-        f"most {rec.max_ticks} ticks per call). Difficulty of a start: the mean distance between the T's 8 "
+        f"{_run_words(rec)}, at most {rec.max_ticks} ticks per call: all {len(rows)} episodes of {source}, start "
+        f"{_seed_words([r['seed'] for r in rows])}. Difficulty of a start: the mean distance between the T's 8 "
         "keypoints at the start and at the goal pose, one number that grows with both the offset and the rotation "
         f"still to undo; the starts are cut into easy, medium and hard thirds at its terciles. {left} Right: "
         "success rate and mean max coverage per third, 95% intervals. What to look at: whether ticks per call "

@@ -236,7 +236,7 @@ def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
     assert all((manifest.parent / f).read_bytes().startswith(PNG) for f in files)
     assert len(load_episodes(manifest.parent / "recordings" / "act" / "trajectories.npz")) == 2
     captions = {f["file"]: f["caption"] for f in record["figures"]}
-    assert "All 2 episodes of the run's saved protocol evaluation" in captions["compute.png"]  # not only the recorded ones
+    assert "all 2 episodes of the run's saved protocol evaluation" in captions["compute.png"]  # not only the recorded ones
     assert "training seed 0" in record["figures"][-1]["title"] and "CTM-ACT" in captions["trajectories.png"]
     assert "gate of each neuron group" in captions["ticks.png"]  # the tiny run's core is gated (sigmoid)
 
@@ -275,5 +275,5 @@ def test_compute_figure_with_halting_off_says_so_from_the_recorded_episodes(runs
     manifest = viz_run(runs[0], tmp_path / "off", seeds=SEEDS[:2], max_steps=24,
                        gin_params=["halting.variance.enabled = False"])
     caption = {f["file"]: f["caption"] for f in json.loads(manifest.read_text())["figures"]}["compute.png"]
-    assert "All 2 episodes of the episodes recorded for these figures" in caption
+    assert "all 2 episodes of the episodes recorded for these figures" in caption
     assert "Every model call ran all 4 ticks (halting off" in caption
