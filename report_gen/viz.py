@@ -363,7 +363,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS),
                         help=f"episode seeds to record (default {DEFAULT_SEEDS[0]}-{DEFAULT_SEEDS[-1]})")
     parser.add_argument("--compare", nargs="+", default=[], metavar="RUN_DIR",
-                        help="other runs (e.g. ACT, Diffusion Policy) recorded on the same seeds for the trajectories")
+                        help="other runs of the same training seed (e.g. ACT, Diffusion Policy), recorded on the same "
+                             "seeds for the trajectories")
     parser.add_argument("--gif", action="store_true", help="also write a side-by-side rollout GIF")
     parser.add_argument("--max-steps", type=int, default=300)
     parser.add_argument("--device", default="auto")
