@@ -54,6 +54,15 @@ def difficulty_groups(distance: np.ndarray) -> np.ndarray:
     return np.searchsorted(tercile_edges(distance), distance, side="right")
 
 
+def ticks_per_third(episodes: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+    """Mean ticks per call of the easy, medium and hard third of the starts, each with its 95% bootstrap interval
+    over episodes (what the figure's squares show, for prose that states it)."""
+    rows = [e for e in episodes if e.get("ticks_per_call") is not None]
+    ticks = np.array([r["ticks_per_call"] for r in rows], dtype=float)
+    group = difficulty_groups(start_distance([r["seed"] for r in rows]))
+    return [bootstrap_ci(ticks[group == g]) for g in range(len(GROUPS)) if np.any(group == g)]
+
+
 def every_call_ran_all_ticks(episodes: Sequence[Mapping[str, Any]], max_ticks: int) -> bool:
     """True when no call halted early (halting off, or never triggered): ticks then say nothing about difficulty."""
     ticks = [e["ticks_per_call"] for e in episodes if e.get("ticks_per_call") is not None]

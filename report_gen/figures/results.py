@@ -116,8 +116,8 @@ def latency_success_scatter(entries: Sequence[Entry], title: str | None = None) 
 
 FOREST_METRICS = ("success_rate", "avg_max_coverage", "jerk")
 #: Metric -> panel title for the forest plot (jerk's unit is long; the table gives it).
-FOREST_TITLES = {"success_rate": "success rate", "avg_max_coverage": "avg max coverage",
-                 "jerk": "jerk (lower: smoother)", "latency_per_call_ms": "ms per model call"}
+FOREST_TITLES = {"success_rate": "success", "avg_max_coverage": "coverage", "jerk": "jerk (lower: smoother)",
+                 "latency_per_call_ms": "ms per call"}
 
 
 def forest_figure(groups: Sequence[tuple[str, Sequence[Entry]]], metrics: Sequence[str] = FOREST_METRICS,
@@ -152,7 +152,7 @@ def forest_figure(groups: Sequence[tuple[str, Sequence[Entry]]], metrics: Sequen
                 base_mean = stat["mean"]
             elif base_mean is not None:
                 ax.plot([base_mean, base_mean], [yi - 0.4, yi + 1.4], ls=":", color="0.5", lw=0.8)
-        ax.set_title(FOREST_TITLES.get(metric, LABELS.get(metric, (metric, False))[0]), fontsize=9)
+        ax.set_title(FOREST_TITLES.get(metric, LABELS.get(metric, (metric, False))[0]), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, axis="x", alpha=0.3)
     axes[0].set_yticks(y, [label for label, _, _ in rows], fontsize=7)

@@ -6,14 +6,17 @@ Figures are written through ``save(figure, stem) -> file name`` so this module s
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any, Callable, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
 from polibench.metric_table import VIEWS
+from polibench.rundir import RunDir
 from polibench.sweep.aggregate import mark_ties
 from report_gen.figures.budget import budget_figure
 from report_gen.figures.budget import collect as collect_budgets
+from report_gen.figures.halting import ticks_per_third
 from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
@@ -57,6 +60,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
         "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem}
                 for v, f in zip(viz, viz_files)],
+        "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute"
+                        for c in [_compute_words(v.run)] if c},
         "discussion": _discussion(inputs.headline) if inputs.headline else {},
         "conclusion": narrative.conclusion(inputs.headline) if inputs.headline else [],
     }
@@ -122,6 +127,7 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
     """One ablation question: its sweeps, one table and one multi-panel figure over all of them, each variant's
     paired verdict against its sweep's base, and the flags the template's conditional sentences read."""
     groups = [(sweep_label(s), _named(s)) for s in sweeps]
+    short = [(sweep_label(s, short=True), entries) for s, (_, entries) in zip(sweeps, groups)]
     verdicts = {s.path.name: pair_verdicts(s) for s in sweeps}
     key = f"q_{question.key}"
     return {
@@ -130,7 +136,7 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
         "sweeps": [{"label": sweep_label(s), "path": str(s.path), "command": s.command} for s in sweeps],
         "table": question_table(groups, f"{question.title}: every sweep of this question, each variant against "
                                         f"the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
-        "figure": _figure(save(forest_figure(groups), key),
+        "figure": _figure(save(forest_figure(short), key),
                           f"{question.title}. One row per variant under its sweep (seeds x episodes per seed); mean "
                           "and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse than the "
                           "sweep's best.", f"fig:{key}"),
@@ -318,6 +324,19 @@ def _discussion(sweep: Sweep) -> dict[str, Any]:
             "rougher_than": [a["name"] for a in against if a.get("jerk") == "worse"],
             "smoothest": variant_name("policy", smoothest) if smoothest else None,
             "smoothest_policy": sweep.policy(smoothest) if smoothest else None}
+
+
+def _compute_words(run: str) -> dict[str, Any] | None:
+    """Mean ticks per call of the easy, medium and hard thirds of a visualised run's evaluation episodes, in words
+    ("4.8, 3.9 and 4.0"), and whether their intervals overlap; None without the run's saved episodes."""
+    path = RunDir(run).episodes_path
+    if not path.is_file():
+        return None
+    thirds = ticks_per_third([json.loads(line) for line in path.read_text().splitlines() if line])
+    if len(thirds) < 2:
+        return None
+    overlap = max(t["ci_low"] for t in thirds) <= min(t["ci_high"] for t in thirds)
+    return {"words": _join([f"{t['mean']:.1f}" for t in thirds]), "overlap": overlap}
 
 
 def _figure(file: str, caption: str, label: str) -> dict[str, str]:

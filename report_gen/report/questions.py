@@ -65,7 +65,8 @@ QUESTIONS: tuple[Question, ...] = (
              _axes("pairing", "gating", "policy.ctm_act.read_out")),
     Question("neurons", "Neuron-level models and trace memory", _axes("neuron_model", "policy.ctm_act.memory")),
     Question("state", "State across calls and smoothness", _axes("policy.ctm_act.train_windows",
-                                                                 "policy.ctm_act.carry_state")),
+                                                                 "policy.ctm_act.carry_state",
+                                                                 "policy.ctm_act.temporal_ensemble_coeff")),
     Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
              _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
     Question("precision", "Training precision", _axes("polibench.TrainConfig.precision")),
@@ -165,10 +166,13 @@ def question_flags(key: str, sweeps: Sequence[Sweep], verdicts: Mapping[str, Seq
     return flags
 
 
-def sweep_label(sweep: Sweep) -> str:
-    """How a sweep is named in tables and figures: what it varied, on which runs, at which protocol."""
+def sweep_label(sweep: Sweep, short: bool = False) -> str:
+    """How a sweep is named in tables (what it varied, its directory, seeds x episodes per seed) and, ``short``,
+    in figures (directory and protocol only, so the panels keep their width)."""
     seeds = len(sweep.results.get("seeds", []))
     episodes = sweep.variants[0].get("n_episodes", 0) // max(sweep.variants[0].get("n_seeds", 1), 1)
+    if short:
+        return f"{Path(sweep.path).name} ({seeds}x{episodes})"
     return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({seeds} seed{'s' * (seeds != 1)} x {episodes})"
 
 
