@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -112,6 +114,9 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     budget = doc["calibrations"][1]["max_error"]
     assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
                  str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0
+    from report_gen.halting_viz import halting_figures
+    manifest = json.loads(halting_figures([out / calibration_file(halting)], [], tmp_path / "figures").read_text())
+    assert [f["file"] for f in manifest["figures"]] == [f"reliability_{halting}.png"]
     if halting == "predicted_error":
         check_parameter_free_rule_on_the_same_weights(out, tmp_path)
 

@@ -1,0 +1,79 @@
+"""Figures of a halting comparison on one trained run, as a visualisation directory the report embeds.
+
+``python -m report_gen.halting_viz --calibration RUN/calibration_predicted_error.json --sweep LABEL=SWEEP ...
+--out DIR`` writes, per calibration file, the reliability of the rule's predicted error per tick
+(``reliability_<rule>.png``), and one accuracy-compute figure (``accuracy_compute.png``): coverage and success
+against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per rule,
+its values the rule's budget), so the rules' trade-offs sit on one pair of axes. ``figures.json`` lists them for
+``polibench report --viz DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Sequence
+
+from polibench.io import read_json, write_json
+from report_gen.figures.halting import accuracy_compute_figure, reliability_figure
+from report_gen.figures.save import save_figure
+from report_gen.viz import MANIFEST
+
+#: Panels of the accuracy-compute figure.
+METRICS = (("avg_max_coverage", "coverage"), ("success_rate", "success"))
+
+
+def sweep_points(label: str, sweep: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(``label: value``, the evaluation's summary) for every variant of an inference sweep, in its order."""
+    results = read_json(Path(sweep) / "results.json")
+    return [(f"{label}: {v['name']}", v["metrics"]) for v in results["variants"]]
+
+
+def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Path]], out: Path) -> Path:
+    """Write the figures and the manifest into ``out``; returns the manifest's path."""
+    out = Path(out)
+    entries = []
+    for path in map(Path, calibrations):
+        doc = read_json(path)
+        rule = doc["binding"].split(".")[1]
+        file = f"reliability_{rule}.png"
+        save_figure(reliability_figure(doc), out / file)
+        entries.append({"file": file, "title": f"Calibration of the {rule.replace('_', '-')} halting rule",
+                        "caption": f"Mean predicted against mean realised chunk error per tick (numbers: the tick) on "
+                                   f"{doc['windows']} validation windows of the run (never evaluation starts), with "
+                                   f"the diagonal of a calibrated rule; {path}."})
+    points = [p for label, sweep in sweeps for p in sweep_points(label, sweep)]
+    if points:
+        ticks = max(int(round(s["ticks_per_call"]["ci_high"])) for _, s in points)
+        for metric, name in METRICS:
+            file = f"accuracy_compute_{name}.png"
+            save_figure(accuracy_compute_figure(points, metric, ticks), out / file)
+            entries.append({"file": file, "title": f"Accuracy against compute: {name}",
+                            "caption": f"Mean {name} against mean ticks per model call, one point per evaluation of "
+                                       f"the same weights as a halting rule's budget moves (labels: rule and budget), "
+                                       f"95% intervals on both axes; sweeps "
+                                       f"{', '.join(str(s) for _, s in sweeps)}."})
+    return write_json(out / MANIFEST, {"run": ", ".join(str(p.parent) for p in map(Path, calibrations)) or "-",
+                                       "figures": entries})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calibration", action="append", default=[], type=Path,
+                        help="calibration_<rule>.json written by `polibench calibrate` (repeatable)")
+    parser.add_argument("--sweep", action="append", default=[], metavar="LABEL=SWEEP",
+                        help="an ablate-inference sweep over a rule's budget, with its label (repeatable)")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    sweeps = []
+    for item in args.sweep:
+        label, sep, path = item.partition("=")
+        if not sep:
+            parser.error(f"--sweep {item!r}: give LABEL=SWEEP, e.g. predicted-error=runs/halting_budget")
+        sweeps.append((label, Path(path)))
+    print(halting_figures(args.calibration, sweeps, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
