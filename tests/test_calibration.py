@@ -45,6 +45,17 @@ def test_calibration_keeps_the_excess_within_tolerance_and_halts_earlier_as_it_g
         assert results[0].excess == 0.0
 
 
+def test_a_tolerance_never_halting_exceeds_is_reported_unmet_with_every_tick_run():
+    """A rule that ranks ticks backwards picks a bad tick even when it never halts: then no budget meets a small
+    tolerance, the calibration says so, and its compute is every tick (a window that never halts runs all T)."""
+    good = synthetic()
+    backwards = TickErrors(good.predicted[:, ::-1].copy(), good.realised)
+    result = calibrate(backwards, 0.001)
+    assert not result.met and result.excess > 0.001
+    assert result.mean_ticks == backwards.predicted.shape[1]
+    assert calibrate(good, 0.001).met
+
+
 def test_the_curve_runs_from_all_ticks_to_one():
     curve = compute_curve(synthetic(noise=0.3))
     ticks = [t for _, _, t in curve]

@@ -53,6 +53,11 @@ class Calibration:
     excess: float
     ticks: int
 
+    @property
+    def met(self) -> bool:
+        """False when even never halting exceeds the tolerance (the rule's own choice of tick costs more)."""
+        return self.excess <= self.tolerance
+
 
 def halting_ticks(predicted: np.ndarray, max_error: float) -> np.ndarray:
     """Index of each window's halting tick [N]: its first tick predicted within budget, else its predicted best."""
@@ -61,10 +66,13 @@ def halting_ticks(predicted: np.ndarray, max_error: float) -> np.ndarray:
 
 
 def excess_error(errors: TickErrors, max_error: float) -> tuple[float, float]:
-    """(mean excess error over the best tick, mean ticks run) when halting with budget ``max_error``."""
+    """(mean excess error over the best tick, mean ticks run) when halting with budget ``max_error``: a window
+    that halts runs its ticks up to the halting tick; one that never does runs all T (and uses its predicted best)."""
     tick = halting_ticks(errors.predicted, max_error)
     rows = np.arange(len(tick))
-    return (float(np.mean(errors.realised[rows, tick] - errors.realised.min(axis=1))), float(np.mean(tick + 1)))
+    halted = (errors.predicted <= max_error).any(axis=1)
+    ran = np.where(halted, tick + 1, errors.predicted.shape[1])
+    return float(np.mean(errors.realised[rows, tick] - errors.realised.min(axis=1))), float(np.mean(ran))
 
 
 def compute_curve(errors: TickErrors, budgets: np.ndarray | None = None) -> list[tuple[float, float, float]]:
@@ -175,12 +183,14 @@ def main(args: argparse.Namespace) -> int:
         write_json(out, {
             "binding": binding, "gin_params": list(args.gin_param),
             "windows": int(errors.predicted.shape[0]), "ticks": int(errors.predicted.shape[1]),
-            "calibrations": [asdict(c) for c in results], "reliability": reliability(errors),
+            "calibrations": [asdict(c) | {"met": c.met} for c in results], "reliability": reliability(errors),
             "curve": [{"max_error": b, "excess": e, "mean_ticks": t} for b, e, t in compute_curve(errors)]})
     given = "".join(f"--gin_param {shlex.quote(b)} " for b in args.gin_param)
     for c in results:
         console.print(f"tolerance {c.tolerance:g}: {given}--gin_param '{binding} = {c.max_error:.6g}' "
-                      f"(mean ticks {c.mean_ticks:.2f} of {c.ticks}, excess error {c.excess:.4f})")
+                      f"(mean ticks {c.mean_ticks:.2f} of {c.ticks}, excess error {c.excess:.4f})"
+                      + ("" if c.met else " - not met: never halting already exceeds the tolerance, since the tick "
+                                         "the rule picks when it does not halt is not the best one"))
     console.print(f"[green]written: {out}")
     return 0
 
