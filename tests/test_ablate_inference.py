@@ -147,3 +147,15 @@ def test_halting_figures_draw_an_inference_sweep_as_accuracy_against_compute(abl
     assert all((tmp_path / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
     with pytest.raises(SystemExit):
         halting_viz(["--sweep", str(ablation), "--out", str(tmp_path)])  # no LABEL=
+
+
+def test_a_parameter_free_rule_swapped_in_is_swept_by_its_default_parameters(trained, tmp_path):
+    """Convergence halting on weights trained with the variance rule: its budget is left at its default in the
+    run's config, yet it is a parameter the swapped-in rule builds, so the sweep runs (a larger budget never halts
+    later)."""
+    out = tmp_path / "convergence"
+    seed0 = trained / "variants" / str(TICKS) / "seed0"
+    assert ablate_inference(out, seed0, axis="halting.convergence.max_change", values="0.0001,100.0",
+                            extra=("--gin_param", "policy.ctm_act.halting = @halting.convergence")) == 0
+    tight, loose = (v["metrics"]["ticks_per_call"]["mean"] for v in json.loads((out / "results.json").read_text())["variants"])
+    assert loose <= tight and loose == 2  # the first tick has no predecessor: convergence halts at tick 2 at best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
@@ -214,10 +213,12 @@ def test_convergence_halting_certainty_grows_as_the_chunk_settles():
     assert (far < near).all() and (near < 1).all()
     torch.testing.assert_close(halting(None, chunk + 0.01, chunk)["chunk_change"], torch.full((B,), 0.01))
     budget = registry.get("halting", "convergence")(n_sync_out=PO, scale=0.1, max_change=0.05)
-    assert halting.threshold == 0.5 and budget.threshold == pytest.approx(math.exp(-0.5))
+    assert halting.threshold == 0.5 and budget.threshold == pytest.approx(1 / 1.5)
     assert (budget(None, chunk + 0.04, chunk)["certainty"] >= budget.threshold).all()
     assert (budget(None, chunk + 0.06, chunk)["certainty"] < budget.threshold).all()
-
+    huge = registry.get("halting", "convergence")(n_sync_out=PO, scale=0.01, max_change=1e6)
+    assert huge.threshold > 0 and (huge(None, chunk, None)["certainty"] < huge.threshold).all()  # tick 1 never halts
+    assert (huge(None, chunk + 50.0, chunk)["certainty"] >= huge.threshold).all()  # a large change within budget
 
 # ----- losses -----
 def tick_outputs(errors: list[float], certainty: list[float]) -> tuple[dict, dict]:

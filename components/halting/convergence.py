@@ -10,19 +10,23 @@ from torch import nn
 from polibench.registry import register
 
 #: The chunk change of the first tick, which has no predecessor: larger than any budget, so it never halts.
-NO_CHANGE_YET = 1e9
+NO_CHANGE_YET = math.inf
 
 
 @register("halting", "convergence")
 class ConvergenceHalting(nn.Module):
-    """change_t = mean|y_t - y_{t-1}|; certainty_t = exp(-change_t / scale), 0 at the first tick.
+    """change_t = mean|y_t - y_{t-1}|; certainty_t = 1 / (1 + change_t / scale), 0 at the first tick.
+
+    A rational rather than an exponential decay: ``exp(-change / scale)`` underflows to 0 in float32 once the
+    change passes ~100 scales, and a budget that large then halted calls at the first tick, whose certainty is 0
+    too. Here every finite change keeps a positive certainty and every finite budget a positive threshold.
 
     Parameter-free, so it needs no training term; it can first halt at the second tick. The halting knob is
     either a certainty ``threshold`` or, calibrated on validation windows for a tolerance like
     ``halting.predicted_error`` (``polibench calibrate``), a chunk-change budget ``max_change``.
 
     Args:
-        scale: chunk change (normalised action units) at which certainty is 1/e.
+        scale: chunk change (normalised action units) at which certainty is 1/2.
         threshold: halt a sample at inference at its first tick with certainty >= threshold.
         max_change: halt at the first tick whose chunk moved at most this much (overrides ``threshold``).
         enabled: halt at inference; off, every call runs all ticks (for latency comparisons).
@@ -45,7 +49,7 @@ class ConvergenceHalting(nn.Module):
     @property
     def threshold(self) -> float:
         """The certainty the core halts at: from ``max_change`` when given, else ``threshold``."""
-        return self.certainty_threshold if self.max_change is None else math.exp(-self.max_change / self.scale)
+        return self.certainty_threshold if self.max_change is None else 1.0 / (1.0 + self.max_change / self.scale)
 
     def forward(self, sync_out: torch.Tensor, chunk: torch.Tensor,
                 previous: torch.Tensor | None) -> dict[str, torch.Tensor]:
@@ -53,4 +57,4 @@ class ConvergenceHalting(nn.Module):
             change = chunk.new_full((chunk.shape[0],), NO_CHANGE_YET, dtype=torch.float32)
         else:
             change = (chunk - previous).abs().float().mean(dim=(-1, -2))
-        return {"certainty": torch.exp(-change / self.scale), "chunk_change": change}
+        return {"certainty": 1.0 / (1.0 + change / self.scale), "chunk_change": change}

@@ -79,7 +79,8 @@ def compute_curve(errors: TickErrors, budgets: np.ndarray | None = None) -> list
     """(budget, mean excess, mean ticks) for budgets spanning the predicted errors (200 quantiles by default):
     the accuracy-compute trade-off the knob moves along."""
     if budgets is None:
-        budgets = np.unique(np.quantile(errors.predicted, np.linspace(0.0, 1.0, 200)))
+        finite = errors.predicted[np.isfinite(errors.predicted)]
+        budgets = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, 200)))
     return [(float(b), *excess_error(errors, float(b))) for b in budgets]
 
 
@@ -87,7 +88,8 @@ def calibrate(errors: TickErrors, tolerance: float) -> Calibration:
     """The largest budget among the predicted errors whose mean excess error is at most ``tolerance``."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    candidates = np.unique(errors.predicted)  # every budget that changes some window's halting tick
+    # every budget that changes some window's halting tick; an infinite score (convergence's first tick) is never one
+    candidates = np.unique(errors.predicted[np.isfinite(errors.predicted)])
     best = (float(candidates[0]) * 0.5, *excess_error(errors, float(candidates[0]) * 0.5))  # below all: no early halt
     for budget in candidates:  # excess is not monotone in the budget in general: check each
         excess, ticks = excess_error(errors, float(budget))
@@ -143,13 +145,18 @@ def validation_sampler(run_dir: Path, policy: Policy) -> WindowSampler:
     return WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, policy.device)
 
 
-def reliability(errors: TickErrors) -> list[dict[str, float]]:
-    """Per tick: mean predicted and mean realised error, and their rank correlation over windows."""
-    rows = []
+def reliability(errors: TickErrors) -> list[dict[str, float | None]]:
+    """Per tick: mean predicted and mean realised error, and their rank correlation over windows. A tick whose
+    score is not finite (convergence's first tick has no change yet) has no predicted mean (None)."""
+    rows: list[dict[str, float | None]] = []
     for t in range(errors.predicted.shape[1]):
         p, r = errors.predicted[:, t], errors.realised[:, t]
-        rank = np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(r)))[0, 1] if len(p) > 1 else float("nan")
-        rows.append({"tick": t + 1, "predicted": float(p.mean()), "realised": float(r.mean()), "rank_corr": float(rank)})
+        finite = np.isfinite(p)
+        p, r_f = p[finite], r[finite]
+        rank = (float(np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(r_f)))[0, 1])
+                if len(p) > 1 and np.ptp(p) > 0 else None)
+        rows.append({"tick": t + 1, "predicted": float(p.mean()) if len(p) else None, "realised": float(r.mean()),
+                     "rank_corr": rank})
     return rows
 
 

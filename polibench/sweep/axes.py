@@ -121,6 +121,8 @@ class Base:
     policy: str
     track: Track
     bindings: dict[str, Any]
+    #: every parameter of every configurable the Experiment reaches, bound or left at its default
+    parameters: frozenset[str] = frozenset()
 
     def slots(self) -> dict[str, Slot]:
         """Every component parameter of this base, by binding: the bound ones, then the policy's code defaults."""
@@ -150,7 +152,7 @@ def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str],
     files = tuple(str(Path(f).resolve()) for f in gin_files) + included
     parse(files, gin_params)
     try:
-        bindings = _reachable_bindings()
+        bindings, reached = _reachable_bindings()
         default_track = inspect.signature(Experiment).parameters["track"].default
         track = get_track(copy.deepcopy(bindings.get("polibench.Experiment.track", default_track)))  # evaluates %X
     finally:
@@ -158,7 +160,8 @@ def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str],
     policy = bindings.get("polibench.Experiment.policy")
     if not isinstance(policy, ConfigurableReference):
         raise AxisError(f"{' '.join(files)} binds no polibench.Experiment.policy, so there is nothing to ablate")
-    return Base(files, tuple(gin_params), included, policy.configurable.name, track, bindings)
+    return Base(files, tuple(gin_params), included, policy.configurable.name, track, bindings,
+                frozenset(p for selector in reached for p in _parameters(selector)))
 
 
 def resolve(axis: str, values: Sequence[str] | None, base: Base) -> Axis:
@@ -250,8 +253,9 @@ def _literal_axis(binding: str, values: Sequence[str] | None, base: Base) -> Axi
     return Axis(binding, binding, tuple(Variant(variant_name(v), base.files, (f"{binding} = {v}",)) for v in values))
 
 
-def _reachable_bindings() -> dict[str, Any]:
-    """``selector.param -> value`` of the parsed config, for the configurables the Experiment reaches by reference.
+def _reachable_bindings() -> tuple[dict[str, Any], set[str]]:
+    """``selector.param -> value`` of the parsed config, for the configurables the Experiment reaches by reference,
+    and those configurables' selectors.
 
     Bindings of configurables the base never builds (e.g. ``policy.act.*`` in a CTM-ACT config) are left out.
     """
@@ -265,7 +269,15 @@ def _reachable_bindings() -> dict[str, Any]:
         for param, value in gin.config._CONFIG.get(key, {}).items():  # gin has no public reader of raw bindings
             found[f"{scope + '/' if scope else ''}{selector}.{param}"] = value
             todo += [ref.config_key for ref in _references(value)]
-    return found
+    return found, {selector for scope, selector in seen if not scope}
+
+
+def _parameters(selector: str) -> list[str]:
+    """``selector.param`` for every parameter of a registered configurable (none for an unknown selector)."""
+    configurable = gin.config._REGISTRY.get_match(selector)  # gin has no public reader of a configurable's function
+    if configurable is None:
+        return []
+    return [f"{selector}.{p}" for p in inspect.signature(configurable.wrapped).parameters if p != "self"]
 
 
 def _references(value: Any) -> list[ConfigurableReference]:

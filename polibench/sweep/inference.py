@@ -151,7 +151,7 @@ def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Sourc
         read_run_config(config)
         base = load_base([config], shared)
         axis = resolve(binding, values, base)
-        if axis.target not in base.bindings:
+        if axis.target not in base.bindings and axis.target not in base.parameters:
             raise AxisError(f"{source.path} does not build {axis.target}, so overriding it changes nothing."
                             f"{_closest(axis.target, list(base.bindings))}")
     assert axis is not None  # find_sources returns at least one run

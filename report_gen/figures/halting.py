@@ -140,7 +140,7 @@ def _group_means(ax: Axes, values: np.ndarray, group: np.ndarray, offset: float,
 def reliability_figure(calibration: Mapping[str, Any]) -> Figure:
     """Mean predicted against mean realised error per tick (numbers: the tick), with the diagonal of a perfectly
     calibrated rule."""
-    rows = calibration["reliability"]
+    rows = [r for r in calibration["reliability"] if r["predicted"] is not None]  # ticks with a finite score
     predicted = np.array([r["predicted"] for r in rows])
     realised = np.array([r["realised"] for r in rows])
     fig = Figure(figsize=(PANEL * 1.2, PANEL * 1.1), layout="constrained")
