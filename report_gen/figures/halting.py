@@ -162,18 +162,42 @@ def reliability_figure(calibration: Mapping[str, Any]) -> Figure:
 def accuracy_compute_figure(points: Sequence[tuple[str, Mapping[str, Any]]], metric: str = "avg_max_coverage",
                             max_ticks: int | None = None) -> Figure:
     """``metric`` against mean ticks per call, one point per evaluation (label, its metrics.json summary), with
-    95% intervals on both axes."""
-    fig = Figure(figsize=(PANEL * 1.5, PANEL * 1.1), layout="constrained")
+    95% intervals on both axes. Labels ``rule: budget`` are drawn as one line per rule (its colour in the legend)
+    through its budgets, each point marked with its budget; points that coincide share one mark."""
+    fig = Figure(figsize=(PANEL * 1.9, PANEL * 1.2), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
+    rules: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for label, summary in points:
-        x, y = summary["ticks_per_call"], summary[metric]
-        ax.errorbar(x["mean"], y["mean"], xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
-                    yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]], fmt="o", capsize=3)
-        ax.annotate(label, (x["mean"], y["mean"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        rule, _, budget = label.partition(": ")
+        rules.setdefault(rule, []).append((budget or rule, summary))
+    marked: dict[tuple[float, float], list[str]] = {}
+    for i, (rule, items) in enumerate(rules.items()):
+        items = sorted(items, key=lambda item: item[1]["ticks_per_call"]["mean"])
+        xs = [item[1]["ticks_per_call"]["mean"] for item in items]
+        ys = [item[1][metric]["mean"] for item in items]
+        ax.plot(xs, ys, "-", color=f"C{i}", lw=1, alpha=0.6)
+        for (budget, summary), x, y in zip(items, xs, ys):
+            sx, sy = summary["ticks_per_call"], summary[metric]
+            ax.errorbar(x, y, xerr=[[x - sx["ci_low"]], [sx["ci_high"] - x]], yerr=[[y - sy["ci_low"]],
+                        [sy["ci_high"] - y]], fmt="o", ms=4, color=f"C{i}", capsize=2, lw=0.8,
+                        label=rule if budget == items[0][0] else None)
+            marked.setdefault((round(x, 2), round(y, 3)), []).append(_short(budget))
+    for (x, y), budgets in marked.items():
+        ax.annotate(" / ".join(dict.fromkeys(budgets)), (x, y), textcoords="offset points", xytext=(5, -3),
+                    fontsize=6, color="0.3")
     ax.set_xlabel("mean ticks per call")
     ax.set_ylabel(metric.replace("_", " "))
     if max_ticks:
-        ax.set_xlim(0.5, max_ticks + 0.5)
+        ax.set_xlim(0.5, max_ticks + 1.5)
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, title="rule (point labels: budget)", title_fontsize=7)
     return fig
+
+
+def _short(budget: str) -> str:
+    """A budget as a short label: 3 significant digits, "never" for None."""
+    try:
+        return f"{float(budget):.3g}"
+    except ValueError:
+        return "never halts" if budget == "None" else budget
