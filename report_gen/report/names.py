@@ -26,6 +26,8 @@ AXES: dict[str, tuple[str, str]] = {
     "polibench.Experiment.init_from": ("initialisation", "{}"),
     "halting": ("halting rule", "{} halting"),
     "halting.variance.enabled": ("halting at inference", "{}"),
+    "halting.predicted_error.max_error": ("predicted-error budget", "error budget {}"),
+    "halting.convergence.max_change": ("convergence budget", "change budget {}"),
     "polibench.TrainConfig.precision": ("training precision", "{}"),
     "loss.diffusion_mse.mask_padding": ("Diffusion Policy loss over padded steps", "{}"),
 }
@@ -34,6 +36,7 @@ AXES: dict[str, tuple[str, str]] = {
 VALUES: dict[tuple[str | None, str], str] = {
     ("halting.variance.enabled", "True"): "halting on",
     ("halting.variance.enabled", "False"): "halting off (all ticks)",
+    ("halting.predicted_error.max_error", "None"): "never halting (tick predicted best)",
     ("polibench.Experiment.init_from", "weights_act"): "from trained ACT weights",
     ("polibench.Experiment.init_from", "None"): "from scratch",
     ("policy.ctm_act.train_windows", "1"): "state reset per call",

@@ -58,7 +58,8 @@ def _only_act(sweep: Sweep) -> bool:
 QUESTIONS: tuple[Question, ...] = (
     Question("capacity", "Is it parameters? A capacity-matched ACT", _only_act),
     Question("ticks", "Are ticks needed?", _axes("policy.ctm_act.ticks", "ticks_inference")),
-    Question("halting", "Does halting keep the outcome?",
+    Question("halting", "Does halting keep the outcome?", _axes("halting.variance.enabled")),
+    Question("calibrated", "Halting with a calibrated budget",
              lambda s: s.axis == "halting" or s.axis.startswith("halting.")),
     Question("synapse", "Which synapse?", _axes("synapse")),
     Question("synchronisation", "Synchronisation: pairing, gating and read-out",
