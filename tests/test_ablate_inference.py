@@ -157,5 +157,6 @@ def test_a_parameter_free_rule_swapped_in_is_swept_by_its_default_parameters(tra
     seed0 = trained / "variants" / str(TICKS) / "seed0"
     assert ablate_inference(out, seed0, axis="halting.convergence.max_change", values="0.0001,100.0",
                             extra=("--gin_param", "policy.ctm_act.halting = @halting.convergence")) == 0
-    tight, loose = (v["metrics"]["ticks_per_call"]["mean"] for v in json.loads((out / "results.json").read_text())["variants"])
+    variants = json.loads((out / "results.json").read_text())["variants"]
+    tight, loose = (v["metrics"]["ticks_per_call"]["mean"] for v in variants)
     assert loose <= tight and loose == 2  # the first tick has no predecessor: convergence halts at tick 2 at best

@@ -48,7 +48,8 @@ class ReevalSpec:
 
     def __post_init__(self) -> None:
         if variant_name(self.variant) != self.variant:
-            raise RunDirError(f"--variant {self.variant!r} is not a directory-safe name; try {variant_name(self.variant)!r}")
+            raise RunDirError(f"--variant {self.variant!r} is not a directory-safe name; "
+                              f"try {variant_name(self.variant)!r}")
         unknown = sorted(set(self.protocol) - set(PROTOCOL_FIELDS))
         if unknown:
             raise RunDirError(f"unknown protocol field(s) {unknown}; known: {', '.join(PROTOCOL_FIELDS)}")
@@ -122,14 +123,16 @@ def _record(spec: ReevalSpec, sources: Sequence[tuple[Path, int]]) -> dict[str, 
     path = spec.out / SWEEP_FILE
     recorded = read_json(path) if path.exists() else {"axis": "reevaluate", "protocol": spec.protocol, "variants": {}}
     if recorded.get("axis") != "reevaluate":
-        raise RunDirError(f"{spec.out} holds a sweep of another kind ({recorded.get('command')!r}); choose another --out")
+        raise RunDirError(f"{spec.out} holds a sweep of another kind ({recorded.get('command')!r}); "
+                          "choose another --out")
     if recorded["protocol"] != spec.protocol:
         raise RunDirError(f"{spec.out} was evaluated with protocol {recorded['protocol']}, not {spec.protocol}; give "
                           "the same --episodes/--seed0/--n-envs/--max-steps or choose another --out")
     now = {"source_runs": [_portable(str(r)) for r, _ in sources], "gin_params": list(spec.gin_params),
            "runs": [f"variants/{spec.variant}/seed{seed}" for _, seed in sources], "command": spec.command()}
     before = recorded["variants"].get(spec.variant)
-    if before and {k: before[k] for k in ("source_runs", "gin_params")} != {k: now[k] for k in ("source_runs", "gin_params")}:
+    identity = ("source_runs", "gin_params")
+    if before and {k: before[k] for k in identity} != {k: now[k] for k in identity}:
         raise RunDirError(f"{spec.out} holds variant {spec.variant!r} from other runs or bindings (recorded: "
                           f"{before['command']!r}); rerun that command or choose another --variant")
     recorded["variants"][spec.variant] = now

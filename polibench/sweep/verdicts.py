@@ -84,10 +84,11 @@ def compare(a: np.ndarray, b: np.ndarray, direction: int = 1, reps: int = REPS, 
         xb = b[rng.integers(0, n_b, (n_b, n_tasks)), tasks]
         probabilities[r] = probability_of_improvement(direction * xa, direction * xb)
         differences[r] = xa.mean() - xb.mean()
-    (p_low, p_high), (d_low, d_high) = np.percentile(probabilities, [2.5, 97.5]), np.percentile(differences, [2.5, 97.5])
+    p_low, p_high = np.percentile(probabilities, [2.5, 97.5])
+    d_low, d_high = np.percentile(differences, [2.5, 97.5])
     return {"probability": probability_of_improvement(direction * a, direction * b), "ci_low": float(p_low),
-            "ci_high": float(p_high), "difference": float(a.mean() - b.mean()), "difference_ci": [float(d_low),
-                                                                                                   float(d_high)]}
+            "ci_high": float(p_high), "difference": float(a.mean() - b.mean()),
+            "difference_ci": [float(d_low), float(d_high)]}
 
 
 def verdict_of(comparison: dict[str, Any], direction: int) -> str:

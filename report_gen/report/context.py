@@ -24,7 +24,8 @@ from report_gen.report.format import Tex, escape
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
 from report_gen.report.names import axis_name, variant_name
-from report_gen.report.questions import OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags, sweep_label
+from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
+                                         sweep_label)
 from report_gen.report.speed import SpeedFile
 from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, question_table, speed_table
 from report_gen.report.viz import VizFigure
@@ -141,7 +142,7 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
                           "and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse than the "
                           "sweep's best.", f"fig:{key}"),
         "verdicts": [v.sentence() for vs in verdicts.values() for v in vs],
-        "flags": question_flags(question.key, sweeps, verdicts),
+        "flags": question_flags(question.key, verdicts),
     }
 
 

@@ -130,7 +130,7 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
             try:
                 a, seeds_a = score_matrix(runs[name], episode_field)
                 b, seeds_b = score_matrix(runs[base], episode_field)
-            except (RunDirError, KeyError):
+            except RunDirError:
                 continue  # a metric these episodes lack (older runs) is left out, not guessed
             if seeds_a == seeds_b:
                 results[metric] = compare(a, b, METRICS[metric].better, reps)
@@ -138,16 +138,14 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
     return out
 
 
-def question_flags(key: str, sweeps: Sequence[Sweep], verdicts: Mapping[str, Sequence[PairVerdict]]) -> dict[str, Any]:
+def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> dict[str, Any]:
     """What the template's conditional sentences of question ``key`` depend on, from the verdicts."""
     pairs = [v for vs in verdicts.values() for v in vs]
+
     def tied(v: PairVerdict, *metrics: str) -> bool:
         return all(m in v.results and v.verdict(m) == "tie" for m in metrics)
-    def count(verdict: str, metric: str) -> int:
-        return sum(1 for v in pairs if metric in v.results and v.verdict(metric) == verdict)
-    flags: dict[str, Any] = {"n_pairs": len(pairs), "n_sweeps": len(sweeps),
-                             "better": {m: count("better", m) for m, *_ in VERDICT_METRICS},
-                             "worse": {m: count("worse", m) for m, *_ in VERDICT_METRICS}}
+
+    flags: dict[str, Any] = {}
     if key == "ticks":
         trained = [v for v in pairs if axis_key(v.sweep) == "policy.ctm_act.ticks" and v.variant == "1"]
         flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
