@@ -42,6 +42,8 @@ MANIFEST = "figures.json"
 RUN_DIR_ENV = "POLIBENCH_RUN_DIR"
 COMPARE_DIRS_ENV = "POLIBENCH_COMPARE_DIRS"
 TRAJECTORY_SEEDS = 3  # rows of the trajectory figure
+#: The figures `polibench viz` can write, by file stem.
+FIGURES = ("ticks", "attention", "compute", "trajectories")
 #: Reader-facing policy names (registry name -> name in captions and figure titles).
 POLICY_NAMES = {"act": "ACT", "diffusion": "Diffusion Policy", "ctm_act": "CTM-ACT", "mlp_chunk": "MLP chunk"}
 
@@ -294,15 +296,19 @@ def _trajectory_figure(runs: list[RunRecording]) -> _Planned:
 
 def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Sequence[int] = DEFAULT_SEEDS,
             compare: Sequence[str | Path] = (), gif: bool = False, max_steps: int = 300, device: str = "auto",
-            gin_params: Sequence[str] = ()) -> Path:
+            gin_params: Sequence[str] = (), only: Sequence[str] = ()) -> Path:
     """Record ``run_dir`` (and every ``compare`` run, on the same seeds), write the figures that apply and the
     manifest into ``out_dir`` (default RUN_DIR/figures); returns the manifest's path.
 
     CTM figures (ticks, attention, adaptive compute) are written only for a policy that records internals
     (CTM-ACT); the trajectory figure always. ``compare`` runs must share ``run_dir``'s training seed.
     ``gin_params`` are inference-time overrides for ``run_dir`` only (e.g. ``halting.variance.enabled = False``).
-    ``gif`` also writes a side-by-side rollout of the first seed.
+    ``gif`` also writes a side-by-side rollout of the first seed. ``only``: the figures to write, by file stem
+    (``ticks``, ``attention``, ``compute``, ``trajectories``), e.g. a gated core's ticks figure alone.
     """
+    unknown = sorted(set(only) - set(FIGURES))
+    if unknown:
+        raise RunDirError(f"--only {', '.join(unknown)}: unknown figure; the figures are {', '.join(FIGURES)}")
     run_dirs = [Path(run_dir), *map(Path, compare)]
     for path in run_dirs:  # every error before minutes of rollouts
         check_weights(path)
@@ -314,6 +320,7 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
     for rec in runs:
         save_eval(rec.result, out / "recordings" / rec.name.replace("/", "_"))
     planned = (_ctm_figures(runs[0]) if runs[0].has_internals else []) + [_trajectory_figure(runs)]
+    planned = [p for p in planned if not only or Path(p.file).stem in only]
     entries = []
     for item in planned:
         save_figure(item.make(), out / item.file, dpi=REPORT_DPI)
@@ -370,6 +377,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--gin_param", "--gin-param", action="append", default=[],
                         help="inference-time override for RUN_DIR, e.g. 'halting.variance.enabled = False'")
+    parser.add_argument("--only", nargs="+", default=[], choices=FIGURES, metavar="FIGURE",
+                        help=f"write only these figures ({', '.join(FIGURES)}; default: all that apply)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -377,7 +386,7 @@ def main(args: argparse.Namespace) -> int:
     from polibench.console import console
 
     manifest = viz_run(args.run_dir, args.out, args.seeds, args.compare, args.gif, args.max_steps, args.device,
-                       args.gin_param)
+                       args.gin_param, args.only)
     for entry in read_json(manifest)["figures"]:
         console.print(f"{manifest.parent / entry['file']}: {entry['title']}")
     console.print(f"[green]manifest: {manifest}")

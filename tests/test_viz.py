@@ -240,6 +240,11 @@ def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
     assert "training seed 0" in record["figures"][-1]["title"] and "CTM-ACT" in captions["trajectories.png"]
     assert "gate of each neuron group" in captions["ticks.png"]  # the tiny run's core is gated (sigmoid)
 
+    only = json.loads(viz_run(ctm, tmp_path / "ticks_only", seeds=SEEDS[:1], max_steps=20, only=["ticks"]).read_text())
+    assert [f["file"] for f in only["figures"]] == ["ticks.png"]
+    with pytest.raises(RunDirError, match="unknown figure"):
+        viz_run(ctm, tmp_path / "bad", seeds=SEEDS[:1], only=["tick"])
+
     alone = json.loads(viz_run(act, seeds=SEEDS[:1], max_steps=20).read_text())
     assert [f["file"] for f in alone["figures"]] == ["trajectories.png"]  # CTM figures only for CTM-ACT
     assert (act / "figures" / "trajectories.png").exists() and "animations" not in alone

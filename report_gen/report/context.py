@@ -22,7 +22,7 @@ from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, escape
 from report_gen.report.hyperparameters import hyperparameter_table
-from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep
+from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
 from report_gen.report.names import axis_name, variant_name
 from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
                                          sweep_label)
@@ -59,8 +59,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "questions": {q["key"]: q for q in questions},
         "question_order": [q["key"] for q in questions],
         "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
-        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem}
-                for v, f in zip(viz, viz_files)],
+        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem,
+                 "gated": _gated(v.run)} for v, f in zip(viz, viz_files)],
         "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute"
                         for c in [_compute_words(v.run)] if c},
         "discussion": _discussion(inputs.headline) if inputs.headline else {},
@@ -325,6 +325,14 @@ def _discussion(sweep: Sweep) -> dict[str, Any]:
             "rougher_than": [a["name"] for a in against if a.get("jerk") == "worse"],
             "smoothest": variant_name("policy", smoothest) if smoothest else None,
             "smoothest_policy": sweep.policy(smoothest) if smoothest else None}
+
+
+def _gated(run: str) -> bool:
+    """Whether a visualised run's CTM core gates its neuron groups (its saved config binds a gating other than
+    none); False for other policies and for runs whose config is not at hand."""
+    config = RunDir(run).config_path
+    gating = config_value(config.read_text(), "ctm_act.gating") if config.is_file() else None
+    return gating is not None and gating != "@gating.none"
 
 
 def _compute_words(run: str) -> dict[str, Any] | None:
