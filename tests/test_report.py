@@ -410,3 +410,21 @@ def test_published_anchors_sit_beside_the_headline(tmp_path):
         build_report([headline], tmp_path / "out2", compile=False, anchors=bad)
     assert r"\label{tab:anchors}" not in build_report([headline], tmp_path / "out3", compile=False,
                                                      anchors=None).read_text()
+
+
+def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_halting():
+    """On the committed predicted-error budget sweep: the budget the report names is not worse on success and
+    coverage than never halting, and every budget with fewer ticks per call is worse on one of them."""
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts, question_flags
+
+    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error")
+    pairs = pair_verdicts(sweep, reps=300)
+    cheapest, = question_flags("calibrated", {sweep.path.name: pairs})["cheapest"]
+    ticks = {v["name"]: v["metrics"]["ticks_per_call"]["mean"] for v in sweep.variants}
+    chosen = next(p for p in pairs if p.variant == cheapest["budget"])
+    assert all(chosen.verdict(m) != "worse" for m in ("success_rate", "avg_max_coverage"))
+    for p in pairs:
+        if ticks[p.variant] < ticks[chosen.variant]:
+            assert any(p.verdict(m) == "worse" for m in ("success_rate", "avg_max_coverage")), p.variant
+    assert cheapest["t_max"] == 10 and float(cheapest["ticks"]) == pytest.approx(ticks[chosen.variant], abs=0.01)

@@ -26,8 +26,8 @@ VERDICT_METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("avg_max_coverage", "max_coverage", "covers more of the goal", "covers less of the goal"),
     ("jerk", "jerk", "is smoother", "is less smooth"),
 )
-#: Bootstrap replications for the report's verdicts (the third decimal of an interval is stable at this count).
-REPS = 1000
+#: Bootstrap replications for the report's verdicts: the same as `polibench verdicts`, so both state the same verdicts.
+REPS = 2000
 
 
 @dataclass(frozen=True)
@@ -158,11 +158,39 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
                                           and v.verdict("success_rate") == "better")
         flags["off_not_worse"] = sum(1 for v in off if not any(v.verdict(m) == "worse" for m in v.results
                                                                 if m != "jerk"))
+    if key == "calibrated":
+        flags["cheapest"] = [c for c in map(_cheapest_tie, _budget_sweeps(verdicts)) if c]
     if key == "capacity":
         bigger = [v for v in pairs if v.variant == "act_capacity"]
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
                                                        v.verdict("avg_max_coverage") == "better" for v in bigger)
     return flags
+
+
+#: Inference sweeps over a halting rule's budget, and the rule's name in prose.
+BUDGET_AXES = {"halting.predicted_error.max_error": "predicted-error", "halting.convergence.max_change": "convergence"}
+
+
+def _budget_sweeps(verdicts: Mapping[str, Sequence[PairVerdict]]) -> list[Sequence[PairVerdict]]:
+    return [vs for vs in verdicts.values() if vs and vs[0].sweep.axis in BUDGET_AXES]
+
+
+def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
+    """The budget of one rule's sweep that runs the fewest ticks per call while not worse than the sweep's base
+    (its never-halting or loosest evaluation) on success and coverage, with its share of the maximum ticks."""
+    def ticks(sweep: Sweep, name: str) -> float:
+        return next(v for v in sweep.variants if v["name"] == name)["metrics"]["ticks_per_call"]["mean"]
+
+    sweep = pairs[0].sweep
+    fine = [v for v in pairs if all(m in v.results and v.verdict(m) != "worse"
+                                    for m in ("success_rate", "avg_max_coverage"))]
+    if not fine:
+        return None
+    best = min(fine, key=lambda v: ticks(sweep, v.variant))
+    t_max = max(f.ticks or 0 for facts in sweep.runs.values() for f in facts) or ticks(sweep, best.base)
+    return {"rule": BUDGET_AXES[sweep.axis], "budget": best.variant, "ticks": f"{ticks(sweep, best.variant):.2f}",
+            "t_max": t_max, "share": f"{100 * ticks(sweep, best.variant) / t_max:.0f}",
+            "base": variant_name(sweep.axis, best.base)}
 
 
 def sweep_label(sweep: Sweep, short: bool = False) -> str:
