@@ -231,8 +231,9 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
         if ratios:
             out.append(ratios)
     else:
-        out.append(f"This report covers {len(inputs.ablations)} ablation sweep(s) and {len(inputs.runs)} single "
-                   f"run(s) on the Push-T keypoints task; no headline comparison over policies was given. "
+        out.append(f"This report covers {_count(len(inputs.ablations), 'ablation sweep')} and "
+                   f"{_count(len(inputs.runs), 'single run')} on the Push-T keypoints task; no headline comparison "
+                   f"over policies was given. "
                    f"{narrative.budget(facts)}")
         if inputs.runs:
             out += [f"Among the single runs: {s[0].lower()}{s[1:]}" for s in _run_findings(_runs_entries(inputs.runs))]
@@ -253,6 +254,11 @@ def _seeds_words(sweep: Sweep) -> str:
     v = sweep.variants[0]
     seeds = v.get("n_seeds", 1)
     return f"{seeds} training seed{'s' * (seeds != 1)} x {v.get('n_episodes', 0) // max(seeds, 1)} episodes"
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 run", "3 runs": a count with its noun in the right number."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _join(names: Sequence[str]) -> str:
@@ -280,7 +286,7 @@ def _machines(facts: Sequence[RunFacts]) -> list[str]:
     counts: dict[str, int] = {}
     for f in facts:
         counts[f.machine] = counts.get(f.machine, 0) + 1
-    return [f"{machine}: {n} run(s)" for machine, n in counts.items()]
+    return [f"{machine}: {_count(n, 'run')}" for machine, n in counts.items()]
 
 
 def _setup_table(inputs: Inputs) -> Table:

@@ -202,7 +202,8 @@ def describe_machine(info: dict[str, Any]) -> str:
     threads = info.get("train", {}).get("num_threads") or m.get("cpu_threads")
     accel = f"CUDA device {m['cuda_device']}" if m.get("cuda_device") else "no GPU"
     return (f"{m.get('processor') or 'unknown processor'} ({m.get('platform', 'unknown platform')}), "
-            f"training device {info.get('device', '?')}, {threads} torch thread(s), {accel}")
+            f"training device {info.get('device', '?')}, {threads} torch thread{'' if threads == 1 else 's'}, "
+            f"{accel}")
 
 
 def config_value(config: str, name: str) -> str | None:
