@@ -23,7 +23,6 @@ from polibench.data.windows import WindowSampler
 from polibench.policy import Policy
 
 
-
 def calibration_file(rule: str) -> str:
     """Where `polibench calibrate` writes a halting rule's result inside the run directory: one file per rule, so
     rules calibrated on the same weights (the trained one, a parameter-free one swapped in) sit side by side."""

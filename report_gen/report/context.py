@@ -20,7 +20,7 @@ from report_gen.figures.halting import ticks_per_third
 from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
-from report_gen.report.format import Tex, escape
+from report_gen.report.format import Tex, escape, join_words
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
 from report_gen.report.names import axis_name, variant_name
@@ -225,7 +225,7 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
     if inputs.headline:
         sweep = inputs.headline
         names = [v["name"] for v in _named(sweep)]
-        out.append(f"At {_budget_words(sweep)} ({_seeds_words(sweep)}) we compare {_join(names)}.")
+        out.append(f"At {_budget_words(sweep)} ({_seeds_words(sweep)}) we compare {join_words(names)}.")
         out += [narrative.ranking(_named(sweep), m) for m in ("success_rate", "avg_max_coverage", "jerk")]
         ratios = _ratio_range(sweep)
         if ratios:
@@ -259,10 +259,6 @@ def _seeds_words(sweep: Sweep) -> str:
 def _count(n: int, noun: str) -> str:
     """"1 run", "3 runs": a count with its noun in the right number."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _join(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _ratio_range(sweep: Sweep) -> str | None:
@@ -351,7 +347,7 @@ def _compute_words(run: str) -> dict[str, Any] | None:
     if len(thirds) < 2:
         return None
     overlap = max(t["ci_low"] for t in thirds) <= min(t["ci_high"] for t in thirds)
-    return {"words": _join([f"{t['mean']:.1f}" for t in thirds]), "overlap": overlap}
+    return {"words": join_words([f"{t['mean']:.1f}" for t in thirds]), "overlap": overlap}
 
 
 def _figure(file: str, caption: str, label: str) -> dict[str, str]:

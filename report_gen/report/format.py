@@ -8,7 +8,7 @@ LaTeX built here is a :class:`Tex`, which the template passes through unchanged.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from polibench.metric_table import fmt_of
 
@@ -35,6 +35,11 @@ def breakable(value: Any) -> Tex:
     """Escaped text that may break after ``. / _ , =`` (commands and paths in typewriter type have no spaces to
     break at)."""
     return Tex("".join(escape(c) + (r"\allowbreak{}" if c in "./_,=" else "") for c in str(value)))
+
+
+def join_words(items: Sequence[str], conjunction: str = "and") -> str:
+    """"a", "a and b", "a, b and c": a list as prose."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def fmt_value(metric: str, value: float | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from polibench.metric_table import METRICS, RANKED
-from report_gen.report.format import fmt_interval, fmt_value
+from report_gen.report.format import fmt_interval, fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import variant_name
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
@@ -42,9 +42,9 @@ def ranking(variants: Sequence[Mapping[str, Any]], metric: str) -> str:
                 f"mean, {best}'s {fmt_interval(metric, marks[best])}.")
     text = f"On {label}, {best} has the best mean, {fmt_interval(metric, marks[best])}"
     if ties:
-        text += f"; {_names(ties)} {'is' if len(ties) == 1 else 'are'} tied with it (overlapping 95% intervals)"
+        text += f"; {join_words(ties)} {'is' if len(ties) == 1 else 'are'} tied with it (overlapping 95% intervals)"
     if worse:
-        text += f"; {_names(worse)} {'is' if len(worse) == 1 else 'are'} worse (intervals apart from the best's)"
+        text += f"; {join_words(worse)} {'is' if len(worse) == 1 else 'are'} worse (intervals apart from the best's)"
     return text + "."
 
 
@@ -87,7 +87,7 @@ def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
         if a and b:
             verdicts[compare(a, b, direction > 0)].append(
                 f"{METRICS[metric].label} ({fmt_interval(metric, a)} vs {fmt_interval(metric, b)})")
-    parts = [f"{'tied' if verdict == 'tie' else verdict} on {_names(items)}"
+    parts = [f"{'tied' if verdict == 'tie' else verdict} on {join_words(items)}"
              for verdict, items in verdicts.items() if items]
     if not parts:
         return f"{_n(ours['name'])} and {_n(theirs['name'])} share no measured metric."
@@ -104,7 +104,7 @@ def speed_findings(f: SpeedFile) -> list[str]:
         parts = [f"a CTM-ACT model call (batch 1, every tick) took {_span(ctm)} the {fmt_ms(act.median_s)} ms of "
                  "an ACT model call"] if ctm else []
         parts += [f"a Diffusion Policy DDPM-100 call took {_span(ddpm)} ACT's"] if ddpm else []
-        out.append(f"In {f.tag}, {_names(parts)}.")
+        out.append(f"In {f.tag}, {join_words(parts)}.")
     act, ctm = f.reference("training"), f.family("training", "ctm_act")
     if act and ctm:
         out.append(f"A CTM-ACT training step (batch 64) took {_span(ctm)} the {fmt_ms(act.median_s)} ms of ACT's "
@@ -129,10 +129,6 @@ def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:
     return [v for v in sweep.variants if sweep.policy(v["name"]) == policy]
 
 
-def _names(names: Sequence[str], conjunction: str = "and") -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
-
-
 def conclusion(sweep: Sweep) -> list[str]:
     """The headline in one or two sentences: the best CTM-ACT variant (by coverage) against ACT and Diffusion
     Policy, and its cost in latency."""
@@ -146,7 +142,7 @@ def conclusion(sweep: Sweep) -> list[str]:
         verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {METRICS[m].label}"
                     for m in ("avg_max_coverage", "success_rate") if m in ref["metrics"] and m in top["metrics"]]
         out.append(f"Against {_n(ref['name'])}, the best CTM-ACT variant by coverage ({_n(top['name'])}) was "
-                   f"{_names(verdicts)}.")
+                   f"{join_words(verdicts)}.")
     out += [s for s in latency_ratios(sweep) if s.startswith(f"A model call of {_n(top['name'])} ")]
     return out
 
@@ -159,7 +155,7 @@ def budget(facts: Sequence[Any]) -> str:
     if len(groups) == 1:
         (steps, batch), runs = next(iter(groups.items()))
         return f"Every run trained for {steps} optimiser steps at batch {batch} (read from each run's config.gin)."
-    parts = [f"{steps} steps at batch {batch} ({_names(runs)})" for (steps, batch), runs in groups.items()]
+    parts = [f"{steps} steps at batch {batch} ({join_words(runs)})" for (steps, batch), runs in groups.items()]
     return f"Budgets differ between runs: {'; '.join(parts)}."
 
 

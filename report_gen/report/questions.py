@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from polibench.metric_table import METRICS
 from polibench.rundir import RunDirError
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
-from report_gen.report.format import fmt_value
+from report_gen.report.format import fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import axis_name, variant_name
 
@@ -114,8 +114,8 @@ class PairVerdict:
                 ties.append(f"{label} ({detail})")
             else:
                 differs.append(f"{better if v == 'better' else worse} ({label} {detail})")
-        parts = differs + ([f"is tied on {_join(ties)}"] if ties else [])
-        return f"Against {variant_name(axis, self.base)}, {variant_name(axis, self.variant)} {_join(parts)}."
+        parts = differs + ([f"is tied on {join_words(ties)}"] if ties else [])
+        return f"Against {variant_name(axis, self.base)}, {variant_name(axis, self.variant)} {join_words(parts)}."
 
 
 def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, reps: int = REPS) -> list[PairVerdict]:
@@ -206,7 +206,3 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
 def _signed(metric: str, value: float) -> str:
     text = fmt_value(metric, abs(value))
     return f"+{text}" if value >= 0 else f"-{text}"
-
-
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
