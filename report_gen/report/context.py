@@ -27,7 +27,8 @@ from report_gen.report.names import axis_name, variant_name
 from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
                                          sweep_label)
 from report_gen.report.speed import SpeedFile
-from report_gen.report.tables import LEGEND, Table, cost_table, outcome_table, question_table, speed_table
+from report_gen.report.tables import (LEGEND, Table, cost_table, outcome_table, question_table, seeds_and_episodes,
+                                      speed_table)
 from report_gen.report.viz import VizFigure
 
 Save = Callable[[Figure, str], str]
@@ -251,9 +252,8 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
 
 def _seeds_words(sweep: Sweep) -> str:
     """"3 training seeds x 500 episodes" (per seed), from the sweep's results."""
-    v = sweep.variants[0]
-    seeds = v.get("n_seeds", 1)
-    return f"{seeds} training seed{'s' * (seeds != 1)} x {v.get('n_episodes', 0) // max(seeds, 1)} episodes"
+    seeds, episodes = seeds_and_episodes(sweep.variants[0])
+    return f"{_count(seeds, 'training seed')} x {episodes} episodes"
 
 
 def _count(n: int, noun: str) -> str:

@@ -19,6 +19,7 @@ from polibench.sweep.verdicts import compare, score_matrix, verdict_of
 from report_gen.report.format import fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import axis_name, variant_name
+from report_gen.report.tables import seeds_and_episodes
 
 #: (summary metric in results.json, per-episode field, words when better, words when worse)
 VERDICT_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -197,7 +198,7 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
     """How a sweep is named in tables (what it varied, its directory, seeds x episodes per seed) and, ``short``,
     in figures (directory and protocol only, so the panels keep their width)."""
     seeds = len(sweep.results.get("seeds", []))
-    episodes = sweep.variants[0].get("n_episodes", 0) // max(sweep.variants[0].get("n_seeds", 1), 1)
+    episodes = seeds_and_episodes(sweep.variants[0])[1]
     if short:
         return f"{Path(sweep.path).name} ({seeds}x{episodes})"
     return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({seeds} seed{'s' * (seeds != 1)} x {episodes})"

@@ -101,7 +101,12 @@ def _cell(entry: Mapping[str, Any], metric: str) -> str:
     return rf"\textbf{{{text}}}" if mark == "tie" else text
 
 
-def _seeds_episodes(entry: Mapping[str, Any]) -> str:
+def seeds_and_episodes(entry: Mapping[str, Any]) -> tuple[int, int]:
+    """(training seeds, evaluation episodes per seed) of a variant or single-run entry."""
     seeds = entry.get("n_seeds", 1)
     episodes = entry.get("n_episodes") or entry["metrics"].get("success_rate", {}).get("n", 0)
-    return f"{seeds} x {episodes // max(seeds, 1)}"
+    return seeds, episodes // max(seeds, 1)
+
+
+def _seeds_episodes(entry: Mapping[str, Any]) -> str:
+    return "{} x {}".format(*seeds_and_episodes(entry))
