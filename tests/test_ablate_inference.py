@@ -160,3 +160,51 @@ def test_a_parameter_free_rule_swapped_in_is_swept_by_its_default_parameters(tra
     variants = json.loads((out / "results.json").read_text())["variants"]
     tight, loose = (v["metrics"]["ticks_per_call"]["mean"] for v in variants)
     assert loose <= tight and loose == 2  # the first tick has no predecessor: convergence halts at tick 2 at best
+
+
+def test_calibrated_tolerances_evaluate_each_run_at_its_own_budget(trained, tmp_path):
+    """--tolerances: each training seed is calibrated on its own validation windows, and the variant
+    tolerance_<t> evaluates every seed at the budget its own calibration chose; a missing
+    calibration, a missing tolerance or a calibration under other bindings is refused with the command that fixes
+    it, before any evaluation."""
+    from polibench.io import read_json
+
+    swap, axis = "policy.ctm_act.halting = @halting.convergence", "halting.convergence.max_change"
+    seeds = trained / "variants" / str(TICKS)
+    copies = tmp_path / "runs"
+    shutil.copytree(seeds, copies / "variants" / str(TICKS), ignore=shutil.ignore_patterns("eval"))
+    shutil.copy(trained / "sweep.json", copies / "sweep.json")
+    out = tmp_path / "calibrated"
+    with pytest.raises(RunDirError, match=r"has no calibration_convergence.json: calibrate it first with "
+                                          r"`polibench calibrate .*seed0 --tolerance 0.01,1 --gin_param"):
+        ablate_inference(out, copies, values="", axis=axis, extra=("--tolerances", "0.01,1", "--gin_param", swap))
+    for k in (0, 1):
+        assert polibench(["calibrate", str(copies / "variants" / str(TICKS) / f"seed{k}"), "--tolerance", "0.01,1",
+                          "--batches", "1", "--gin_param", swap]) == 0
+    with pytest.raises(RunDirError, match=r"no budget for tolerance 0.5 \(calibrated: 0.01, 1\)"):
+        ablate_inference(out, copies, values="", axis=axis, extra=("--tolerances", "0.5", "--gin_param", swap))
+    with pytest.raises(RunDirError, match=r"calibrates halting.convergence.max_change with --gin_param \['policy"):
+        ablate_inference(out, copies, values="", axis=axis, extra=("--tolerances", "1",
+                                                                   "--gin_param", swap, "--gin_param", "x.y = 1"))
+    assert not out.exists()
+
+    assert ablate_inference(out, copies, values="1e9", axis=axis,
+                            extra=("--tolerances", "0.01,1", "--gin_param", swap)) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [v["name"] for v in results["variants"]] == ["1e9", "tolerance_0.01", "tolerance_1"]
+    record = json.loads((out / "sweep.json").read_text())
+    assert "--values 1e9 --tolerances 0.01,1" in record["command"]
+    for tolerance in (0.01, 1.0):
+        variant = record["variants"][f"tolerance_{tolerance:g}"]
+        assert variant["tolerance"] == tolerance
+        for k in (0, 1):
+            doc = read_json(copies / "variants" / str(TICKS) / f"seed{k}" / "calibration_convergence.json")
+            budget = next(c["max_error"] for c in doc["calibrations"] if c["tolerance"] == tolerance)
+            assert variant["gin_params_by_run"][f"seed{k}"] == [f"{axis} = {budget!r}"]
+            command = read_json(out / "variants" / f"tolerance_{tolerance:g}" / f"seed{k}" / "eval" /
+                                "eval_command.json")
+            assert command["gin_params"] == [swap, f"{axis} = {budget!r}"]
+    loose = results["variants"][2]["metrics"]["ticks_per_call"]["mean"]
+    assert loose <= results["variants"][1]["metrics"]["ticks_per_call"]["mean"]  # a looser tolerance halts no later
+    assert ablate_inference(out, copies, values="1e9", axis=axis,
+                            extra=("--tolerances", "0.01,1", "--gin_param", swap)) == 0  # resumes: all finished

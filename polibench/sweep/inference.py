@@ -10,6 +10,10 @@
 
 Weights stay in the source runs: each evaluation loads them from there with the override, like
 ``polibench eval RUN --gin_param BINDING``. No training happens, so the values compare the same weights.
+
+A halting budget can also be given as a calibrated tolerance (``--tolerances 0.04``): each source run is evaluated
+at the budget `polibench calibrate` chose for it on its own validation windows (its ``calibration_<rule>.json``),
+so one variant ``tolerance_0.04`` pools training seeds at the same accuracy cost, each with its own budget.
 Rerunning the same command skips finished evaluations; an OUT started with another binding, other values or other
 source runs is refused, so one table never mixes two ablations.
 """
@@ -17,6 +21,7 @@ source runs is refused, so one table never mixes two ablations.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ from typing import Any, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.console import console
+from polibench.evaluation.calibration import calibration_file
 from polibench.io import read_json, write_json
 from polibench.locking import exclusive
 from polibench.registry import _closest
@@ -77,10 +83,14 @@ class InferenceSpec:
     device: str = "auto"
     #: bindings every value is evaluated with, before the value's own (e.g. n_action_steps for ensembling)
     gin_params: list[str] = field(default_factory=list)
+    #: calibrated tolerances: one variant each, at every source run's own calibrated budget for ``binding``
+    tolerances: list[float] = field(default_factory=list)
 
     def command(self) -> str:
         """The equivalent command line, recorded in sweep.json."""
-        args = ["polibench", "ablate-inference", "--axis", self.binding, "--values", ",".join(self.values)]
+        args = ["polibench", "ablate-inference", "--axis", self.binding]
+        args += ["--values", ",".join(self.values)] if self.values else []
+        args += ["--tolerances", ",".join(f"{t:g}" for t in self.tolerances)] if self.tolerances else []
         for run in self.runs:
             args += ["--runs", str(run)]
         args += ["--variants", ",".join(self.variants)] if self.variants else []
@@ -98,22 +108,27 @@ class InferenceSpec:
 
 def ablate_inference(spec: InferenceSpec, progress: bool = True) -> dict[str, Any]:
     """Evaluate every source run with every value of the binding (skipping finished ones); write the results."""
+    if not spec.values and not spec.tolerances:
+        raise AxisError("give --values (gin literals) or --tolerances (calibrated halting budgets), or both")
     sources = find_sources(spec.runs, spec.variants)
-    axis = resolve_binding(spec.binding, spec.values, sources, spec.gin_params)
+    axis = resolve_binding(spec.binding, spec.values, sources, spec.gin_params) if spec.values else None
+    evaluations = [Evaluation(s, v.name, (*spec.gin_params, *v.gin_params), spec.out / "variants" / v.name / s.label)
+                   for v in (axis.variants if axis else ()) for s in sources]
+    evaluations += calibrated_evaluations(spec, sources)
+    target = axis.target if axis else spec.binding  # a calibrated budget is always a literal halting.<rule>.<param>
     check_directory_target(spec.out)
     with exclusive(spec.out, "sweep directory"):
-        return _ablate_inference(spec, sources, axis, progress)
+        return _ablate_inference(spec, sources, evaluations, target, progress)
 
 
-def _ablate_inference(spec: InferenceSpec, sources: Sequence[Source], axis: Axis, progress: bool) -> dict[str, Any]:
-    evaluations = [Evaluation(s, v.name, (*spec.gin_params, *v.gin_params), spec.out / "variants" / v.name / s.label)
-                   for v in axis.variants for s in sources]
-    _record(spec, axis, sources, evaluations)
+def _ablate_inference(spec: InferenceSpec, sources: Sequence[Source], evaluations: Sequence[Evaluation],
+                      target: str, progress: bool) -> dict[str, Any]:
+    _record(spec, target, sources, evaluations)
     _run_all([e for e in evaluations if not e.finished], len(evaluations), spec, progress)
-    header = {"axis": spec.binding, "target": axis.target, "seeds": _training_seeds(sources),
+    header = {"axis": spec.binding, "target": target, "seeds": _training_seeds(sources),
               "base": ", ".join(_portable(str(r)) for r in spec.runs), "inference_only": True}
-    results = aggregate(header, {v.name: [e.path for e in evaluations if e.value == v.name] for v in axis.variants},
-                        spec.out)
+    names = list(dict.fromkeys(e.value for e in evaluations))
+    results = aggregate(header, {n: [e.path for e in evaluations if e.value == n] for n in names}, spec.out)
     write_results(results, spec.out)
     console.print(rich_table(results))
     return results
@@ -158,6 +173,53 @@ def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Sourc
     return axis
 
 
+def tolerance_variant(tolerance: float) -> str:
+    """The variant name of a calibrated tolerance."""
+    return f"tolerance_{tolerance:g}"
+
+
+def calibrated_evaluations(spec: InferenceSpec, sources: Sequence[Source]) -> list[Evaluation]:
+    """One evaluation per tolerance and source run, at the budget the run's own calibration chose; each budget is
+    resolved against that run's config like a literal value."""
+    evaluations = []
+    for tolerance in spec.tolerances:
+        name = tolerance_variant(tolerance)
+        for source in sources:
+            budget = calibrated_budget(source.path, spec.binding, spec.gin_params, tolerance, spec.tolerances)
+            variant = resolve_binding(spec.binding, [repr(budget)], [source], spec.gin_params).variants[0]
+            evaluations.append(Evaluation(source, name, (*spec.gin_params, *variant.gin_params),
+                                          spec.out / "variants" / name / source.label))
+    return evaluations
+
+
+def calibrated_budget(run: Path, binding: str, gin_params: Sequence[str], tolerance: float,
+                      all_tolerances: Sequence[float] = ()) -> float:
+    """The budget `polibench calibrate` chose for ``tolerance`` on ``run``'s validation windows. The calibration
+    must be of this binding under the same inference bindings (a swapped-in rule calibrates with its swap), so
+    the budget is evaluated on the rule it was chosen for."""
+    parts = binding.split(".")
+    if len(parts) != 3 or parts[0] != "halting":
+        raise AxisError(f"--tolerances needs a halting rule's budget as --axis (halting.<rule>.<budget>, e.g. "
+                        f"halting.predicted_error.max_error), got {binding!r}")
+    path = run / calibration_file(parts[1])
+    wanted = ",".join(f"{t:g}" for t in (all_tolerances or [tolerance]))
+    fix = (f"`polibench calibrate {run} --tolerance {wanted}"
+           + "".join(f" --gin_param {shlex.quote(b)}" for b in gin_params) + "`")
+    if not path.exists():
+        raise RunDirError(f"{run} has no {path.name}: calibrate it first with {fix}")
+    doc = read_json(path)
+    if doc.get("binding") != binding or list(doc.get("gin_params", [])) != list(gin_params):
+        raise RunDirError(f"{path} calibrates {doc.get('binding')} with --gin_param {doc.get('gin_params', [])}, "
+                          f"not {binding} with {list(gin_params)}: give the calibration's --gin_param, or "
+                          f"recalibrate with {fix}")
+    found = [c["max_error"] for c in doc.get("calibrations", []) if math.isclose(c["tolerance"], tolerance)]
+    if not found:
+        have = ", ".join(f"{c['tolerance']:g}" for c in doc.get("calibrations", [])) or "none"
+        raise RunDirError(f"{path} has no budget for tolerance {tolerance:g} (calibrated: {have}); recalibrate "
+                          f"with {fix}")
+    return float(found[0])
+
+
 def evaluate_source(evaluation: Evaluation, spec: InferenceSpec) -> None:
     """The source run's weights evaluated with the override into ``evaluation.path``, with the protocol of the
     run's saved config."""
@@ -185,7 +247,9 @@ def evaluate_copy(source: Path, target: Path, overrides: dict[str, Any], gin_par
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--axis", required=True,
                         help="inference-time binding, e.g. halting.variance.enabled or policy.ctm_act.ticks")
-    parser.add_argument("--values", required=True, help="comma-separated gin literals, e.g. True,False or 5,10,20")
+    parser.add_argument("--values", help="comma-separated gin literals, e.g. True,False or 5,10,20")
+    parser.add_argument("--tolerances", help="comma-separated calibrated tolerances for a halting budget --axis: "
+                                             "each run at the budget `polibench calibrate` chose for it")
     parser.add_argument("--runs", action="append", required=True,
                         help="a sweep directory (from `polibench ablate`) or a run directory; repeatable")
     parser.add_argument("--variants", help="comma-separated variants of the sweep directories (default: all)")
@@ -200,9 +264,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    spec = InferenceSpec(args.axis, split_values(args.values), [Path(r) for r in args.runs],
+    spec = InferenceSpec(args.axis, split_values(args.values or ""), [Path(r) for r in args.runs],
                          split_values(args.variants) if args.variants else None, Path(args.out), args.episodes,
-                         args.seed0, args.device, list(args.gin_param))
+                         args.seed0, args.device, list(args.gin_param), _tolerances(args.tolerances))
     ablate_inference(spec, progress=not args.no_progress)
     console.print(f"[green]sweep directory: {spec.out}")
     return 0
@@ -242,15 +306,36 @@ def _check_sources(sources: Sequence[Source]) -> None:
                               f"finish. Regenerate them with `{source.remake}`, then rerun this command.")
 
 
-def _record(spec: InferenceSpec, axis: Axis, sources: Sequence[Source], evaluations: Sequence[Evaluation]) -> None:
+def _tolerances(text: str | None) -> list[float]:
+    try:
+        tolerances = [float(t) for t in split_values(text or "")]
+    except ValueError as exc:
+        raise AxisError(f"--tolerances takes comma-separated numbers, e.g. 0.035,0.04,0.05: {exc}") from exc
+    if any(t <= 0 for t in tolerances):
+        raise AxisError(f"--tolerances must be positive, got {text}")
+    return tolerances
+
+
+def _variant_record(spec: InferenceSpec, name: str, evaluations: Sequence[Evaluation]) -> dict[str, Any]:
+    """A variant in sweep.json: its own bindings (one list, or one per source run for a calibrated tolerance,
+    whose budget differs per run) and its evaluation directories."""
+    mine = [e for e in evaluations if e.value == name]
+    own = {e.source.label: list(e.gin_params[len(spec.gin_params):]) for e in mine}
+    record: dict[str, Any] = {"gin_params": next(iter(own.values()))}
+    tolerance = next((t for t in spec.tolerances if tolerance_variant(t) == name), None)
+    if tolerance is not None:
+        record = {"tolerance": tolerance, "gin_params_by_run": own}
+    return record | {"runs": [str(e.path.relative_to(spec.out)) for e in mine]}
+
+
+def _record(spec: InferenceSpec, target: str, sources: Sequence[Source], evaluations: Sequence[Evaluation]) -> None:
     """Write sweep.json; refuse an OUT started with another binding, other values, runs or evaluation protocol."""
     path = spec.out / SWEEP_FILE
-    now = {"target": axis.target, "eval_overrides": spec.eval_overrides(),
+    names = dict.fromkeys(e.value for e in evaluations)
+    now = {"target": target, "eval_overrides": spec.eval_overrides(),
            "gin_params": list(spec.gin_params),
            "source_runs": {s.label: _portable(str(s.path)) for s in sources},
-           "variants": {v.name: {"gin_params": list(v.gin_params),
-                                 "runs": [str(e.path.relative_to(spec.out)) for e in evaluations if e.value == v.name]}
-                        for v in axis.variants}}
+           "variants": {name: _variant_record(spec, name, evaluations) for name in names}}
     if path.exists():
         recorded = read_json(path)
         differs = [k for k in now if recorded.get(k, [] if k == "gin_params" else None) != now[k]]
