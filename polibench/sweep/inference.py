@@ -173,9 +173,13 @@ def resolve_binding(binding: str, values: Sequence[str], sources: Sequence[Sourc
     return axis
 
 
+#: Variant names of calibrated tolerances start with this (``tolerance_0.04``).
+TOLERANCE_PREFIX = "tolerance_"
+
+
 def tolerance_variant(tolerance: float) -> str:
     """The variant name of a calibrated tolerance."""
-    return f"tolerance_{tolerance:g}"
+    return f"{TOLERANCE_PREFIX}{tolerance:g}"
 
 
 def calibrated_evaluations(spec: InferenceSpec, sources: Sequence[Source]) -> list[Evaluation]:

@@ -7,6 +7,8 @@ and values fall back to the recorded text, escaped by the template like any othe
 
 from __future__ import annotations
 
+from polibench.sweep.inference import TOLERANCE_PREFIX
+
 #: Axis (binding or component kind) -> (short name, how one value reads; ``{}`` is the value's own label).
 AXES: dict[str, tuple[str, str]] = {
     "policy": ("policy", "{}"),
@@ -76,6 +78,8 @@ def variant_name(axis: str, variant: str) -> str:
     """A variant as a reader names it ("T = 10", "halting off (all ticks)", "CTM-ACT (unet)")."""
     if (axis, variant) in VALUES:
         return VALUES[(axis, variant)]
+    if variant.startswith(TOLERANCE_PREFIX):  # `ablate-inference --tolerances`: each seed at its own budget
+        return f"tolerance {variant[len(TOLERANCE_PREFIX):]} (budget per seed)"
     own = VALUES.get((None, variant), variant.replace("_", " ") if variant.isidentifier() else variant)
     pattern = AXES.get(axis, ("", "{}"))[1]
     return pattern.format(own)

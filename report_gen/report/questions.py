@@ -189,7 +189,8 @@ def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
         return None
     best = min(fine, key=lambda v: ticks(sweep, v.variant))
     t_max = max(f.ticks or 0 for facts in sweep.runs.values() for f in facts) or ticks(sweep, best.base)
-    return {"rule": BUDGET_AXES[sweep.axis], "budget": best.variant, "ticks": f"{ticks(sweep, best.variant):.2f}",
+    return {"rule": BUDGET_AXES[sweep.axis], "variant": best.variant, "setting": variant_name(sweep.axis, best.variant),
+            "ticks": f"{ticks(sweep, best.variant):.2f}",
             "t_max": t_max, "share": f"{100 * ticks(sweep, best.variant) / t_max:.0f}",
             "base": variant_name(sweep.axis, best.base)}
 
