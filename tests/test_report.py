@@ -268,7 +268,7 @@ def test_prose_states_the_measured_outcome(report, sweeps):
     text = " ".join(pdf_text(report).split())
     variants = {v["name"]: v["metrics"] for v in results(sweeps / "headline")["variants"]}
     ratio = variants["ctm_act"]["latency_per_call_ms"]["mean"] / variants["act"]["latency_per_call_ms"]["mean"]
-    assert f"{ratio:.1f}x the" in text
+    assert f"{ratio:.1f}x as long as one of ACT" in text
     # T comes from what each run recorded when it was made
     assert json.loads((sweeps / "headline" / "variants" / "ctm_act" / "seed0" / "run.json").read_text())["ticks"] == 3
     assert "ticks per call of at most 3." in text
@@ -442,3 +442,34 @@ def test_variants_read_as_a_reader_names_them():
     assert variant_name("halting.predicted_error.max_error", tolerance_variant(0.04)) == \
         "tolerance 0.04 (budget per seed)"
     assert variant_name("some.new.axis", "3") == "3"
+
+
+def test_verdict_clauses_group_the_baselines_by_verdict():
+    from report_gen.report.headline import clause
+
+    groups = {"better": ["ACT", "ACT, 4 decoder layers"], "tie": ["Diffusion Policy"], "worse": []}
+    assert clause("success_rate", groups) == ("succeeds more often than ACT and ACT, 4 decoder layers and is tied "
+                                              "on success with Diffusion Policy")
+    assert clause("jerk", {"worse": ["ACT"]}) == "is rougher than ACT"
+    assert clause("jerk", {}) == ""
+
+
+def test_abstract_and_conclusion_state_the_paired_verdicts_of_the_results(sweeps, tmp_path):
+    """The abstract's and the Conclusion's outcome words are the headline's paired verdicts (the ones the Results
+    list), for the best CTM-ACT configuration against every baseline."""
+    from report_gen.report.headline import headline_facts
+    from report_gen.report.inputs import load_sweep
+
+    facts = headline_facts(load_sweep(sweeps / "headline"))
+    assert facts["ctm"] == "CTM-ACT" and [a["name"] for a in facts["against"]] == ["ACT"]
+    verdicts = facts["against"][0]["verdict"]
+    assert set(verdicts) >= {"success_rate", "avg_max_coverage"} and set(verdicts.values()) <= {"better", "tie",
+                                                                                                   "worse"}
+    tex = " ".join(build_report([sweeps / "headline"], tmp_path, compile=False).read_text().split())
+    abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
+    conclusion = tex[tex.index(r"\section{Conclusion}"):tex.index(r"\section{Future Work}")]
+    for metric in ("success_rate", "avg_max_coverage", "jerk"):
+        assert f"it {facts['clauses'][metric]}" in abstract
+    won = verdicts["success_rate"] == "better"
+    assert ("thinking in ticks pays in success" in conclusion) == won
+    assert ("thinking in ticks does not pay in success" in conclusion) == (not won)

@@ -21,6 +21,7 @@ from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_b
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, escape, join_words
+from report_gen.report.headline import headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
 from report_gen.report.names import axis_name, variant_name
@@ -45,6 +46,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "title": title,
         "date": datetime.date.today().isoformat(),
         "abstract": _abstract(inputs, facts, questions),
+        "h": headline_facts(inputs.headline) if inputs.headline else {},
         "hyperparameters": hyperparameter_table(inputs.headline) if inputs.headline else None,
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},
@@ -64,8 +66,6 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
                  "gated": _gated(v.run)} for v, f in zip(viz, viz_files)],
         "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute"
                         for c in [_compute_words(v.run)] if c},
-        "discussion": _discussion(inputs.headline) if inputs.headline else {},
-        "conclusion": narrative.conclusion(inputs.headline) if inputs.headline else [],
     }
 
 
@@ -219,34 +219,24 @@ def _speed_block(files: Sequence[SpeedFile]) -> dict[str, Any]:
     }
 
 
-def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The measured half of the abstract (the template frames it): the headline's ranking on success, coverage
-    and smoothness, CTM-ACT's paired verdicts, cost, and what the halting and capacity questions found."""
-    out = []
+def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the abstract's sentences read (the template writes them; the headline's verdicts come from
+    :func:`headline_facts`): the headline's budget, seeds and policies, and what the halting and capacity questions
+    found; without a headline, what the report covers instead."""
+    by_key = {q["key"]: q["flags"] for q in questions}
+    out: dict[str, Any] = {"halting": by_key.get("halting", {}),
+                           "capacity_helps": bool(by_key.get("capacity", {}).get("capacity_helps"))}
     if inputs.headline:
         sweep = inputs.headline
-        names = [v["name"] for v in _named(sweep)]
-        out.append(f"At {_budget_words(sweep)} ({_seeds_words(sweep)}) we compare {join_words(names)}.")
-        out += [narrative.ranking(_named(sweep), m) for m in ("success_rate", "avg_max_coverage", "jerk")]
-        ratios = _ratio_range(sweep)
-        if ratios:
-            out.append(ratios)
+        out |= {"budget": _budget_words(sweep), "seeds": _seeds_words(sweep),
+                "policies": join_words([v["name"] for v in _named(sweep)])}
     else:
-        out.append(f"This report covers {_count(len(inputs.ablations), 'ablation sweep')} and "
-                   f"{_count(len(inputs.runs), 'single run')} on the Push-T keypoints task; no headline comparison "
-                   f"over policies was given. "
-                   f"{narrative.budget(facts)}")
+        out["covers"] = [f"This report covers {_count(len(inputs.ablations), 'ablation sweep')} and "
+                         f"{_count(len(inputs.runs), 'single run')} on the Push-T keypoints task; no headline "
+                         f"comparison over policies was given. {narrative.budget(facts)}"]
         if inputs.runs:
-            out += [f"Among the single runs: {s[0].lower()}{s[1:]}" for s in _run_findings(_runs_entries(inputs.runs))]
-    by_key = {q["key"]: q["flags"] for q in questions}
-    halting = by_key.get("halting", {})
-    if halting.get("off_configs"):
-        out.append(f"Running every tick instead of halting on the variance head's certainty was not worse on success "
-                   f"or coverage in {halting['off_not_worse']} of {halting['off_configs']} configurations and raised "
-                   f"success in {halting['off_better_success']}.")
-    if "capacity" in by_key and by_key["capacity"].get("capacity_helps"):
-        out.append("An ACT with as many parameters as CTM-ACT covers more of the goal than the standard ACT, so part "
-                   "of CTM-ACT's advantage over ACT is capacity.")
+            out["covers"] += [f"Among the single runs: {s[0].lower()}{s[1:]}"
+                              for s in _run_findings(_runs_entries(inputs.runs))]
     return out
 
 
@@ -259,17 +249,6 @@ def _seeds_words(sweep: Sweep) -> str:
 def _count(n: int, noun: str) -> str:
     """"1 run", "3 runs": a count with its noun in the right number."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _ratio_range(sweep: Sweep) -> str | None:
-    act = [v for v in sweep.variants if sweep.policy(v["name"]) == "act" and "latency_per_call_ms" in v["metrics"]]
-    ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "latency_per_call_ms" in v["metrics"]]
-    if not act or not ctm:
-        return None
-    base = act[0]["metrics"]["latency_per_call_ms"]["mean"]
-    ratios = sorted(v["metrics"]["latency_per_call_ms"]["mean"] / base for v in ctm)
-    span = f"{ratios[0]:.1f}x" if len(ratios) == 1 else f"{ratios[0]:.1f}x to {ratios[-1]:.1f}x"
-    return f"A CTM-ACT model call took {span} the time of an ACT model call."
 
 
 def _budget_words(sweep: Sweep) -> str:
@@ -306,27 +285,6 @@ def _setup_row(name: str, varies: str, facts: Sequence[RunFacts], seeds: int) ->
     evals = sorted({(len(f.eval_seeds), f.eval_seeds[0], f.eval_seeds[-1]) for f in facts if f.eval_seeds})
     episodes = ", ".join(f"{n} ({a}-{b})" for n, a, b in evals) or "-"
     return [Tex(escape(c)) for c in (name, varies, policies, seeds, budgets, episodes)]
-
-
-def _discussion(sweep: Sweep) -> dict[str, Any]:
-    """What the Discussion's conditional sentences read: the best CTM-ACT configuration by coverage, its paired
-    verdict word per metric against each baseline, and the smoothest policy (empty without CTM-ACT)."""
-    ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "avg_max_coverage" in v["metrics"]]
-    if not ctm:
-        return {}
-    top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])["name"]
-    baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
-    against = [{"name": variant_name("policy", v.base), "policy": sweep.policy(v.base),
-                **{m: v.verdict(m) for m in v.results}} for v in pair_verdicts(sweep, [(top, b) for b in baselines])]
-    smooth = [v for v in sweep.variants if "jerk" in v["metrics"]]
-    smoothest = min(smooth, key=lambda v: v["metrics"]["jerk"]["mean"])["name"] if smooth else None
-    return {"ctm": variant_name("policy", top), "against": against,
-            "success_wins": sum(a.get("success_rate") == "better" for a in against),
-            "coverage_losses": sum(a.get("avg_max_coverage") == "worse" for a in against),
-            "smoother_than": [a["name"] for a in against if a.get("jerk") == "better"],
-            "rougher_than": [a["name"] for a in against if a.get("jerk") == "worse"],
-            "smoothest": variant_name("policy", smoothest) if smoothest else None,
-            "smoothest_policy": sweep.policy(smoothest) if smoothest else None}
 
 
 def _gated(run: str) -> bool:

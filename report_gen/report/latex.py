@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from report_gen.report.format import Tex, breakable, escape
+from report_gen.report.format import Tex, breakable, escape, join_words
 from report_gen.report.inputs import ReportError
 
 TEMPLATE_DIR = Path(__file__).parent
@@ -36,6 +36,7 @@ def render(context: dict[str, Any]) -> str:
     env.filters["latex"] = escape
     env.filters["tex"] = Tex
     env.filters["breakable"] = breakable
+    env.filters["join_words"] = join_words
     return env.get_template(TEMPLATE).render(**context)
 
 

@@ -15,7 +15,6 @@ from report_gen.report.names import variant_name
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
 
 Stat = Mapping[str, Any]
-_VERDICT = {"better": "better than", "worse": "worse than", "tie": "tied with"}
 
 
 def compare(a: Stat, b: Stat, higher_is_better: bool = True) -> str:
@@ -46,24 +45,6 @@ def ranking(variants: Sequence[Mapping[str, Any]], metric: str) -> str:
     if worse:
         text += f"; {join_words(worse)} {'is' if len(worse) == 1 else 'are'} worse (intervals apart from the best's)"
     return text + "."
-
-
-def latency_ratios(sweep: Sweep) -> list[str]:
-    """Per CTM-ACT variant: its latency per model call relative to ACT's in the same sweep (empty if either is
-    missing)."""
-    act = _by_policy(sweep, "act")
-    if not act or "latency_per_call_ms" not in act[0]["metrics"]:
-        return []
-    base = act[0]["metrics"]["latency_per_call_ms"]
-    unit = METRICS["latency_per_call_ms"].unit
-    out = []
-    for v in _by_policy(sweep, "ctm_act"):
-        stat = v["metrics"].get("latency_per_call_ms")
-        if stat:
-            out.append(f"A model call of {_n(v['name'])} took {fmt_value('latency_per_call_ms', stat['mean'])} {unit} "
-                       f"on average, {stat['mean'] / base['mean']:.1f}x the "
-                       f"{fmt_value('latency_per_call_ms', base['mean'])} {unit} of {_n(act[0]['name'])}.")
-    return out
 
 
 def ticks_used(sweep: Sweep) -> list[str]:
@@ -127,24 +108,6 @@ def _n(name: str) -> str:
 
 def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:
     return [v for v in sweep.variants if sweep.policy(v["name"]) == policy]
-
-
-def conclusion(sweep: Sweep) -> list[str]:
-    """The headline in one or two sentences: the best CTM-ACT variant (by coverage) against ACT and Diffusion
-    Policy, and its cost in latency."""
-    ctm = [v for v in _by_policy(sweep, "ctm_act") if "avg_max_coverage" in v["metrics"]]
-    if not ctm:
-        best = sweep.results.get("best", {}).get("avg_max_coverage")
-        return [f"The highest average max coverage was {best}'s." if best else "No coverage was measured."]
-    top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])
-    out = []
-    for ref in (r for policy in ("act", "diffusion") for r in _by_policy(sweep, policy)[:1]):
-        verdicts = [f"{_VERDICT[compare(top['metrics'][m], ref['metrics'][m])]} it on {METRICS[m].label}"
-                    for m in ("avg_max_coverage", "success_rate") if m in ref["metrics"] and m in top["metrics"]]
-        out.append(f"Against {_n(ref['name'])}, the best CTM-ACT variant by coverage ({_n(top['name'])}) was "
-                   f"{join_words(verdicts)}.")
-    out += [s for s in latency_ratios(sweep) if s.startswith(f"A model call of {_n(top['name'])} ")]
-    return out
 
 
 def budget(facts: Sequence[Any]) -> str:

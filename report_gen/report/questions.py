@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from polibench.metric_table import METRICS
+from polibench.io import read_json
 from polibench.rundir import RunDirError
+from polibench.sweep.ablate import SWEEP_FILE
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
 from report_gen.report.format import fmt_value, join_words
 from report_gen.report.inputs import Sweep
@@ -190,9 +192,24 @@ def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
     best = min(fine, key=lambda v: ticks(sweep, v.variant))
     t_max = max(f.ticks or 0 for facts in sweep.runs.values() for f in facts) or ticks(sweep, best.base)
     return {"rule": BUDGET_AXES[sweep.axis], "variant": best.variant, "setting": variant_name(sweep.axis, best.variant),
+            "swapped": _swapped_rule(sweep), "seeds": _count_seeds(sweep),
             "ticks": f"{ticks(sweep, best.variant):.2f}",
             "t_max": t_max, "share": f"{100 * ticks(sweep, best.variant) / t_max:.0f}",
             "base": variant_name(sweep.axis, best.base)}
+
+
+def _count_seeds(sweep: Sweep) -> str:
+    """"1 training seed", "3 training seeds": how many training seeds a sweep's verdicts rest on."""
+    n = len(sweep.results.get("seeds", []))
+    return f"{n} training seed{'' if n == 1 else 's'}"
+
+
+def _swapped_rule(sweep: Sweep) -> bool:
+    """Whether an inference sweep evaluated a halting rule swapped in for the one the weights were trained with:
+    then its never-halting reference falls back on the swapped rule's choice of tick, not the model's own."""
+    path = Path(sweep.path) / SWEEP_FILE
+    bindings = read_json(path).get("gin_params", []) if path.exists() else []
+    return any(b.replace(" ", "").startswith("policy.ctm_act.halting=") for b in bindings)
 
 
 def sweep_label(sweep: Sweep, short: bool = False) -> str:

@@ -1,0 +1,84 @@
+"""What the headline comparison says, once, for the abstract, the Discussion and the Conclusion.
+
+The best CTM-ACT configuration (by mean coverage) is compared with every baseline (ACT and Diffusion Policy
+variants) by the paired verdicts of :mod:`report_gen.report.questions`, the same ones the Results list, so the
+three sections can never state different outcomes. The template holds the authored sentences; this module hands
+it the verdict words, the numbers and short clauses ("beats ACT and ties with Diffusion Policy").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from report_gen.report.format import fmt_interval, fmt_value, join_words
+from report_gen.report.inputs import Sweep
+from report_gen.report.names import variant_name
+from report_gen.report.questions import pair_verdicts
+
+#: Policies CTM-ACT is measured against in the headline.
+BASELINES = ("act", "diffusion")
+#: Per metric: how the best CTM-ACT reads against a group of baselines (better, tie, worse).
+CLAUSES: dict[str, tuple[str, str, str]] = {
+    "success_rate": ("succeeds more often than", "is tied on success with", "succeeds less often than"),
+    "avg_max_coverage": ("covers more of the goal than", "is tied on coverage with", "covers less of the goal than"),
+    "jerk": ("is smoother than", "is tied on smoothness with", "is rougher than"),
+}
+
+
+def clause(metric: str, groups: Mapping[str, Sequence[str]]) -> str:
+    """The verdict groups of one metric as one clause: "succeeds more often than ACT and is tied on success with
+    Diffusion Policy" (empty groups left out)."""
+    better, tie, worse = CLAUSES[metric]
+    parts = [f"{words} {join_words(list(groups[key]))}"
+             for key, words in (("better", better), ("tie", tie), ("worse", worse)) if groups.get(key)]
+    return join_words(parts) if parts else ""
+
+
+def headline_facts(sweep: Sweep) -> dict[str, Any]:
+    """The best CTM-ACT configuration against each baseline of the sweep: names, intervals, verdict words per
+    metric, their groups and clauses, and the smoothest policy; empty without a CTM-ACT variant or baseline."""
+    ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "avg_max_coverage" in v["metrics"]]
+    baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in BASELINES]
+    if not ctm or not baselines:
+        return {}
+    top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])
+    stats = {v["name"]: v["metrics"] for v in sweep.variants}
+    against = [{"name": _n(p.base), "policy": sweep.policy(p.base),
+                **{m: fmt_interval(m, stats[p.base].get(m)) for m in CLAUSES},
+                "verdict": {m: p.verdict(m) for m in p.results}}
+               for p in pair_verdicts(sweep, [(top["name"], b) for b in baselines])]
+    groups = {m: {w: [a["name"] for a in against if a["verdict"].get(m) == w] for w in ("better", "tie", "worse")}
+              for m in CLAUSES}
+    smooth = [v for v in sweep.variants if "jerk" in v["metrics"]]
+    smoothest = min(smooth, key=lambda v: v["metrics"]["jerk"]["mean"])["name"] if smooth else None
+    return {
+        "ctm": _n(top["name"]),
+        "ctm_variants": len(ctm),
+        **{m: fmt_interval(m, top["metrics"].get(m)) for m in CLAUSES},
+        "against": against,
+        "groups": groups,
+        "clauses": {m: clause(m, groups[m]) for m in CLAUSES},
+        "success_wins": len(groups["success_rate"]["better"]),
+        "coverage_wins": len(groups["avg_max_coverage"]["better"]),
+        "coverage_losses": len(groups["avg_max_coverage"]["worse"]),
+        "smoother_than": groups["jerk"]["better"],
+        "rougher_than": groups["jerk"]["worse"],
+        "smoothest": _n(smoothest) if smoothest else None,
+        "smoothest_policy": sweep.policy(smoothest) if smoothest else None,
+        "smoothest_jerk": fmt_interval("jerk", stats[smoothest].get("jerk")) if smoothest else None,
+        "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"]),
+    }
+
+
+def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
+    """The CTM-ACT configuration's time per model call against the first ACT variant's, in the same sweep."""
+    key = "latency_per_call_ms"
+    if not act or key not in ctm["metrics"] or key not in act[0]["metrics"]:
+        return None
+    mine, theirs = ctm["metrics"][key]["mean"], act[0]["metrics"][key]["mean"]
+    return {"ctm_ms": fmt_value(key, mine), "act_ms": fmt_value(key, theirs), "ratio": f"{mine / theirs:.1f}x",
+            "act": _n(act[0]["name"])}
+
+
+def _n(name: str) -> str:
+    return variant_name("policy", name)
