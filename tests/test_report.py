@@ -473,3 +473,22 @@ def test_abstract_and_conclusion_state_the_paired_verdicts_of_the_results(sweeps
     won = verdicts["success_rate"] == "better"
     assert ("thinking in ticks pays in success" in conclusion) == won
     assert ("thinking in ticks does not pay in success" in conclusion) == (not won)
+
+
+def test_first_seeds_tilt_compares_the_first_starts_with_the_rest_on_the_same_weights(sweeps):
+    """How much the quick protocol's first starts flatter a policy: mean max coverage over the first starts minus
+    over the others, every training seed pooled, read from the runs' episodes; nothing for too few starts."""
+    from polibench.sweep.aggregate import load_episodes
+    from report_gen.report.headline import first_seeds_tilt
+    from report_gen.report.inputs import load_sweep
+
+    sweep = load_sweep(sweeps / "headline")
+    n = results(sweeps / "headline")["variants"][0]["n_episodes"] // 2  # start seeds per training seed
+    tilt = first_seeds_tilt(sweep, first=1)
+    assert [t["name"] for t in tilt] == ["ACT", "CTM-ACT"] and all(t["others"] == str(n - 1) for t in tilt)
+    episodes = [sorted(load_episodes(sweeps / "headline" / "variants" / "act" / f"seed{k}"), key=lambda e: e["seed"])
+                for k in (0, 1)]
+    head = sum(e[0]["max_coverage"] for e in episodes) / 2
+    rest = sum(x["max_coverage"] for e in episodes for x in e[1:]) / (2 * (n - 1))
+    assert tilt[0]["difference"] == f"{head - rest:+.3f}"
+    assert first_seeds_tilt(sweep, first=n) == []

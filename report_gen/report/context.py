@@ -21,7 +21,7 @@ from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_b
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, escape, join_words
-from report_gen.report.headline import headline_facts
+from report_gen.report.headline import first_seeds_tilt, headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
 from report_gen.report.names import axis_name, variant_name
@@ -47,6 +47,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "date": datetime.date.today().isoformat(),
         "abstract": _abstract(inputs, facts, questions),
         "h": headline_facts(inputs.headline) if inputs.headline else {},
+        "tilt": next((t for s in (inputs.headline, *inputs.other_budgets) if s for t in [first_seeds_tilt(s)] if t),
+                     []),
         "hyperparameters": hyperparameter_table(inputs.headline) if inputs.headline else None,
         "experiments": {"budget": narrative.budget(facts), "evaluation": narrative.evaluation(facts),
                         "machines": _machines(facts), "setup": _setup_table(inputs)},

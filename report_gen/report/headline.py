@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from polibench.sweep.verdicts import score_matrix
 from report_gen.report.format import fmt_interval, fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import variant_name
@@ -82,3 +83,24 @@ def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]]) -> dict[s
 
 def _n(name: str) -> str:
     return variant_name("policy", name)
+
+
+#: The start seeds of the 50-episode protocol, the first of the 500-episode one (shared/docs/protocol.md).
+FIRST_SEEDS = 50
+
+
+def first_seeds_tilt(sweep: Sweep, first: int = FIRST_SEEDS) -> list[dict[str, str]]:
+    """Per variant of a sweep evaluated on more than ``first`` start seeds: mean max coverage over its first
+    ``first`` starts and over the rest, and their difference, all training seeds pooled. This is how much the
+    50-episode protocol's seeds flatter (or not) each policy, measured on the same weights; empty for a sweep of
+    ``first`` starts or fewer."""
+    out = []
+    for v in sweep.variants:
+        scores, seeds = score_matrix([sweep.path / r for r in v["runs"]], "max_coverage")
+        if len(seeds) <= first:
+            return []
+        head, rest = scores[:, :first].mean(), scores[:, first:].mean()
+        out.append({"name": _n(v["name"]), "first": fmt_value("avg_max_coverage", head),
+                    "rest": fmt_value("avg_max_coverage", rest), "difference": f"{head - rest:+.3f}",
+                    "seeds": f"{seeds[0]}-{seeds[first - 1]}", "others": str(len(seeds) - first)})
+    return out
