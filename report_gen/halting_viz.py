@@ -1,8 +1,8 @@
 """Figures of a halting comparison on one trained run, as a visualisation directory the report embeds.
 
 ``python -m report_gen.halting_viz --calibration RUN/calibration_predicted_error.json --sweep LABEL=SWEEP ...
---out DIR`` writes, per calibration file, the reliability of the rule's predicted error per tick
-(``reliability_<rule>.png``), and one accuracy-compute figure (``accuracy_compute.png``): coverage and success
+--out DIR`` writes, per halting rule, the reliability of its predicted error per tick (``reliability_<rule>.png``,
+one line per calibration file of that rule, e.g. per training seed), and one accuracy-compute figure (``accuracy_compute.png``): coverage and success
 against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per rule,
 its values the rule's budget), so the rules' trade-offs sit on one pair of axes. ``figures.json`` lists them for
 ``polibench report --viz DIR``.
@@ -33,15 +33,21 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
     """Write the figures and the manifest into ``out``; returns the manifest's path."""
     out = Path(out)
     entries = []
+    by_rule: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
     for path in map(Path, calibrations):
         doc = read_json(path)
-        rule = doc["binding"].split(".")[1]
+        by_rule.setdefault(doc["binding"].split(".")[1], []).append((path, doc))
+    for rule, docs in by_rule.items():
+        names = [p.parent.name for p, _ in docs]
+        labels = names if len(set(names)) == len(names) else [str(p.parent) for p, _ in docs]
         file = f"reliability_{rule}.png"
-        save_figure(reliability_figure(doc), out / file)
+        save_figure(reliability_figure([(label, doc) for label, (_, doc) in zip(labels, docs)]), out / file)
+        windows = sorted({doc["windows"] for _, doc in docs})
         entries.append({"file": file, "title": f"Calibration of the {rule.replace('_', '-')} halting rule",
                         "caption": f"Mean predicted against mean realised chunk error per tick (numbers: the tick) on "
-                                   f"{doc['windows']} validation windows of the run (never evaluation starts), with "
-                                   f"the diagonal of a calibrated rule; {path}."})
+                                   f"{'/'.join(map(str, windows))} validation windows of each run (never evaluation "
+                                   f"starts), one line per run, with the diagonal of a calibrated rule; "
+                                   f"{', '.join(str(p) for p, _ in docs)}."})
     points = [p for label, sweep in sweeps for p in sweep_points(label, sweep)]
     if points:
         ticks = max(int(round(s["ticks_per_call"]["ci_high"])) for _, s in points)

@@ -1,7 +1,8 @@
 """Figures of the halting study: calibration, compute against difficulty, and the accuracy-compute trade-off.
 
-- :func:`reliability_figure`: a calibrated run's predicted against realised chunk error per tick (calibration.json
-  of ``polibench calibrate``), on the validation windows it was calibrated on;
+- :func:`reliability_figure`: calibrated runs' predicted against realised chunk error per tick (calibration.json
+  of ``polibench calibrate``, one line per run, e.g. per training seed), on the validation windows each was
+  calibrated on;
 - :func:`ticks_by_difficulty_figure`: ticks per call over *every* evaluation episode against one difficulty
   measure of the start (:func:`start_distance`), with 95% bootstrap intervals per third of the starts, and
   success per third beside it;
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 from polibench.data.keypoints import keypoints_from_pose
 from polibench.evaluation.env import make_env
 from polibench.evaluation.metrics import bootstrap_ci
+from polibench.sweep.inference import TOLERANCE_PREFIX
 from report_gen.figures.style import PANEL, REPORT_MAX_HEIGHT, REPORT_WIDTH, report_figure
 
 #: Difficulty groups: terciles of the start distance.
@@ -137,20 +139,23 @@ def _group_means(ax: Axes, values: np.ndarray, group: np.ndarray, offset: float,
     ax.errorbar(np.arange(len(GROUPS)) + offset, mean, yerr=err.tolist(), fmt="o", ms=4, capsize=4, label=label)
 
 
-def reliability_figure(calibration: Mapping[str, Any]) -> Figure:
-    """Mean predicted against mean realised error per tick (numbers: the tick), with the diagonal of a perfectly
-    calibrated rule."""
-    rows = [r for r in calibration["reliability"] if r["predicted"] is not None]  # ticks with a finite score
-    predicted = np.array([r["predicted"] for r in rows])
-    realised = np.array([r["realised"] for r in rows])
+def reliability_figure(calibrations: Sequence[tuple[str, Mapping[str, Any]]]) -> Figure:
+    """Mean predicted against mean realised error per tick (numbers: the tick), one line per (label, calibration)
+    of one rule, e.g. per training seed, with the diagonal of a perfectly calibrated rule."""
     fig = Figure(figsize=(PANEL * 1.2, PANEL * 1.1), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    top = float(max(predicted.max(), realised.max())) * 1.1
+    top = 0.0
+    for i, (label, calibration) in enumerate(calibrations):
+        rows = [r for r in calibration["reliability"] if r["predicted"] is not None]  # ticks with a finite score
+        predicted = np.array([r["predicted"] for r in rows])
+        realised = np.array([r["realised"] for r in rows])
+        top = max(top, float(max(predicted.max(), realised.max())) * 1.1)
+        ax.plot(predicted, realised, "o-", ms=4, color=f"C{i}", label=label)
+        for r, x, y in zip(rows, predicted, realised):
+            ax.annotate(str(r["tick"]), (x, y), textcoords="offset points", xytext=(4, 2), fontsize=7,
+                        color=f"C{i}")
     ax.plot([0, top], [0, top], color="0.6", lw=1, ls="--", label="calibrated")
-    ax.plot(predicted, realised, "o-", ms=4, label=calibration.get("binding", "halting rule"))
-    for r, p, e in zip(rows, predicted, realised):
-        ax.annotate(str(r["tick"]), (p, e), textcoords="offset points", xytext=(4, 2), fontsize=7)
     ax.set_xlabel("predicted chunk error (normalised units)")
     ax.set_ylabel("realised chunk error")
     ax.set_xlim(0, top)
@@ -196,7 +201,10 @@ def accuracy_compute_figure(points: Sequence[tuple[str, Mapping[str, Any]]], met
 
 
 def _short(budget: str) -> str:
-    """A budget as a short label: 3 significant digits, "never" for None."""
+    """A budget as a short label: 3 significant digits, "never halts" for None, "tol. 0.04" for a calibrated
+    tolerance (each seed at its own budget)."""
+    if budget.startswith(TOLERANCE_PREFIX):
+        return f"tol. {budget[len(TOLERANCE_PREFIX):]}"
     try:
         return f"{float(budget):.3g}"
     except ValueError:
