@@ -138,15 +138,21 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
         "key": question.key,
         "title": question.title,
         "sweeps": [{"label": sweep_label(s), "path": str(s.path), "command": s.command} for s in sweeps],
-        "table": question_table(groups, f"{question.title}: every sweep of this question, each variant against "
-                                        f"the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
+        "table": question_table(groups, f"{_sentence(question.title)} Every sweep of this question, each variant "
+                                        f"against the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
         "figure": _figure(save(forest_figure(short), key),
-                          f"{question.title}. One row per variant under its sweep (seeds x episodes per seed); mean "
-                          "and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse than the "
-                          "sweep's best.", f"fig:{key}"),
+                          f"{_sentence(question.title)} One row per variant under its sweep (seeds x episodes per "
+                          "seed); mean and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse "
+                          "than the sweep's best.", f"fig:{key}"),
         "verdicts": [v.sentence() for vs in verdicts.values() for v in vs],
         "flags": question_flags(question.key, verdicts),
     }
+
+
+def _sentence(title: str) -> str:
+    """A title as the first sentence of a caption: "Are ticks needed?" stays, "Training precision" gets its full
+    stop."""
+    return title if title.endswith(("?", ".")) else f"{title}."
 
 
 def _references_block(inputs: Inputs) -> dict[str, Any]:

@@ -36,6 +36,7 @@ AXES: dict[str, tuple[str, str]] = {
 
 #: Value labels that read better than the value itself, per axis (None: any axis).
 VALUES: dict[tuple[str | None, str], str] = {
+    ("ticks_inference", "1"): "1 tick",
     ("halting.variance.enabled", "True"): "halting on",
     ("halting.variance.enabled", "False"): "halting off (all ticks)",
     ("halting.predicted_error.max_error", "None"): "never halting (tick predicted best)",
