@@ -4,7 +4,9 @@
 --out DIR`` writes, per halting rule, the reliability of its predicted error per tick (``reliability_<rule>.png``,
 one line per calibration file of that rule, e.g. per training seed), and one accuracy-compute figure (``accuracy_compute.png``): coverage and success
 against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per rule,
-its values the rule's budget), so the rules' trade-offs sit on one pair of axes. ``figures.json`` lists them for
+its values the rule's budget), so the rules' trade-offs sit on one pair of axes; with ``--difficulty
+SWEEP/variants/NAME``, ticks per call against start difficulty over every episode of that evaluation's seeds
+(``ticks_by_difficulty_<NAME>.png``). ``figures.json`` lists them for
 ``polibench report --viz DIR``.
 """
 
@@ -15,7 +17,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from polibench.io import read_json, write_json
-from report_gen.figures.halting import accuracy_compute_figure, reliability_figure
+from polibench.rundir import RunDir
+from polibench.sweep.aggregate import load_episodes
+from report_gen.figures.halting import accuracy_compute_figure, reliability_figure, ticks_by_difficulty_figure
 from report_gen.figures.save import save_figure
 from report_gen.viz import MANIFEST
 
@@ -29,8 +33,11 @@ def sweep_points(label: str, sweep: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{label}: {v['name']}", v["metrics"]) for v in results["variants"]]
 
 
-def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Path]], out: Path) -> Path:
-    """Write the figures and the manifest into ``out``; returns the manifest's path."""
+def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Path]], out: Path,
+                    difficulty: Sequence[Path] = ()) -> Path:
+    """Write the figures and the manifest into ``out``; returns the manifest's path. ``difficulty``: directories
+    of seed runs (an inference sweep's ``variants/<name>``) whose evaluation episodes, pooled over the seeds, give
+    a ticks-by-difficulty figure each."""
     out = Path(out)
     entries = []
     by_rule: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
@@ -59,6 +66,22 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
                                        f"the same weights as a halting rule's budget moves (labels: rule and budget), "
                                        f"95% intervals on both axes; sweeps "
                                        f"{', '.join(str(s) for _, s in sweeps)}."})
+    for variant in map(Path, difficulty):
+        runs = sorted(p for p in variant.glob("seed*") if RunDir(p).evaluated())
+        if not runs:
+            raise ValueError(f"{variant} holds no evaluated seed runs (seed*/eval/): give an inference sweep's "
+                             "variants/<name> directory")
+        episodes = [e for run in runs for e in load_episodes(run)]
+        max_ticks = int(read_json(runs[0] / "run.json").get("ticks") or max(e["ticks_per_call"] for e in episodes))
+        file = f"ticks_by_difficulty_{variant.name}.png"
+        save_figure(ticks_by_difficulty_figure(episodes, max_ticks), out / file)
+        entries.append({"file": file, "title": f"Ticks per call against start difficulty: {variant.name}",
+                        "caption": f"All {len(episodes)} evaluation episodes of {len(runs)} training seeds "
+                                   f"({variant}), at most {max_ticks} ticks per call. Difficulty of a start: the "
+                                   "mean distance between the T's 8 keypoints at the start and at the goal pose; "
+                                   "easy, medium and hard thirds at its terciles. Left: each episode's mean ticks "
+                                   "per call (filled: success) with each third's mean and 95% interval; right: "
+                                   "success and coverage per third."})
     return write_json(out / MANIFEST, {"run": ", ".join(str(p.parent) for p in map(Path, calibrations)) or "-",
                                        "figures": entries})
 
@@ -69,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="calibration_<rule>.json written by `polibench calibrate` (repeatable)")
     parser.add_argument("--sweep", action="append", default=[], metavar="LABEL=SWEEP",
                         help="an ablate-inference sweep over a rule's budget, with its label (repeatable)")
+    parser.add_argument("--difficulty", action="append", default=[], type=Path, metavar="SWEEP/variants/NAME",
+                        help="seed runs of one evaluation whose episodes give a ticks-by-difficulty figure "
+                             "(repeatable)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     sweeps = []
@@ -77,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sep:
             parser.error(f"--sweep {item!r}: give LABEL=SWEEP, e.g. predicted-error=runs/halting_budget")
         sweeps.append((label, Path(path)))
-    print(halting_figures(args.calibration, sweeps, args.out))
+    print(halting_figures(args.calibration, sweeps, args.out, args.difficulty))
     return 0
 
 
