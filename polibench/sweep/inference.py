@@ -10,12 +10,12 @@
 
 Weights stay in the source runs: each evaluation loads them from there with the override, like
 ``polibench eval RUN --gin_param BINDING``. No training happens, so the values compare the same weights.
+Rerunning the same command skips finished evaluations; an OUT started with another binding, other values or other
+source runs is refused, so one table never mixes two ablations.
 
 A halting budget can also be given as a calibrated tolerance (``--tolerances 0.04``): each source run is evaluated
 at the budget `polibench calibrate` chose for it on its own validation windows (its ``calibration_<rule>.json``),
 so one variant ``tolerance_0.04`` pools training seeds at the same accuracy cost, each with its own budget.
-Rerunning the same command skips finished evaluations; an OUT started with another binding, other values or other
-source runs is refused, so one table never mixes two ablations.
 """
 
 from __future__ import annotations
