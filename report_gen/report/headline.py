@@ -59,6 +59,7 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
         "against": against,
         "groups": groups,
         "clauses": {m: clause(m, groups[m]) for m in CLAUSES},
+        "summary": _summary([clause(m, groups[m]) for m in CLAUSES]),
         "success_wins": len(groups["success_rate"]["better"]),
         "coverage_wins": len(groups["avg_max_coverage"]["better"]),
         "coverage_losses": len(groups["avg_max_coverage"]["worse"]),
@@ -69,6 +70,14 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
         "smoothest_jerk": fmt_interval("jerk", stats[smoothest].get("jerk")) if smoothest else None,
         "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"]),
     }
+
+
+def _summary(clauses: Sequence[str]) -> str:
+    """The non-empty clauses as one sentence body: "it A; it B; and it C" (a metric no pair measured is left out)."""
+    parts = [f"it {c}" for c in clauses if c]
+    if len(parts) < 2:
+        return "".join(parts)
+    return "; ".join(parts[:-1]) + f"; and {parts[-1]}"
 
 
 def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
