@@ -20,11 +20,11 @@ from report_gen.figures.halting import ticks_per_third
 from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
-from report_gen.report.format import Tex, escape, join_words
+from report_gen.report.format import Tex, count_words, escape, join_words
 from report_gen.report.headline import first_seeds_tilt, headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
-from report_gen.report.names import axis_name, variant_name
+from report_gen.report.names import axis_name, policy_name, variant_name
 from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
                                          sweep_label)
 from report_gen.report.speed import SpeedFile
@@ -118,7 +118,7 @@ def _budget_figure(inputs: Inputs, save: Save) -> dict[str, str] | None:
     if len(budgets) < 2 and not any(p.curves for p in policies):
         return None
     for p in policies:
-        p.name = variant_name("policy", p.name)
+        p.name = policy_name(p.name)
     steps = " and ".join(_budget_words(s) for s in budgets)
     return _figure(save(budget_figure(policies), "budget"),
                    f"Success and average max coverage against training steps ({steps}). Points with bars: the "
@@ -239,8 +239,8 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
         out |= {"budget": _budget_words(sweep), "seeds": _seeds_words(sweep),
                 "policies": join_words([v["name"] for v in _named(sweep)])}
     else:
-        out["covers"] = [f"This report covers {_count(len(inputs.ablations), 'ablation sweep')} and "
-                         f"{_count(len(inputs.runs), 'single run')} on the Push-T keypoints task; no headline "
+        out["covers"] = [f"This report covers {count_words(len(inputs.ablations), 'ablation sweep')} and "
+                         f"{count_words(len(inputs.runs), 'single run')} on the Push-T keypoints task; no headline "
                          f"comparison over policies was given. {narrative.budget(facts)}"]
         if inputs.runs:
             out["covers"] += [f"Among the single runs: {s[0].lower()}{s[1:]}"
@@ -251,12 +251,7 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
 def _seeds_words(sweep: Sweep) -> str:
     """"3 training seeds x 500 episodes" (per seed), from the sweep's results."""
     seeds, episodes = seeds_and_episodes(sweep.variants[0])
-    return f"{_count(seeds, 'training seed')} x {episodes} episodes"
-
-
-def _count(n: int, noun: str) -> str:
-    """"1 run", "3 runs": a count with its noun in the right number."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return f"{count_words(seeds, 'training seed')} x {episodes} episodes"
 
 
 def _budget_words(sweep: Sweep) -> str:
@@ -269,7 +264,7 @@ def _machines(facts: Sequence[RunFacts]) -> list[str]:
     counts: dict[str, int] = {}
     for f in facts:
         counts[f.machine] = counts.get(f.machine, 0) + 1
-    return [f"{machine}: {_count(n, 'run')}" for machine, n in counts.items()]
+    return [f"{machine}: {count_words(n, 'run')}" for machine, n in counts.items()]
 
 
 def _setup_table(inputs: Inputs) -> Table:
@@ -288,7 +283,7 @@ def _setup_table(inputs: Inputs) -> Table:
 
 
 def _setup_row(name: str, varies: str, facts: Sequence[RunFacts], seeds: int) -> list[Tex]:
-    policies = ", ".join(sorted({variant_name("policy", f.policy) for f in facts}))
+    policies = ", ".join(sorted({policy_name(f.policy) for f in facts}))
     budgets = ", ".join(sorted({f"{f.steps} x {f.batch}" for f in facts}))
     evals = sorted({(len(f.eval_seeds), f.eval_seeds[0], f.eval_seeds[-1]) for f in facts if f.eval_seeds})
     episodes = ", ".join(f"{n} ({a}-{b})" for n, a, b in evals) or "-"

@@ -42,6 +42,11 @@ def join_words(items: Sequence[str], conjunction: str = "and") -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
+def count_words(n: int, noun: str) -> str:
+    """"1 run", "3 runs": a count with its noun in the right number."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def fmt_value(metric: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from polibench.sweep.verdicts import score_matrix
 from report_gen.report.format import fmt_interval, fmt_value, join_words
 from report_gen.report.inputs import Sweep
-from report_gen.report.names import variant_name
+from report_gen.report.names import policy_name
 from report_gen.report.questions import pair_verdicts
 
 #: Policies CTM-ACT is measured against in the headline.
@@ -36,38 +36,34 @@ def clause(metric: str, groups: Mapping[str, Sequence[str]]) -> str:
 
 
 def headline_facts(sweep: Sweep) -> dict[str, Any]:
-    """The best CTM-ACT configuration against each baseline of the sweep: names, intervals, verdict words per
-    metric, their groups and clauses, and the smoothest policy; empty without a CTM-ACT variant or baseline."""
+    """The best CTM-ACT configuration against each baseline of the sweep: its intervals, the verdict words per
+    baseline and metric, their groups and clauses, the smoothest policy and the cost per call; empty without a
+    CTM-ACT variant or baseline."""
     ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "avg_max_coverage" in v["metrics"]]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in BASELINES]
     if not ctm or not baselines:
         return {}
     top = max(ctm, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])
-    stats = {v["name"]: v["metrics"] for v in sweep.variants}
-    against = [{"name": _n(p.base), "policy": sweep.policy(p.base),
-                **{m: fmt_interval(m, stats[p.base].get(m)) for m in CLAUSES},
-                "verdict": {m: p.verdict(m) for m in p.results}}
+    against = [{"name": policy_name(p.base), "verdict": {m: p.verdict(m) for m in p.results}}
                for p in pair_verdicts(sweep, [(top["name"], b) for b in baselines])]
     groups = {m: {w: [a["name"] for a in against if a["verdict"].get(m) == w] for w in ("better", "tie", "worse")}
               for m in CLAUSES}
+    clauses = {m: clause(m, groups[m]) for m in CLAUSES}
     smooth = [v for v in sweep.variants if "jerk" in v["metrics"]]
     smoothest = min(smooth, key=lambda v: v["metrics"]["jerk"]["mean"])["name"] if smooth else None
     return {
-        "ctm": _n(top["name"]),
-        "ctm_variants": len(ctm),
+        "ctm": policy_name(top["name"]),
         **{m: fmt_interval(m, top["metrics"].get(m)) for m in CLAUSES},
         "against": against,
         "groups": groups,
-        "clauses": {m: clause(m, groups[m]) for m in CLAUSES},
-        "summary": _summary([clause(m, groups[m]) for m in CLAUSES]),
+        "clauses": clauses,
+        "summary": _summary(list(clauses.values())),
         "success_wins": len(groups["success_rate"]["better"]),
         "coverage_wins": len(groups["avg_max_coverage"]["better"]),
         "coverage_losses": len(groups["avg_max_coverage"]["worse"]),
         "smoother_than": groups["jerk"]["better"],
         "rougher_than": groups["jerk"]["worse"],
-        "smoothest": _n(smoothest) if smoothest else None,
-        "smoothest_policy": sweep.policy(smoothest) if smoothest else None,
-        "smoothest_jerk": fmt_interval("jerk", stats[smoothest].get("jerk")) if smoothest else None,
+        "smoothest": policy_name(smoothest) if smoothest else None,
         "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"]),
     }
 
@@ -87,11 +83,7 @@ def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]]) -> dict[s
         return None
     mine, theirs = ctm["metrics"][key]["mean"], act[0]["metrics"][key]["mean"]
     return {"ctm_ms": fmt_value(key, mine), "act_ms": fmt_value(key, theirs), "ratio": f"{mine / theirs:.1f}x",
-            "act": _n(act[0]["name"])}
-
-
-def _n(name: str) -> str:
-    return variant_name("policy", name)
+            "act": policy_name(act[0]["name"])}
 
 
 #: The start seeds of the 50-episode protocol, the first of the 500-episode one (shared/docs/protocol.md).
@@ -109,7 +101,7 @@ def first_seeds_tilt(sweep: Sweep, first: int = FIRST_SEEDS) -> list[dict[str, s
         if len(seeds) <= first:
             return []
         head, rest = scores[:, :first].mean(), scores[:, first:].mean()
-        out.append({"name": _n(v["name"]), "first": fmt_value("avg_max_coverage", head),
+        out.append({"name": policy_name(v["name"]), "first": fmt_value("avg_max_coverage", head),
                     "rest": fmt_value("avg_max_coverage", rest), "difference": f"{head - rest:+.3f}",
                     "seeds": f"{seeds[0]}-{seeds[first - 1]}", "others": str(len(seeds) - first)})
     return out

@@ -84,3 +84,8 @@ def variant_name(axis: str, variant: str) -> str:
     own = VALUES.get((None, variant), variant.replace("_", " ") if variant.isidentifier() else variant)
     pattern = AXES.get(axis, ("", "{}"))[1]
     return pattern.format(own)
+
+
+def policy_name(name: str) -> str:
+    """A headline variant (a whole policy config) as a reader names it ("CTM-ACT (unet)" for ``ctm_act_unet``)."""
+    return variant_name("policy", name)

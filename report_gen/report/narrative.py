@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 from polibench.metric_table import METRICS, RANKED
 from report_gen.report.format import fmt_interval, fmt_value, join_words
 from report_gen.report.inputs import Sweep
-from report_gen.report.names import variant_name
+from report_gen.report.names import policy_name
 from report_gen.report.speed import SpeedFile, fmt_ms, fmt_ratio
 
 Stat = Mapping[str, Any]
@@ -54,7 +54,7 @@ def ticks_used(sweep: Sweep) -> list[str]:
         stat = v["metrics"].get("ticks_per_call")
         t_max = sweep.runs[v["name"]][0].ticks
         if stat:
-            out.append(f"{_n(v['name'])} used {fmt_interval('ticks_per_call', stat)} ticks per call"
+            out.append(f"{policy_name(v['name'])} used {fmt_interval('ticks_per_call', stat)} ticks per call"
                        + (f" of at most {t_max}." if t_max else "."))
     return out
 
@@ -71,8 +71,8 @@ def reference_check(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
     parts = [f"{'tied' if verdict == 'tie' else verdict} on {join_words(items)}"
              for verdict, items in verdicts.items() if items]
     if not parts:
-        return f"{_n(ours['name'])} and {_n(theirs['name'])} share no measured metric."
-    return f"Our {_n(ours['name'])} against {_n(theirs['name'])}: {'; '.join(parts)}."
+        return f"{policy_name(ours['name'])} and {policy_name(theirs['name'])} share no measured metric."
+    return f"Our {policy_name(ours['name'])} against {policy_name(theirs['name'])}: {'; '.join(parts)}."
 
 
 def speed_findings(f: SpeedFile) -> list[str]:
@@ -99,11 +99,6 @@ def _span(benchmarks: Sequence[Any]) -> str:
     if not ratios:
         return "-"
     return fmt_ratio(ratios[0]) if len(ratios) == 1 else f"{fmt_ratio(ratios[0])} to {fmt_ratio(ratios[-1])}"
-
-
-def _n(name: str) -> str:
-    """A headline variant's name as a reader says it."""
-    return variant_name("policy", name)
 
 
 def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:

@@ -18,7 +18,7 @@ from polibench.io import read_json
 from polibench.rundir import RunDirError
 from polibench.sweep.ablate import SWEEP_FILE
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
-from report_gen.report.format import fmt_value, join_words
+from report_gen.report.format import count_words, fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import axis_name, variant_name
 from report_gen.report.tables import seeds_and_episodes
@@ -190,18 +190,12 @@ def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
     if not fine:
         return None
     best = min(fine, key=lambda v: ticks(sweep, v.variant))
+    used = ticks(sweep, best.variant)
     t_max = max(f.ticks or 0 for facts in sweep.runs.values() for f in facts) or ticks(sweep, best.base)
     return {"rule": BUDGET_AXES[sweep.axis], "variant": best.variant, "setting": variant_name(sweep.axis, best.variant),
-            "swapped": _swapped_rule(sweep), "seeds": _count_seeds(sweep),
-            "ticks": f"{ticks(sweep, best.variant):.2f}",
-            "t_max": t_max, "share": f"{100 * ticks(sweep, best.variant) / t_max:.0f}",
+            "swapped": _swapped_rule(sweep), "seeds": count_words(len(sweep.results.get("seeds", [])), "training seed"),
+            "ticks": f"{used:.2f}", "t_max": t_max, "share": f"{100 * used / t_max:.0f}",
             "base": variant_name(sweep.axis, best.base)}
-
-
-def _count_seeds(sweep: Sweep) -> str:
-    """"1 training seed", "3 training seeds": how many training seeds a sweep's verdicts rest on."""
-    n = len(sweep.results.get("seeds", []))
-    return f"{n} training seed{'' if n == 1 else 's'}"
 
 
 def _swapped_rule(sweep: Sweep) -> bool:
@@ -219,7 +213,7 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
     episodes = seeds_and_episodes(sweep.variants[0])[1]
     if short:
         return f"{Path(sweep.path).name} ({seeds}x{episodes})"
-    return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({seeds} seed{'s' * (seeds != 1)} x {episodes})"
+    return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({count_words(seeds, 'seed')} x {episodes})"
 
 
 def _signed(metric: str, value: float) -> str:
