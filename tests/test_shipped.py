@@ -35,7 +35,10 @@ def test_shipped_weights_reproduce_their_committed_first_episode(name):
         if committed[key] is None:  # not measured for this policy (ticks of a one-pass policy)
             assert replayed[key] is None or replayed[key] != replayed[key], key
         else:
-            assert replayed[key] == pytest.approx(committed[key], rel=1e-6, abs=1e-9), key
+            # Another CPU model (float kernels differ) moves CTM-ACT's and Diffusion Policy's episode by ~2e-6
+            # relative (seen on an Intel Xeon replaying episodes recorded on an AMD EPYC); other weights would move
+            # it by orders of magnitude more.
+            assert replayed[key] == pytest.approx(committed[key], rel=1e-4, abs=1e-9), key
 
 
 def test_eval_and_viz_run_on_the_shipped_weights(tmp_path, monkeypatch):
