@@ -21,6 +21,7 @@ from polibench.config import operative_config
 from polibench.console import console, metrics_table
 from polibench.data.episodes import split_episodes
 from polibench.data.windows import WindowSampler
+from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
 from polibench.io import write_json
@@ -158,7 +159,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
 
     summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
                            again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
-                                 "evaluates again")
+                                 "evaluates again", calibration=calibrate_halting(policy, rundir.path))
     summary["n_params"] = n_params
     console.print(metrics_table(summary, title=f"{rundir.path} ({eval_cfg.episodes} episodes from seed "
                                                 f"{eval_cfg.seed0})"))
@@ -217,7 +218,8 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"eval_seed{eval_cfg.seed0}_n{eval_cfg.episodes}"
     _check_eval_target(Path(run_dir), out_dir, force)
     with exclusive(out_dir, "evaluation directory"):
-        summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again")
+        summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again",
+                               calibration=calibrate_halting(policy, Path(run_dir)))
         write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
                                                    "device": device, **eval_cfg.__dict__})
     return Reevaluation(summary, out_dir, eval_cfg)
@@ -233,10 +235,24 @@ def _check_eval_target(run_dir: Path, out_dir: Path, force: bool) -> None:
                           "another --out.")
 
 
+def calibrate_halting(policy: Policy, run_dir: Path) -> dict[str, Any] | None:
+    """A halting rule given a tolerance gets its budget from the run's validation windows before it is evaluated
+    (:func:`~polibench.evaluation.calibration.apply_tolerance`); said out loud, and recorded with the metrics."""
+    calibration = apply_tolerance(policy, lambda: validation_sampler(run_dir, policy))
+    if calibration is not None:
+        console.print(f"halting calibrated for tolerance {calibration['tolerance']:g} on {run_dir}'s validation "
+                      f"windows: {calibration['binding']} = {calibration['max_error']:.6g} (mean ticks "
+                      f"{calibration['mean_ticks']:.2f} of {calibration['ticks']}, excess error "
+                      f"{calibration['excess']:.4f}{'' if calibration['met'] else ', tolerance not met'})",
+                      soft_wrap=True)
+    return calibration
+
+
 def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool,
-                 again: str) -> dict[str, Any]:
-    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl). On Ctrl-C
-    nothing is written and the message says how to evaluate ``again``."""
+                 again: str, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl, with the halting
+    ``calibration`` the evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message
+    says how to evaluate ``again``."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     try:
         result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
@@ -244,5 +260,7 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
                           precision=eval_cfg.precision)
     except KeyboardInterrupt:
         raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
+    if calibration is not None:
+        result.config["halting_calibration"] = calibration
     save_eval(result, out_dir)
     return result.summary

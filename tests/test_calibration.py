@@ -100,21 +100,53 @@ def test_a_non_positive_budget_is_refused():
         registry.create("halting", "predicted_error", n_sync_out=4, max_error=0.0)
 
 
-@pytest.mark.parametrize("halting, binding", [("predicted_error", "halting.predicted_error.max_error"),
-                                               ("convergence", "halting.convergence.max_change")])
-def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_path, halting, binding):
-    """A real tiny CTM-ACT run, then `polibench calibrate`: budgets per tolerance, reliability per tick, the curve;
-    and the printed binding evaluates."""
-    out = tmp_path / halting
+def tiny_ctm_run(out, halting: str, *extra: str) -> list[str]:
+    """`polibench run` arguments of a tiny but real 3-tick CTM-ACT run with the halting rule ``halting``."""
     losses = "[@loss.ctm_tick(), @loss.error_prediction(), @loss.kl()]"
     args = ["run", str(REPO / "gin" / "ctm_act_mlp.gin"), "--out", str(out), "--no-progress"]
     for b in [*(t for t in TINY if not t.startswith("policy.act.")), "policy.ctm_act.dim = 32",
               "policy.ctm_act.ff_dim = 64", "policy.ctm_act.encoder_layers = 1", "policy.ctm_act.vae_layers = 1",
               "policy.ctm_act.horizon = 8", "policy.ctm_act.neurons = 32", "policy.ctm_act.memory = 4",
               "policy.ctm_act.ticks = 3", "policy.ctm_act.action_pairs = 8", "policy.ctm_act.out_pairs = 16",
-              f"policy.ctm_act.halting = @halting.{halting}", f"policy.ctm_act.losses = {losses}"]:
+              f"policy.ctm_act.halting = @halting.{halting}", f"policy.ctm_act.losses = {losses}", *extra]:
         args += ["--gin_param", b]
-    assert main(args) == 0
+    return args
+
+
+def test_a_tolerance_is_calibrated_by_every_evaluation_of_the_run(tmp_path):
+    """A rule given a tolerance instead of a budget: the run's own evaluation and `polibench eval` calibrate the
+    budget on the run's validation windows exactly as `polibench calibrate` does, record it with the metrics and
+    evaluate at it; a budget given beside a tolerance is refused."""
+    out = tmp_path / "run"
+    assert main(tiny_ctm_run(out, "predicted_error", "halting.predicted_error.tolerance = 0.5")) == 0
+    recorded = read_json(out / "eval" / "metrics.json")["config"]["halting_calibration"]
+    assert main(["calibrate", str(out), "--tolerance", "0.5"]) == 0
+    (by_command,) = read_json(out / calibration_file("predicted_error"))["calibrations"]
+    assert recorded["binding"] == "halting.predicted_error.max_error" and recorded["tolerance"] == 0.5
+    assert {k: recorded[k] for k in by_command} == by_command
+    again = tmp_path / "again"
+    fixed = tmp_path / "fixed"
+    assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out", str(again)]) == 0
+    assert read_json(again / "metrics.json")["config"]["halting_calibration"] == recorded
+    assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out", str(fixed),
+                 "--gin_param", "halting.predicted_error.tolerance = None",
+                 "--gin_param", f"halting.predicted_error.max_error = {recorded['max_error']}"]) == 0
+    assert "halting_calibration" not in read_json(fixed / "metrics.json")["config"]
+    assert (read_json(fixed / "metrics.json")["summary"]["ticks_per_call"]
+            == read_json(again / "metrics.json")["summary"]["ticks_per_call"])  # same budget, same halting
+    with pytest.raises(ValueError, match=r"both max_error = 0.1 and tolerance = 0.5: give one.*tolerance = None"):
+        registry.create("halting", "predicted_error", n_sync_out=4, max_error=0.1, tolerance=0.5)
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        registry.create("halting", "convergence", n_sync_out=4, tolerance=-1.0)
+
+
+@pytest.mark.parametrize("halting, binding", [("predicted_error", "halting.predicted_error.max_error"),
+                                               ("convergence", "halting.convergence.max_change")])
+def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_path, halting, binding):
+    """A real tiny CTM-ACT run, then `polibench calibrate`: budgets per tolerance, reliability per tick, the curve;
+    and the printed binding evaluates."""
+    out = tmp_path / halting
+    assert main(tiny_ctm_run(out, halting)) == 0
     assert main(["calibrate", str(out), "--tolerance", "0.01,1.0", "--batches", "2"]) == 0
     doc = read_json(out / calibration_file(halting))
     assert doc["binding"] == binding and doc["ticks"] == 3 and doc["windows"] == 128

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from polibench.nn.ctm_parts import check_budget_or_tolerance
 from polibench.registry import register
 
 #: The chunk change of the first tick, which has no predecessor: larger than any budget, so it never halts.
@@ -29,6 +30,8 @@ class ConvergenceHalting(nn.Module):
         scale: chunk change (normalised action units) at which certainty is 1/2.
         threshold: halt a sample at inference at its first tick with certainty >= threshold.
         max_change: halt at the first tick whose chunk moved at most this much (overrides ``threshold``).
+        tolerance: calibrate ``max_change`` for this mean excess error on the run's validation windows at every
+            evaluation instead of giving it (see ``halting.predicted_error``); not with ``max_change``.
         enabled: halt at inference; off, every call runs all ticks (for latency comparisons).
     """
 
@@ -36,11 +39,13 @@ class ConvergenceHalting(nn.Module):
     calibrated_by = ("chunk_change", "max_change")
 
     def __init__(self, n_sync_out: int, scale: float = 0.01, threshold: float = 0.5, enabled: bool = True,
-                 max_change: float | None = None) -> None:
+                 max_change: float | None = None, tolerance: float | None = None) -> None:
         super().__init__()
         del n_sync_out  # part of the halting contract (see polibench.nn.ctm_parts); unused here
         if max_change is not None and not max_change > 0:
             raise ValueError(f"halting.convergence.max_change must be > 0 or None, got {max_change}")
+        check_budget_or_tolerance("convergence", "max_change", max_change, tolerance)
+        self.tolerance = tolerance
         self.scale = scale
         self.certainty_threshold = threshold
         self.max_change = max_change

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from components.loss.ctm_tick import per_tick_error
+from polibench.nn.ctm_parts import check_budget_or_tolerance
 from polibench.policy import LossTerm
 from polibench.registry import register
 
@@ -29,17 +30,23 @@ class PredictedErrorHalting(nn.Module):
     Args:
         max_error: error budget in normalised action units (mean |error| per chunk entry); set it from
             ``polibench calibrate`` for a tolerance. None: never halt early.
+        tolerance: state the accuracy to give up instead of a budget: every evaluation of the run first calibrates
+            ``max_error`` for this mean excess error on the run's validation windows (as ``polibench calibrate``
+            does) and records the budget beside its metrics. Give ``max_error`` or ``tolerance``, not both.
         enabled: halt at inference; off, every call runs all ticks.
     """
 
     #: (per-tick extra that calibration budgets, the parameter the budget sets)
     calibrated_by = ("predicted_error", "max_error")
 
-    def __init__(self, n_sync_out: int, max_error: float | None = None, enabled: bool = True) -> None:
+    def __init__(self, n_sync_out: int, max_error: float | None = None, enabled: bool = True,
+                 tolerance: float | None = None) -> None:
         super().__init__()
         if max_error is not None and not max_error > 0:
             raise ValueError(f"halting.predicted_error.max_error must be > 0 or None, got {max_error}")
+        check_budget_or_tolerance("predicted_error", "max_error", max_error, tolerance)
         self.max_error = max_error
+        self.tolerance = tolerance
         self.enabled = enabled
         # named apart from the variance rule's ``head`` (same shape), so weights trained for one rule never load
         # silently as the other's

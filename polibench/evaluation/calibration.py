@@ -6,6 +6,10 @@ window at its first tick predicted within the budget (else at the tick predicted
 realised error there minus the window's best tick's. :func:`calibrate` picks the largest budget (earliest halting)
 whose mean excess stays within a tolerance, so the user states the accuracy they are willing to give up, not a
 certainty number. Windows come from the run's validation episodes, never the evaluation seeds.
+
+A rule configured with a ``tolerance`` instead of a budget is calibrated by every evaluation of the run
+(:func:`apply_tolerance`), with the same windows as ``polibench calibrate``, so a config can state "halt within 0.04
+of the best tick" and every seed evaluates at its own budget without a second command.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -21,6 +26,11 @@ import torch
 from components.loss.ctm_tick import per_tick_error
 from polibench.data.windows import WindowSampler
 from polibench.policy import Policy
+
+
+#: Batches of 64 validation windows a calibration reads (`polibench calibrate --batches`, and every evaluation of a
+#: rule given a tolerance), from generator seed 0: the same weights always get the same budget.
+CALIBRATION_BATCHES = 16
 
 
 def calibration_file(rule: str) -> str:
@@ -107,8 +117,8 @@ def budget_of(halting: object) -> tuple[str, str]:
 
 
 @torch.no_grad()
-def collect_tick_errors(policy: Policy, sampler: WindowSampler, batches: int = 8, batch_size: int = 64,
-                        seed: int = 0) -> TickErrors:
+def collect_tick_errors(policy: Policy, sampler: WindowSampler, batches: int = CALIBRATION_BATCHES,
+                        batch_size: int = 64, seed: int = 0) -> TickErrors:
     """Every tick's budgeted score (the halting rule's predicted error, or chunk change) and realised error on
     ``batches`` batches of windows, with all ticks and the observation-only input inference sees (no CVAE
     posterior)."""
@@ -144,6 +154,20 @@ def validation_sampler(run_dir: Path, policy: Policy) -> WindowSampler:
     return WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, policy.device)
 
 
+def apply_tolerance(policy: Policy, sampler: Callable[[], WindowSampler]) -> dict[str, Any] | None:
+    """Where the policy's halting rule is given a ``tolerance``, calibrate its budget for it on the validation
+    windows ``sampler()`` returns and set it on the rule; the calibration as a record for the evaluation's metrics
+    (None where there is nothing to calibrate: no CTM core, halting off, or a budget given)."""
+    halting = getattr(getattr(policy, "core", None), "halting", None)
+    tolerance = getattr(halting, "tolerance", None)
+    if tolerance is None or not halting.enabled:
+        return None
+    result = calibrate(collect_tick_errors(policy, sampler()), tolerance)
+    _, param = budget_of(halting)
+    setattr(halting, param, result.max_error)
+    return {"binding": f"halting.{_registered_name(halting)}.{param}", **asdict(result), "met": result.met}
+
+
 def reliability(errors: TickErrors) -> list[dict[str, float | None]]:
     """Per tick: mean predicted and mean realised error, and their rank correlation over windows. A tick whose
     score is not finite (convergence's first tick has no change yet) has no predicted mean (None)."""
@@ -164,7 +188,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                         "(halting.predicted_error, halting.convergence)")
     parser.add_argument("--tolerance", default="0.002,0.005,0.01,0.02",
                         help="comma-separated mean excess errors (normalised action units) to calibrate for")
-    parser.add_argument("--batches", type=int, default=16, help="batches of 64 validation windows")
+    parser.add_argument("--batches", type=int, default=CALIBRATION_BATCHES, help="batches of 64 validation windows")
     parser.add_argument("--gin_param", "--gin-param", action="append", default=[],
                         help="inference-time binding, e.g. a parameter-free rule on the same weights: "
                              "'policy.ctm_act.halting = @halting.convergence'")

@@ -57,6 +57,16 @@ class Halting(Protocol):
                  previous: torch.Tensor | None) -> dict[str, torch.Tensor]: ...
 
 
+def check_budget_or_tolerance(rule: str, param: str, budget: float | None, tolerance: float | None) -> None:
+    """A calibratable halting rule takes its budget or a tolerance to calibrate it for, not both."""
+    if tolerance is not None and not tolerance >= 0:
+        raise ValueError(f"halting.{rule}.tolerance must be >= 0 or None, got {tolerance}")
+    if budget is not None and tolerance is not None:
+        raise ValueError(f"halting.{rule} got both {param} = {budget} and tolerance = {tolerance}: give one. To "
+                         f"evaluate a run configured with a tolerance at a fixed budget, add --gin_param "
+                         f"'halting.{rule}.tolerance = None'")
+
+
 @runtime_checkable
 class Pairing(Protocol):
     """An instance: (n_neurons, n_pairs, role "action" | "out") -> (left, right) neuron indices [n_pairs] each."""
