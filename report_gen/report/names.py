@@ -60,6 +60,8 @@ VALUES: dict[tuple[str | None, str], str] = {
     (None, "ctm_act_unet"): "CTM-ACT (unet)",
     (None, "ctm_act_mlp"): "CTM-ACT (mlp)",
     (None, "ctm_act_tick_sync"): "CTM-ACT (tick-sync)",
+    (None, "ctm_act_carry"): "CTM-ACT (unet), state carried across calls",
+    (None, "ctm_act_best"): "CTM-ACT (screened)",
     (None, "lerobot_act"): "LeRobot ACT",
     (None, "lerobot_diffusion"): "LeRobot Diffusion Policy",
     (None, "random_pairing"): "random-pair",

@@ -54,6 +54,11 @@ def _axes(*names: str) -> Callable[[Sweep], bool]:
     return lambda s: axis_key(s) in names
 
 
+def _has_variant(name: str) -> Callable[[Sweep], bool]:
+    """A sweep of whole configs that includes the config ``name`` (a screen run as a policy sweep)."""
+    return lambda s: s.axis == "policy" and any(v["name"] == name for v in s.variants)
+
+
 def _only_act(sweep: Sweep) -> bool:
     return sweep.axis in ("policy", "reevaluate") and {sweep.policy(v["name"]) for v in sweep.variants} == {"act"}
 
@@ -68,9 +73,9 @@ QUESTIONS: tuple[Question, ...] = (
     Question("synchronisation", "Synchronisation: pairing, gating and read-out",
              _axes("pairing", "gating", "policy.ctm_act.read_out")),
     Question("neurons", "Neuron-level models and trace memory", _axes("neuron_model", "policy.ctm_act.memory")),
-    Question("state", "State across calls and smoothness", _axes("policy.ctm_act.train_windows",
-                                                                 "policy.ctm_act.carry_state",
-                                                                 "policy.ctm_act.temporal_ensemble_coeff")),
+    Question("state", "State across calls and smoothness",
+             lambda s: _axes("policy.ctm_act.train_windows", "policy.ctm_act.carry_state",
+                             "policy.ctm_act.temporal_ensemble_coeff")(s) or _has_variant("ctm_act_carry")(s)),
     Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
              _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
     Question("precision", "Training precision", _axes("polibench.TrainConfig.precision")),
