@@ -104,7 +104,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("sweeps") / variant_name(args.axis)
     spec = SweepSpec(args.axis, split_values(args.values) if args.values else None, Path(args.base), args.seeds,
                      list(args.gin_param), out, [Path(f) for f in args.include])
-    ablate(spec, executor, progress=not args.no_progress)
+    ablate(spec, executor, progress=not args.no_progress, finished_only=args.finished_only)
     console.print(f"[green]sweep directory: {out}")
     return 0
 
@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--workers", type=int, default=1, help="local executor: runs side by side in processes")
     p.add_argument("--ray-address", help="Ray cluster to run on (default: a local Ray instance)")
+    p.add_argument("--finished-only", action="store_true",
+                   help="train nothing: gather the runs finished so far into results marked partial (a sweep that "
+                        "spans sessions); `polibench report` refuses partial results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.set_defaults(func=_cmd_ablate)
 

@@ -87,6 +87,31 @@ def test_resume_redoes_only_the_unfinished_run(sweep):
     assert [[e[k] for k in DETERMINISTIC] for e in episodes(redo)] == [[e[k] for k in DETERMINISTIC] for e in before]
 
 
+def test_finished_only_gathers_the_finished_runs_as_partial_results(sweep, tmp_path, capsys):
+    """A sweep that spans sessions: --finished-only trains nothing, gathers the finished runs (variants with
+    fewer seeds so far included) and says which runs are still to come; the report refuses the partial results."""
+    import shutil
+
+    from report_gen.report.inputs import ReportError, load_sweep
+
+    copy = tmp_path / "encoder"
+    shutil.copytree(sweep, copy)
+    shutil.rmtree(copy / "variants" / "mlp_token" / "seed1")
+    (copy / "results.json").unlink()
+    assert ablate_cli(copy, "--finished-only") == 0
+    assert not (copy / "variants" / "mlp_token" / "seed1").exists()  # nothing trained
+    results = json.loads((copy / "results.json").read_text())
+    assert results["missing"] == ["mlp_token/seed1"]
+    assert {v["name"]: v["n_seeds"] for v in results["variants"]} == {"state_token": 2, "mlp_token": 1}
+    markdown = (copy / "results.md").read_text()
+    assert "**Partial**" in markdown and "mlp_token/seed1" in markdown and "| mlp_token | 1 x 2 |" in markdown
+    with pytest.raises(ReportError, match=r"partial .*mlp_token/seed1.*Finish the sweep"):
+        load_sweep(copy)
+    shutil.rmtree(copy / "variants")
+    assert ablate_cli(copy, "--finished-only") == EXIT_USER_ERROR
+    assert "no finished run yet" in capsys.readouterr().err
+
+
 def test_sweep_refuses_other_bindings(sweep, capsys):
     assert ablate_cli(sweep, "--gin_param", "polibench.TrainConfig.steps = 13") == EXIT_USER_ERROR
     assert "other gin files or bindings" in capsys.readouterr().err

@@ -8,7 +8,9 @@
 
 Running the same command again resumes: finished runs (evaluation written) are skipped, started ones continue
 from their checkpoint. A sweep directory refuses a variant whose bindings differ from the ones it was started with,
-so one table never mixes two budgets.
+so one table never mixes two budgets. ``finished_only`` trains nothing and gathers the runs finished so far, for a
+sweep that spans sessions; its results say they are partial (``missing`` lists the runs still to come), and
+`polibench report` refuses them.
 """
 
 from __future__ import annotations
@@ -85,18 +87,24 @@ class Run:
                          resume=RunDir(self.path).config_path.exists())
 
 
-def ablate(spec: SweepSpec, executor: Executor, progress: bool = True) -> dict[str, Any]:
-    """Resolve the axis, run every unfinished run on ``executor``, and write and print the results."""
+def ablate(spec: SweepSpec, executor: Executor, progress: bool = True, finished_only: bool = False) -> dict[str, Any]:
+    """Resolve the axis, run every unfinished run on ``executor`` (none with ``finished_only``), and write and print
+    the results."""
     axis = resolve(spec.axis, spec.values, load_base([spec.base], spec.gin_params, spec.include))
     check_directory_target(spec.out)
     with exclusive(spec.out, "sweep directory"):  # each run slot is locked by its own run as well
-        return _ablate(spec, axis, executor, progress)
+        return _ablate(spec, axis, executor, progress, finished_only)
 
 
-def _ablate(spec: SweepSpec, axis: Axis, executor: Executor, progress: bool) -> dict[str, Any]:
+def _ablate(spec: SweepSpec, axis: Axis, executor: Executor, progress: bool, finished_only: bool) -> dict[str, Any]:
     seeds = list(range(spec.seeds))
     runs = [Run(v, k, spec.out / "variants" / v.name / f"seed{k}") for v in axis.variants for k in seeds]
     _record(spec, axis, seeds)
+    missing = [r for r in runs if not r.finished] if finished_only else []
+    if missing and len(missing) == len(runs):
+        raise RunDirError(f"{spec.out} has no finished run yet: nothing to gather. Run the command without "
+                          "--finished-only to train them.")
+    runs = [r for r in runs if r not in missing]
     todo = [r for r in runs if not r.finished]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn())
@@ -106,8 +114,10 @@ def _ablate(spec: SweepSpec, axis: Axis, executor: Executor, progress: bool) -> 
             bar.update(job, advance=1, description=f"ablate {axis.name}: {todo[i].label} done")
     header = {"axis": axis.name, "target": axis.target, "seeds": seeds, "gin_params": spec.gin_params,
               **({"include": [_portable(str(f)) for f in spec.include]} if spec.include else {}),
+              **({"missing": [r.label for r in missing]} if missing else {}),
               "base": "each policy's own config" if axis.name == "policy" else str(spec.base)}
-    results = aggregate(header, {v.name: [r.path for r in runs if r.variant == v] for v in axis.variants}, spec.out)
+    gathered = {v.name: [r.path for r in runs if r.variant == v] for v in axis.variants}
+    results = aggregate(header, {name: paths for name, paths in gathered.items() if paths}, spec.out)
     write_results(results, spec.out)
     console.print(rich_table(results))
     return results

@@ -99,6 +99,9 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     head = ["variant", "seeds x episodes", *(METRICS[m].heading for m in metrics), f"{primary.heading} per seed"]
     title = (f"Ablation over `{results['axis']}` (`{results['target']}`), base {results['base']}, "
              f"training seeds {results['seeds']}.")
+    if results.get("missing"):
+        title += (f" **Partial** (gathered with --finished-only): {len(results['missing'])} runs still to come "
+                  f"({', '.join(results['missing'])}).")
     lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v in results["variants"]:
         cells = [v["name"], f"{v['n_seeds']} x {v['n_episodes'] // v['n_seeds']}"]

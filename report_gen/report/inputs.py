@@ -148,6 +148,9 @@ def load_sweep(path: Path) -> Sweep:
         raise ReportError(f"{path} has no results.json: its runs have not all finished or were never aggregated. "
                           f"Run `{command}` again: it resumes the unfinished runs and writes results.json")
     results = read_json(results_path)
+    if results.get("missing"):
+        raise ReportError(f"{results_path} is partial (gathered with --finished-only; still to come: "
+                          f"{', '.join(results['missing'])}). Finish the sweep with `{command}` first")
     runs = {v["name"]: [read_facts(path / r) for r in v["runs"]] for v in results["variants"]}
     empty = [name for name, facts in runs.items() if not facts]
     if empty:
