@@ -1,13 +1,12 @@
 """Figures of a halting comparison on one trained run, as a visualisation directory the report embeds.
 
 ``python -m report_gen.halting_viz --calibration RUN/calibration_predicted_error.json --sweep LABEL=SWEEP ...
---out DIR`` writes, per halting rule, the reliability of its predicted error per tick (``reliability_<rule>.png``,
-one line per calibration file of that rule, e.g. per training seed), and one accuracy-compute figure (``accuracy_compute.png``): coverage and success
-against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per rule,
-its values the rule's budget), so the rules' trade-offs sit on one pair of axes; with ``--difficulty
-SWEEP/variants/NAME``, ticks per call against start difficulty over every episode of that evaluation's seeds
-(``ticks_by_difficulty_<NAME>.png``). ``figures.json`` lists them for
-``polibench report --viz DIR``.
+--out DIR`` writes one figure of panels side by side (``halting_study.png``): per halting rule, the reliability of
+its predicted error per tick (one line per calibration file of that rule, e.g. per training seed), then coverage and
+success against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per
+rule, its values the rule's budget), so the rules' trade-offs share their axes; with ``--difficulty SWEEP/variants/NAME``, ticks per call against start difficulty over every
+episode of that evaluation's seeds (``ticks_by_difficulty_<NAME>.png``, its entry naming the runs in ``episodes``, so the report can state what it
+shows). ``figures.json`` lists them for ``polibench report --viz DIR``.
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from typing import Any, Sequence
 from polibench.io import read_json, write_json
 from polibench.rundir import RunDir
 from polibench.sweep.aggregate import load_episodes
-from report_gen.figures.halting import accuracy_compute_figure, reliability_figure, ticks_by_difficulty_figure
+from report_gen.figures.halting import halting_study_figure, ticks_by_difficulty_figure
 from report_gen.figures.save import save_figure
 from report_gen.viz import MANIFEST
 
-#: Panels of the accuracy-compute figure.
-METRICS = (("avg_max_coverage", "coverage"), ("success_rate", "success"))
+#: Panels of the accuracy-compute figure: (metric, axis label).
+METRICS = (("avg_max_coverage", "avg max coverage"), ("success_rate", "success rate"))
 
 
 def sweep_points(label: str, sweep: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -44,28 +43,31 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
     for path in map(Path, calibrations):
         doc = read_json(path)
         by_rule.setdefault(doc["binding"].split(".")[1], []).append((path, doc))
+    labelled = {}
     for rule, docs in by_rule.items():
         names = [p.parent.name for p, _ in docs]
         labels = names if len(set(names)) == len(names) else [str(p.parent) for p, _ in docs]
-        file = f"reliability_{rule}.png"
-        save_figure(reliability_figure([(label, doc) for label, (_, doc) in zip(labels, docs)]), out / file)
-        windows = sorted({doc["windows"] for _, doc in docs})
-        entries.append({"file": file, "title": f"Calibration of the {rule.replace('_', '-')} halting rule",
-                        "caption": f"Mean predicted against mean realised chunk error per tick (numbers: the tick) on "
-                                   f"{'/'.join(map(str, windows))} validation windows of each run (never evaluation "
-                                   f"starts), one line per run, with the diagonal of a calibrated rule; "
-                                   f"{', '.join(str(p) for p, _ in docs)}."})
+        labelled[rule] = [(label, doc) for label, (_, doc) in zip(labels, docs)]
     points = [p for label, sweep in sweeps for p in sweep_points(label, sweep)]
-    if points:
-        ticks = max(int(round(s["ticks_per_call"]["ci_high"])) for _, s in points)
-        for metric, name in METRICS:
-            file = f"accuracy_compute_{name}.png"
-            save_figure(accuracy_compute_figure(points, metric, ticks), out / file)
-            entries.append({"file": file, "title": f"Accuracy against compute: {name}",
-                            "caption": f"Mean {name} against mean ticks per model call, one point per evaluation of "
-                                       f"the same weights as a halting rule's budget moves (labels: rule and budget), "
-                                       f"95% intervals on both axes; sweeps "
-                                       f"{', '.join(str(s) for _, s in sweeps)}."})
+    if labelled or points:
+        ticks = max((int(round(s["ticks_per_call"]["ci_high"])) for _, s in points), default=None)
+        file = "halting_study.png"
+        save_figure(halting_study_figure(labelled, points, METRICS, ticks), out / file)
+        parts = []
+        if labelled:
+            windows = sorted({doc["windows"] for docs in by_rule.values() for _, doc in docs})
+            parts.append(f"Calibration (left{' panels' if len(labelled) > 1 else ''}): mean predicted against mean "
+                         f"realised chunk error per tick (numbers: the tick) on {'/'.join(map(str, windows))} "
+                         f"validation windows of each run (never evaluation starts), one line per run, with the "
+                         f"diagonal of a calibrated rule; "
+                         f"{', '.join(str(p) for docs in by_rule.values() for p, _ in docs)}.")
+        if points:
+            parts.append(f"Accuracy against compute ({'right' if labelled else 'left to right'}): mean "
+                         f"{' and '.join(name for _, name in METRICS)} against mean ticks per model call, one point "
+                         f"per evaluation of the same weights as a halting rule's budget moves (labels: budget), 95% "
+                         f"intervals on both axes; sweeps {', '.join(str(s) for _, s in sweeps)}.")
+        entries.append({"file": file, "title": "Halting study: calibration and accuracy against compute",
+                        "caption": " ".join(parts)})
     for variant in map(Path, difficulty):
         runs = sorted(p for p in variant.glob("seed*") if RunDir(p).evaluated())
         if not runs:
@@ -76,6 +78,7 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
         file = f"ticks_by_difficulty_{variant.name}.png"
         save_figure(ticks_by_difficulty_figure(episodes, max_ticks), out / file)
         entries.append({"file": file, "title": f"Ticks per call against start difficulty: {variant.name}",
+                        "episodes": [str(run) for run in runs],
                         "caption": f"All {len(episodes)} evaluation episodes of {len(runs)} training seeds "
                                    f"({variant}), at most {max_ticks} ticks per call. Difficulty of a start: the "
                                    "mean distance between the T's 8 keypoints at the start and at the goal pose; "

@@ -144,7 +144,7 @@ def test_halting_figures_draw_an_inference_sweep_as_accuracy_against_compute(abl
                         "--out", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "figures.json").read_text())
     files = [f["file"] for f in manifest["figures"]]
-    assert files == ["accuracy_compute_coverage.png", "accuracy_compute_success.png", "ticks_by_difficulty_True.png"]
+    assert files == ["halting_study.png", "ticks_by_difficulty_True.png"]
     assert "All 4 evaluation episodes of 2 training seeds" in manifest["figures"][-1]["caption"]
     assert all((tmp_path / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
     with pytest.raises(SystemExit):

@@ -14,7 +14,7 @@ from polibench.data.windows import WindowSampler
 from polibench.evaluation.calibration import (TickErrors, calibrate, calibration_file, collect_tick_errors,
                                               compute_curve, excess_error)
 from polibench.io import read_json
-from report_gen.figures.halting import reliability_figure
+from report_gen.figures.halting import halting_study_figure
 from report_gen.figures.save import png_bytes
 from tests.conftest import REPO
 from tests.test_ctm_act import make_ctm
@@ -153,20 +153,20 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     assert [c["tolerance"] for c in doc["calibrations"]] == [0.01, 1.0]
     assert all(c["excess"] <= c["tolerance"] or c["mean_ticks"] == 3 for c in doc["calibrations"])
     assert [r["tick"] for r in doc["reliability"]] == [1, 2, 3] and len(doc["curve"]) > 1
-    assert png_bytes(reliability_figure([("seed0", doc), ("again", doc)])).startswith(b"\x89PNG")
+    assert png_bytes(halting_study_figure({halting: [("seed0", doc), ("again", doc)]}, [])).startswith(b"\x89PNG")
     budget = doc["calibrations"][1]["max_error"]
     assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
                  str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0
     from report_gen.halting_viz import halting_figures
     manifest = json.loads(halting_figures([out / calibration_file(halting)], [], tmp_path / "figures").read_text())
-    assert [f["file"] for f in manifest["figures"]] == [f"reliability_{halting}.png"]
+    assert [f["file"] for f in manifest["figures"]] == ["halting_study.png"]
     other = tmp_path / "seed1" / calibration_file(halting)  # a second seed of the same rule: one figure, two lines
     other.parent.mkdir()
     other.write_text((out / calibration_file(halting)).read_text())
     manifest = json.loads(halting_figures([out / calibration_file(halting), other], [],
                                           tmp_path / "figures2").read_text())
     (entry,) = manifest["figures"]
-    assert entry["file"] == f"reliability_{halting}.png" and str(other) in entry["caption"]
+    assert entry["file"] == "halting_study.png" and str(other) in entry["caption"]
     if halting == "predicted_error":
         check_parameter_free_rule_on_the_same_weights(out, tmp_path)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from matplotlib.collections import PathCollection
 
 from polibench.evaluation.env import make_env
 from polibench.io import read_json
-from report_gen.figures.halting import (accuracy_compute_figure, difficulty_groups, every_call_ran_all_ticks,
+from report_gen.figures.halting import (difficulty_groups, every_call_ran_all_ticks, halting_study_figure,
                                         start_distance, ticks_by_difficulty_figure)
 from report_gen.figures.save import png_bytes
 from report_gen.viz import SHIPPED_RUN
@@ -32,7 +33,12 @@ def test_halting_figures_render_from_real_evaluations():
     episodes = [json.loads(line) for line in (SHIPPED_RUN / "eval" / "episodes.jsonl").read_text().splitlines()]
     assert png_bytes(ticks_by_difficulty_figure(episodes, max_ticks=10)).startswith(PNG)
     summary = read_json(SHIPPED_RUN / "eval" / "metrics.json")["summary"]
-    assert png_bytes(accuracy_compute_figure([("halting on", summary), ("copy", summary)], max_ticks=10)).startswith(PNG)
+    panels = (("avg_max_coverage", "avg max coverage"), ("success_rate", "success rate"))
+    fig = halting_study_figure({}, [("halting on", summary), ("copy", summary)], panels, max_ticks=10)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["avg max coverage", "success rate"]
+    assert png_bytes(fig).startswith(PNG)
+    with pytest.raises(ValueError, match="nothing to draw"):
+        halting_study_figure({}, [], panels)
 
 
 def _texts(fig) -> list[str]:

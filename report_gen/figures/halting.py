@@ -1,13 +1,12 @@
 """Figures of the halting study: calibration, compute against difficulty, and the accuracy-compute trade-off.
 
-- :func:`reliability_figure`: calibrated runs' predicted against realised chunk error per tick (calibration.json
-  of ``polibench calibrate``, one line per run, e.g. per training seed), on the validation windows each was
-  calibrated on;
+- :func:`halting_study_figure`: in one row, calibrated runs' predicted against realised chunk error per tick
+  (calibration.json of ``polibench calibrate``, one line per run, e.g. per training seed, on the validation windows
+  each was calibrated on), then coverage and success against mean ticks per call as the halting knob moves (one
+  evaluation per knob value, e.g. an ``ablate-inference`` sweep over tolerances);
 - :func:`ticks_by_difficulty_figure`: ticks per call over *every* evaluation episode against one difficulty
   measure of the start (:func:`start_distance`), with 95% bootstrap intervals per third of the starts, and
-  success per third beside it;
-- :func:`accuracy_compute_figure`: coverage against mean ticks per call as the halting knob moves (one
-  evaluation per knob value, e.g. an ``ablate-inference`` sweep over tolerances).
+  success per third beside it.
 """
 
 from __future__ import annotations
@@ -139,12 +138,44 @@ def _group_means(ax: Axes, values: np.ndarray, group: np.ndarray, offset: float,
     ax.errorbar(np.arange(len(GROUPS)) + offset, mean, yerr=err.tolist(), fmt="o", ms=4, capsize=4, label=label)
 
 
-def reliability_figure(calibrations: Sequence[tuple[str, Mapping[str, Any]]]) -> Figure:
-    """Mean predicted against mean realised error per tick (numbers: the tick), one line per (label, calibration)
-    of one rule, e.g. per training seed, with the diagonal of a perfectly calibrated rule."""
-    fig = Figure(figsize=(PANEL * 1.2, PANEL * 1.1), layout="constrained")
+def halting_study_figure(calibrations: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]],
+                         points: Sequence[tuple[str, Mapping[str, Any]]],
+                         metrics: Sequence[tuple[str, str]] = (("avg_max_coverage", "avg max coverage"),),
+                         max_ticks: int | None = None) -> Figure:
+    """The halting study of one set of weights in one row of panels, so it reads as one figure: per rule, its
+    calibration (mean predicted against mean realised error per tick, numbers: the tick; one line per (label,
+    calibration), e.g. per training seed; the diagonal of a calibrated rule), then per (metric, axis label) the
+    accuracy-compute trade-off (``points``: (``rule: budget``, the evaluation's metrics.json summary), one line per
+    rule through its budgets, 95% intervals on both axes, points that coincide sharing one mark)."""
+    panels = len(calibrations) + (len(metrics) if points else 0)
+    if not panels:
+        raise ValueError("nothing to draw: give calibrations, evaluation points, or both")
+    fig = Figure(figsize=(PANEL * 1.35 * panels, PANEL * 1.15), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    for ax, (rule, docs) in zip(axes, calibrations.items()):
+        _reliability_panel(ax, docs)
+        ax.set_title(f"calibration: {rule.replace('_', '-')}", fontsize=8)
+    if points:
+        rules: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for label, summary in points:
+            rule, _, budget = label.partition(": ")
+            rules.setdefault(rule, []).append((budget or rule, summary))
+        trade_off = axes[len(calibrations):]
+        for ax, (metric, name) in zip(trade_off, metrics):
+            _trade_off_panel(ax, rules, metric)
+            ax.set_xlabel("mean ticks per call")
+            ax.set_ylabel(name)
+            ax.set_title(f"accuracy against compute: {name}", fontsize=8)
+            if max_ticks:
+                ax.set_xlim(0.5, max_ticks + 1.5)
+            ax.grid(alpha=0.3)
+        trade_off[0].legend(fontsize=7, title="rule (point labels: budget)", title_fontsize=7)
+    return fig
+
+
+def _reliability_panel(ax: Axes, calibrations: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """One line per (label, calibration) of one rule: mean predicted against realised error per tick."""
     top = 0.0
     for i, (label, calibration) in enumerate(calibrations):
         rows = [r for r in calibration["reliability"] if r["predicted"] is not None]  # ticks with a finite score
@@ -160,22 +191,12 @@ def reliability_figure(calibrations: Sequence[tuple[str, Mapping[str, Any]]]) ->
     ax.set_ylabel("realised chunk error")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
+    ax.set_aspect("equal")
     ax.legend(fontsize=7)
-    return fig
 
 
-def accuracy_compute_figure(points: Sequence[tuple[str, Mapping[str, Any]]], metric: str = "avg_max_coverage",
-                            max_ticks: int | None = None) -> Figure:
-    """``metric`` against mean ticks per call, one point per evaluation (label, its metrics.json summary), with
-    95% intervals on both axes. Labels ``rule: budget`` are drawn as one line per rule (its colour in the legend)
-    through its budgets, each point marked with its budget; points that coincide share one mark."""
-    fig = Figure(figsize=(PANEL * 1.9, PANEL * 1.2), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    rules: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-    for label, summary in points:
-        rule, _, budget = label.partition(": ")
-        rules.setdefault(rule, []).append((budget or rule, summary))
+def _trade_off_panel(ax: Axes, rules: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]], metric: str) -> None:
+    """Each rule's evaluations of ``metric`` on one axis, in order of ticks, with their intervals and budgets."""
     marked: dict[tuple[float, float], list[str]] = {}
     for i, (rule, items) in enumerate(rules.items()):
         items = sorted(items, key=lambda item: item[1]["ticks_per_call"]["mean"])
@@ -191,13 +212,6 @@ def accuracy_compute_figure(points: Sequence[tuple[str, Mapping[str, Any]]], met
     for (x, y), budgets in marked.items():
         ax.annotate(" / ".join(dict.fromkeys(budgets)), (x, y), textcoords="offset points", xytext=(5, -3),
                     fontsize=6, color="0.3")
-    ax.set_xlabel("mean ticks per call")
-    ax.set_ylabel(metric.replace("_", " "))
-    if max_ticks:
-        ax.set_xlim(0.5, max_ticks + 1.5)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, title="rule (point labels: budget)", title_fontsize=7)
-    return fig
 
 
 def _short(budget: str) -> str:

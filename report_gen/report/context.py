@@ -66,8 +66,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
         "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem,
                  "gated": _gated(v.run)} for v, f in zip(viz, viz_files)],
-        "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute"
-                        for c in [_compute_words(v.run)] if c},
+        "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute" or v.episodes
+                        for c in [_compute_words(v.episodes or (v.run,))] if c},
     }
 
 
@@ -298,17 +298,20 @@ def _gated(run: str) -> bool:
     return gating is not None and gating != "@gating.none"
 
 
-def _compute_words(run: str) -> dict[str, Any] | None:
-    """Mean ticks per call of the easy, medium and hard thirds of a visualised run's evaluation episodes, in words
-    ("4.8, 3.9 and 4.0"), and whether their intervals overlap; None without the run's saved episodes."""
-    path = RunDir(run).episodes_path
-    if not path.is_file():
+def _compute_words(runs: Sequence[str]) -> dict[str, Any] | None:
+    """Mean ticks per call of the easy, medium and hard thirds of the runs' evaluation episodes pooled, in words
+    ("4.8, 3.9 and 4.0"), how many episodes, whether their intervals overlap and whether they rise from easy to
+    hard; None without saved episodes."""
+    paths = [RunDir(r).episodes_path for r in runs]
+    if not paths or not all(p.is_file() for p in paths):
         return None
-    thirds = ticks_per_third([json.loads(line) for line in path.read_text().splitlines() if line])
+    thirds = ticks_per_third([json.loads(line) for p in paths for line in p.read_text().splitlines() if line])
     if len(thirds) < 2:
         return None
     overlap = max(t["ci_low"] for t in thirds) <= min(t["ci_high"] for t in thirds)
-    return {"words": join_words([f"{t['mean']:.1f}" for t in thirds]), "overlap": overlap}
+    means = [t["mean"] for t in thirds]
+    return {"words": join_words([f"{m:.1f}" for m in means]), "overlap": overlap, "runs": len(runs),
+            "episodes": sum(t["n"] for t in thirds), "rising": all(a < b for a, b in zip(means, means[1:]))}
 
 
 def _figure(file: str, caption: str, label: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Visualisation directories: figures made elsewhere, described by a figures.json manifest, embedded as they are.
 
-Manifest: ``{"run": str, "figures": [{"file": "x.png", "title": str, "caption": str}]}``. Everything is checked
+Manifest: ``{"run": str, "figures": [{"file": "x.png", "title": str, "caption": str}]}``; a figure drawn from the
+evaluation episodes of other runs than ``run`` lists them as ``"episodes": [run dirs]``. Everything is checked
 before the report is written, so a bad manifest fails fast with the file to fix.
 """
 
@@ -24,6 +25,8 @@ class VizFigure:
     source: Path
     title: str
     caption: str
+    #: run directories whose evaluation episodes the figure shows, where they are not ``run``'s
+    episodes: tuple[str, ...] = ()
 
 
 def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
@@ -34,19 +37,20 @@ def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
             raise ReportError(f"visualisation directory {d} has no {MANIFEST} manifest")
         try:
             doc = read_json(manifest)
-            entries = [(str(f["file"]), str(f.get("title", "")), str(f.get("caption", ""))) for f in doc["figures"]]
+            entries = [(str(f["file"]), str(f.get("title", "")), str(f.get("caption", "")),
+                        tuple(map(str, f.get("episodes", [])))) for f in doc["figures"]]
             run = str(doc.get("run", d.name))
         except (JSONFileError, KeyError, TypeError) as exc:
             raise ReportError(f"{manifest} is not a figures manifest "
                               f'{{"run": ..., "figures": [{{"file", "title", "caption"}}]}}: {exc}') from exc
-        for file, title, caption in entries:
+        for file, title, caption, episodes in entries:
             source = d / file
             if not source.is_file():
                 raise ReportError(f"{manifest} lists {file}, which is not a file in {d}")
             if source.suffix.lower() not in IMAGE_TYPES:
                 raise ReportError(f"{source}: pdflatex cannot include {source.suffix!r} files; use one of "
                                   f"{', '.join(IMAGE_TYPES)}")
-            figures.append(VizFigure(run, source, title, caption))
+            figures.append(VizFigure(run, source, title, caption, episodes))
     return figures
 
 
