@@ -78,6 +78,7 @@ QUESTIONS: tuple[Question, ...] = (
                              "policy.ctm_act.temporal_ensemble_coeff")(s) or _has_variant("ctm_act_carry")(s)),
     Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
              _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
+    Question("combined", "The screened parts together", _has_variant("ctm_act_best")),
     Question("precision", "Training precision", _axes("polibench.TrainConfig.precision")),
     Question("baselines", "Baseline details", _axes("loss.diffusion_mse.mask_padding")),
 )
