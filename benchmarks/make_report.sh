@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Rebuild benchmarks/results/cpu/report/CTM-ACT_PushT_report.pdf (LaTeX source in report/build/) from the committed
+# sweeps, visualisation directories and speed benchmarks; nothing trains. Needs pdflatex/latexmk (DEVELOPERS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=benchmarks/results/cpu
+sweeps=(
+  headline headline_6k_500 lerobot_act lerobot_diffusion
+  halting_ctm_act_unet halting_ctm_act_mlp halting_ctm_act_tick_sync halting_pairing_first_last
+  halting_gating_sigmoid inference_halting synapse gating pairing diffusion_mask_padding
+  precision_act precision_diffusion precision_ctm_act_unet
+  screen_act_capacity screen_ticks inference_ticks inference_ensemble screen_neuron_model screen_halting
+  halting_predicted_error halting_convergence halting_pe3_inference screen_gating screen_init_from screen_pairing
+  screen_synapse screen_read_out screen_curriculum screen_carry
+)
+viz=(shipped_seed0 gated_sigmoid_seed0 halting_predicted_error halting_3seeds)
+rm -rf "$R/report"
+polibench report "${sweeps[@]/#/$R/}" "${viz[@]/#/--viz=$R/viz/}" \
+  --speed benchmarks/results/speed_cpu.json --speed benchmarks/results/gpu/speed_h100.json --out "$R/report"
