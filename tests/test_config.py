@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 
 from polibench.config import ConfigError, parse
-from polibench.experiment import Experiment
+from polibench.experiment import Experiment, build_policy
+from polibench.policy import FeatureSpec
+from polibench.tracks import get_track
 from polibench.training.config import TrainConfig
+from tests.conftest import REPO
 
 REPO_GIN = "gin/act.gin"
 
 
 @pytest.fixture(autouse=True)
 def _cwd_repo(monkeypatch):
-    from tests.conftest import REPO
-
     monkeypatch.chdir(REPO)
 
 
@@ -81,3 +82,19 @@ def test_non_positive_budgets_are_rejected(binding):
     with pytest.raises(ValueError, match="must be > 0"):
         TrainConfig()
         EvalConfig()
+
+
+CONFIGS = sorted(p.name for p in (REPO / "gin").glob("*.gin"))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_shipped_config_builds_its_policy(name):
+    """Each gin/*.gin parses and builds the policy it names with its track's features, so a typo or a stale
+    binding in a config nobody trained lately fails here, not an hour into a sweep."""
+    if name.startswith("lerobot_"):
+        pytest.importorskip("lerobot", reason="LeRobot extra not installed")
+    parse([f"gin/{name}"])
+    exp = Experiment()
+    track = get_track(exp.track)
+    policy = build_policy(exp, FeatureSpec(dict(track.obs_shapes), 2))
+    assert sum(p.numel() for p in policy.parameters()) > 0
