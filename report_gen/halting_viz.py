@@ -4,8 +4,9 @@
 --out DIR`` writes one figure of panels side by side (``halting_study.png``): per halting rule, the reliability of
 its predicted error per tick (one line per calibration file of that rule, e.g. per training seed), then coverage and
 success against mean ticks per call for every evaluation of the given ``ablate-inference`` sweeps (one sweep per
-rule, its values the rule's budget), so the rules' trade-offs share their axes; with ``--difficulty SWEEP/variants/NAME``, ticks per call against start difficulty over every
-episode of that evaluation's seeds (``ticks_by_difficulty_<NAME>.png``, its entry naming the runs in ``episodes``, so the report can state what it
+rule, its values the rule's budget), so the rules' trade-offs share their axes; with ``--difficulty
+SWEEP/variants/NAME``, ticks per call against start difficulty over every episode of that evaluation's seeds
+(``ticks_by_difficulty_<NAME>.png``, its entry naming the runs in ``episodes``, so the report can state what it
 shows). ``figures.json`` lists them for ``polibench report --viz DIR``.
 """
 
