@@ -26,6 +26,7 @@ from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
 from polibench.io import write_json
 from polibench.normalize import minmax_stats
+from polibench.precision import slow_precision_warning
 from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
 from polibench.locking import exclusive
@@ -178,6 +179,8 @@ def _train(exp: Experiment, policy: Policy, cfg: TrainConfig, eval_cfg: EvalConf
                           progress=False, precision=eval_cfg.precision)
         return {k: result.summary[k]["mean"] for k in ("success_rate", "avg_max_coverage", "avg_max_reward")}
 
+    if warning := slow_precision_warning(device, cfg.precision):
+        console.print(f"[yellow]{warning}", soft_wrap=True)
     trainer = Trainer(policy, sampler, cfg, rundir.path, exp.seed, val_sampler,
                       quick_eval if cfg.eval_every and cfg.eval_episodes else None, progress)
     if start is not None:
