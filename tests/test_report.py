@@ -431,6 +431,27 @@ def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_ha
     assert cheapest["t_max"] == 10 and float(cheapest["ticks"]) == pytest.approx(ticks[chosen.variant], abs=0.01)
 
 
+def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
+    """One row per variant under a heading naming the base; a cell is bold-up where the variant is better, italic-
+    down where worse, plain where tied, and its difference has the sign of the variant minus the base."""
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import VERDICT_MARKS, pair_verdicts, verdict_table
+
+    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error")
+    pairs = pair_verdicts(sweep, reps=300)
+    table = verdict_table({sweep.path.name: pairs}, "Halting.", "tab:x")
+    heading, *rows = table.rows
+    assert len(heading) == 1 and "against never halting" in heading[0] and len(rows) == len(pairs)
+    assert table.header == ["variant", "success difference", "avg max coverage difference", "jerk difference"]
+    verdicts = {p.verdict(m) for p in pairs for m in ("success_rate", "avg_max_coverage", "jerk")}
+    assert verdicts >= {"tie", "worse"}  # the loosest budgets are worse: the marks below are exercised
+    for pair, row in zip(pairs, rows):
+        for metric, cell in zip(("success_rate", "avg_max_coverage", "jerk"), row[1:]):
+            verdict, difference = pair.verdict(metric), pair.results[metric]["difference"]
+            assert cell.startswith(VERDICT_MARKS[verdict].split("{")[0]) if verdict != "tie" else "\\text" not in cell
+            assert re.search(r"[+-]", cell).group() == ("-" if difference < 0 else "+")
+
+
 def test_variants_read_as_a_reader_names_them():
     """Recorded directory names become prose: a value through its axis' pattern, a calibrated tolerance (one
     budget per seed) as the tolerance, an unknown axis as the recorded text."""

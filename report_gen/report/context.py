@@ -26,7 +26,7 @@ from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
 from report_gen.report.names import axis_name, policy_name, variant_name
 from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
-                                         sweep_label)
+                                         sweep_label, verdict_table)
 from report_gen.report.speed import SpeedFile
 from report_gen.report.tables import (LEGEND, Table, cost_table, outcome_table, question_table, seeds_and_episodes,
                                       speed_table)
@@ -144,7 +144,8 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
                           f"{_sentence(question.title)} One row per variant under its sweep (seeds x episodes per "
                           "seed); mean and 95% interval; hollow: the sweep's base, dotted: the base's mean; red: worse "
                           "than the sweep's best.", f"fig:{key}"),
-        "verdicts": [v.sentence() for vs in verdicts.values() for v in vs],
+        "verdicts": verdict_table(verdicts, _sentence(question.title), f"tab:{key}-verdicts")
+        if any(verdicts.values()) else None,
         "flags": question_flags(question.key, verdicts),
     }
 
@@ -170,8 +171,10 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
     tables, findings = [], []
     for i, (ours, theirs, sweep) in enumerate(pairs):
         marked = mark_ties({e["name"]: e["metrics"] for e in (ours, theirs)})
-        entries = [{**e, "metrics": marked[e["name"]]} for e in (ours, theirs)]
-        what = f"{ours['name']} (headline runs) beside {theirs['name']} ({sweep.path.name}), same budget and data"
+        entries = [{**e, "metrics": marked[e["name"]], "name": label} for e, label in
+                   ((ours, f"{policy_name(ours['name'])} (ours)"), (theirs, policy_name(theirs["name"])))]
+        what = (f"our {policy_name(ours['name'])} (the headline's runs) beside {policy_name(theirs['name'])}, same "
+                "budget and data")
         tables += [outcome_table(entries, f"Task outcome: {what}. {LEGEND}", f"tab:reference{i}-outcome"),
                    outcome_table(entries, f"Smoothness of the executed trajectory (lower is smoother): {what}. "
                                  f"{LEGEND}", f"tab:reference{i}-smoothness", VIEWS["report_smoothness"])]

@@ -18,10 +18,10 @@ from polibench.io import read_json
 from polibench.rundir import RunDirError
 from polibench.sweep.ablate import SWEEP_FILE
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
-from report_gen.report.format import count_words, fmt_value, join_words
+from report_gen.report.format import Tex, count_words, escape, fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import axis_name, variant_name
-from report_gen.report.tables import seeds_and_episodes
+from report_gen.report.tables import Table, seeds_and_episodes
 
 #: (summary metric in results.json, per-episode field, words when better, words when worse)
 VERDICT_METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -125,6 +125,40 @@ class PairVerdict:
                 differs.append(f"{better if v == 'better' else worse} ({label} {detail})")
         parts = differs + ([f"is tied on {join_words(ties)}"] if ties else [])
         return f"Against {variant_name(axis, self.base)}, {variant_name(axis, self.variant)} {join_words(parts)}."
+
+
+#: How the paired-difference table marks a verdict cell (the caption says it).
+VERDICT_MARKS = {"better": r"\textbf{{{}}}\,$\uparrow$", "worse": r"\textit{{{}}}\,$\downarrow$", "tie": "{}"}
+VERDICT_LEGEND = ("Each variant against its sweep's base, paired over the same start seeds: mean difference "
+                  "(variant minus base) [95% bootstrap interval]. Bold with an up arrow: better than the base (the "
+                  "interval of P(better) excludes one half; for jerk, lower is better); italic with a down arrow: "
+                  "worse; plain: tied.")
+
+
+def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, label: str) -> Table:
+    """Every pair verdict of a question as one table: a heading row per sweep naming its base, then one row per
+    variant with the paired difference on each verdict metric, its verdict as a mark (one table instead of a
+    sentence per variant)."""
+    metrics = [m for m, *_ in VERDICT_METRICS if any(m in v.results for vs in verdicts.values() for v in vs)]
+    rows: list[list[Tex]] = []
+    for pairs in verdicts.values():
+        if not pairs:
+            continue
+        axis = axis_key(pairs[0].sweep)
+        rows.append([Tex(escape(f"{sweep_label(pairs[0].sweep)}, against {variant_name(axis, pairs[0].base)}"))])
+        for v in pairs:
+            cells = [Tex(escape(variant_name(axis, v.variant)))]
+            for metric in metrics:
+                c = v.results.get(metric)
+                if c is None:
+                    cells.append(Tex("-"))
+                    continue
+                low, high = (_signed(metric, x) for x in c["difference_ci"])
+                text = escape(f"{_signed(metric, c['difference'])} [{low}, {high}]")
+                cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(text)))
+            rows.append(cells)
+    header = ["variant", *(f"{METRICS[m].report_heading} difference" for m in metrics)]
+    return Table(f"{caption} {VERDICT_LEGEND}", label, header, rows)
 
 
 def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, reps: int = REPS) -> list[PairVerdict]:
