@@ -29,3 +29,21 @@ def test_learning_curves_and_benchmark_points_from_sweeps(tmp_path, data_env):
 
 def test_a_run_without_check_rollouts_has_an_empty_curve(tmp_path):
     assert all(len(s) == 0 for s, _ in check_curve(tmp_path).values())
+
+
+def test_one_budget_evaluated_twice_keeps_the_larger_evaluation():
+    """headline (50 episodes per seed) and headline_6k_500 (500) are both 6000 steps: ACT's 6000-step point is the
+    500-episode one, whichever sweep comes first."""
+    results = REPO / "benchmarks" / "results" / "cpu"
+    for order in ([results / "headline", results / "headline_6k_500"], [results / "headline_6k_500", results / "headline"]):
+        act = {p.name: p for p in collect(order)}["act"]
+        assert list(act.points) == [6000] and act.points[6000]["success_rate"]["n"] == 1500
+
+
+def test_the_report_draws_no_budget_figure_for_one_budget(tmp_path):
+    """Two headline sweeps at the same 6000 steps are not a budget axis: no figure, no section."""
+    from report_gen.report import build_report
+
+    results = REPO / "benchmarks" / "results" / "cpu"
+    tex = build_report([results / "headline", results / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
+    assert r"\label{fig:budget}" not in tex and r"\label{tab:headline-outcome}" in tex

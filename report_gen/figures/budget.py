@@ -44,6 +44,11 @@ def check_curve(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {m: (steps, np.array([r["eval"].get(m, np.nan) for r in records], dtype=float)) for m, _ in PANELS}
 
 
+def _episodes(point: Mapping[str, Mapping[str, float]]) -> float:
+    """How many episodes a benchmark point pools (0 for none)."""
+    return max((stat.get("n", 0) for stat in point.values()), default=0)
+
+
 def collect(sweeps: Sequence[Path], names: Sequence[str] | None = None) -> list[PolicyBudget]:
     """Every variant of every sweep (or ``names`` only), grouped by variant name across sweeps; a sweep's budget
     is the training steps its runs recorded."""
@@ -55,7 +60,9 @@ def collect(sweeps: Sequence[Path], names: Sequence[str] | None = None) -> list[
             runs = [sweep / r for r in variant["runs"]]
             budget = policies.setdefault(variant["name"], PolicyBudget(variant["name"]))
             steps = int(read_json(runs[0] / "run.json")["train"]["total_steps"])
-            budget.points[steps] = {m: variant["metrics"][m] for m, _ in PANELS if m in variant["metrics"]}
+            point = {m: variant["metrics"][m] for m, _ in PANELS if m in variant["metrics"]}
+            if _episodes(point) > _episodes(budget.points.get(steps, {})):  # one budget twice: the larger evaluation
+                budget.points[steps] = point
             budget.curves += [c for c in map(check_curve, runs) if len(c[PANELS[0][0]][0])]
     return list(policies.values())
 

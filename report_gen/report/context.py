@@ -23,7 +23,7 @@ from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, count_words, escape, join_words
 from report_gen.report.headline import first_seeds_tilt, headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
-from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value
+from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value, steps_of
 from report_gen.report.names import axis_name, policy_name, variant_name
 from report_gen.report.questions import (OTHER, QUESTIONS, Question, assign, axis_key, pair_verdicts, question_flags,
                                          sweep_label, verdict_table)
@@ -115,11 +115,11 @@ def _budget_figure(inputs: Inputs, save: Save) -> dict[str, str] | None:
     benchmark evaluations per budget); None with fewer than two budgets and no curves."""
     budgets = inputs.budgets()
     policies = collect_budgets([s.path for s in budgets])
-    if len(budgets) < 2 and not any(p.curves for p in policies):
-        return None
+    if len({steps_of(s) for s in budgets}) < 2 and not any(p.curves for p in policies):
+        return None  # two sweeps at one budget (50 and 500 episodes) are not a budget axis
     for p in policies:
         p.name = policy_name(p.name)
-    steps = " and ".join(_budget_words(s) for s in budgets)
+    steps = join_words(list(dict.fromkeys(_budget_words(s) for s in budgets)))
     return _figure(save(budget_figure(policies), "budget"),
                    f"Success and average max coverage against training steps ({steps}). Points with bars: the "
                    "benchmark evaluation at the end of each budget (mean and 95% interval over all episodes of all "
