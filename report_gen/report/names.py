@@ -40,6 +40,8 @@ VALUES: dict[tuple[str | None, str], str] = {
     ("halting.variance.enabled", "True"): "halting on",
     ("halting.variance.enabled", "False"): "halting off (all ticks)",
     ("halting.predicted_error.max_error", "None"): "never halting (tick predicted best)",
+    ("halting.predicted_error.tolerance", "None"): "never halting (tick predicted best)",
+    ("halting.predicted_error.tolerance", "0.04"): "halting within tolerance 0.04",
     ("polibench.Experiment.init_from", "weights_act"): "from trained ACT weights",
     ("polibench.Experiment.init_from", "None"): "from scratch",
     ("policy.ctm_act.train_windows", "1"): "state reset per call",
