@@ -115,9 +115,7 @@ class PairVerdict:
             if metric not in self.results:
                 continue
             c, v = self.results[metric], self.verdict(metric)
-            low, high = c["difference_ci"]
-            detail = (f"{_signed(metric, c['difference'])} [{_signed(metric, low)}, {_signed(metric, high)}], "
-                      f"P = {c['probability']:.2f}")
+            detail = f"{_difference(metric, c)}, P = {c['probability']:.2f}"
             label = METRICS[metric].short or METRICS[metric].label
             if v == "tie":
                 ties.append(f"{label} ({detail})")
@@ -153,9 +151,7 @@ def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, l
                 if c is None:
                     cells.append(Tex("-"))
                     continue
-                low, high = (_signed(metric, x) for x in c["difference_ci"])
-                text = escape(f"{_signed(metric, c['difference'])} [{low}, {high}]")
-                cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(text)))
+                cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(escape(_difference(metric, c)))))
             rows.append(cells)
     header = ["variant", *(f"{METRICS[m].report_heading} difference" for m in metrics)]
     return Table(f"{caption} {VERDICT_LEGEND}", label, header, rows)
@@ -254,6 +250,12 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
     if short:
         return f"{Path(sweep.path).name} ({seeds}x{episodes})"
     return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({count_words(seeds, 'seed')} x {episodes})"
+
+
+def _difference(metric: str, comparison: Mapping[str, Any]) -> str:
+    """A paired comparison's mean difference with its interval, signed: "+0.13 [+0.07, +0.20]"."""
+    low, high = comparison["difference_ci"]
+    return f"{_signed(metric, comparison['difference'])} [{_signed(metric, low)}, {_signed(metric, high)}]"
 
 
 def _signed(metric: str, value: float) -> str:
