@@ -78,3 +78,22 @@ def test_an_unfinished_sweep_is_refused_with_the_fix(tmp_path):
     (tmp_path / "sweep.json").write_text("{}")
     with pytest.raises(RunDirError, match="no results.json: finish the sweep first"):
         verdicts(tmp_path, "a", ["b"], ["max_coverage"], reps=10)
+
+
+def test_a_variant_of_another_sweep_on_the_same_starts_is_paired():
+    """The screened configuration's weights never halting (an inference sweep) against the default trained in the
+    sweep beside it: the paired difference is the difference of their committed means; a sweep on other start
+    seeds is refused."""
+    results = REPO / "benchmarks" / "results" / "cpu"
+    inference, trained = results / "best_halting_inference", results / "screen_best_vs_default"
+    doc = verdicts(inference, "None", ["screen_best_vs_default/ctm_act_unet"], ["max_coverage"], reps=200,
+                   also=[trained])
+    coverage = doc["metrics"]["max_coverage"]
+    mean = {sweep.name: {v["name"]: v["metrics"]["avg_max_coverage"]["mean"]
+                         for v in read_json(sweep / "results.json")["variants"]} for sweep in (inference, trained)}
+    assert coverage["vs"]["screen_best_vs_default/ctm_act_unet"]["difference"] == pytest.approx(
+        mean["best_halting_inference"]["None"] - mean["screen_best_vs_default"]["ctm_act_unet"])
+    with pytest.raises(RunDirError, match="different start seeds"):
+        verdicts(inference, "None", ["headline/act"], ["max_coverage"], reps=10, also=[HEADLINE])
+    with pytest.raises(RunDirError, match="--also"):
+        verdicts(inference, "None", ["screen_best_vs_default/ctm_act_unet"], ["max_coverage"], reps=10)

@@ -117,16 +117,26 @@ def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, 
             "iqm_ci": [float(low[1]), float(high[1])], "seed_means": [float(m) for m in scores.mean(axis=1)]}
 
 
-def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequence[str] = DEFAULT_METRICS,
-             reps: int = REPS) -> dict[str, Any]:
-    """The comparison document of ``variant`` against each of ``against`` in one sweep directory."""
+def _variant_runs(sweep: Path, prefix: str = "") -> dict[str, list[Path]]:
+    """Each variant's seed run directories in a finished sweep, keyed ``prefix + name``."""
     results = sweep / "results.json"
     if not results.is_file():
         raise RunDirError(f"{sweep} has no results.json: finish the sweep first (rerun the command in its sweep.json)")
-    runs = {v["name"]: [sweep / r for r in v["runs"]] for v in read_json(results)["variants"]}
+    return {prefix + v["name"]: [sweep / r for r in v["runs"]] for v in read_json(results)["variants"]}
+
+
+def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequence[str] = DEFAULT_METRICS,
+             reps: int = REPS, also: Sequence[Path] = ()) -> dict[str, Any]:
+    """The comparison document of ``variant`` against each of ``against`` in one sweep directory. ``also``: other
+    sweeps evaluated on the same start seeds (an inference sweep of one variant's weights beside the sweep that
+    trained its rival), whose variants are named ``<sweep dir name>/<variant>``."""
+    runs = _variant_runs(sweep)
+    for other in map(Path, also):
+        runs.update(_variant_runs(other, f"{other.name}/"))
     missing = [v for v in (variant, *against) if v not in runs]
     if missing:
-        raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}")
+        raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}"
+                          + ("" if also else " (add another sweep's with --also SWEEP, named SWEEP_NAME/VARIANT)"))
     doc: dict[str, Any] = {"variant": variant, "reps": reps, "metrics": {}}
     for metric in metrics:
         scores = {v: score_matrix(runs[v], metric) for v in (variant, *against)}
@@ -172,6 +182,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
                         help="comma-separated per-episode metrics (episodes.jsonl names)")
     parser.add_argument("--reps", type=int, default=REPS, help="bootstrap replications")
+    parser.add_argument("--also", action="append", default=[], metavar="SWEEP",
+                        help="another sweep on the same start seeds whose variants may be named, as "
+                             "SWEEP_NAME/VARIANT, in --variant and --against (repeatable)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -179,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
 
     sweep = Path(args.sweep)
     doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
-                   [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps)
+                   [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)
     write_json(sweep / "verdicts.json", doc)
     text = to_markdown(doc)
     write_text(sweep / "verdicts.md", text)
