@@ -21,6 +21,7 @@ from polibench.rundir import RunDir
 from polibench.sweep.aggregate import load_episodes
 from report_gen.figures.halting import halting_study_figure, ticks_by_difficulty_figure
 from report_gen.figures.save import save_figure
+from report_gen.report.format import join_words, runs_label
 from report_gen.viz import MANIFEST
 
 #: Panels of the accuracy-compute figure: (metric, axis label).
@@ -60,13 +61,14 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
             parts.append(f"Calibration (left{' panels' if len(labelled) > 1 else ''}): mean predicted against mean "
                          f"realised chunk error per tick (numbers: the tick) on {'/'.join(map(str, windows))} "
                          f"validation windows of each run (never evaluation starts), one line per run, with the "
-                         f"diagonal of a calibrated rule; "
-                         f"{', '.join(str(p) for docs in by_rule.values() for p, _ in docs)}.")
+                         f"diagonal of a calibrated rule (each run's "
+                         f"{join_words(sorted({p.name for docs in by_rule.values() for p, _ in docs}))}).")
         if points:
             parts.append(f"Accuracy against compute ({'right' if labelled else 'left to right'}): mean "
                          f"{' and '.join(name for _, name in METRICS)} against mean ticks per model call, one point "
                          f"per evaluation of the same weights as a halting rule's budget moves (labels: budget), 95% "
-                         f"intervals on both axes; sweeps {', '.join(str(s) for _, s in sweeps)}.")
+                         f"intervals on both axes (sweep{'s' if len(sweeps) > 1 else ''} "
+                         f"{join_words([s.name for _, s in sweeps])}).")
         entries.append({"file": file, "title": "Halting study: calibration and accuracy against compute",
                         "caption": " ".join(parts)})
     for variant in map(Path, difficulty):
@@ -78,10 +80,10 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
         max_ticks = int(read_json(runs[0] / "run.json").get("ticks") or max(e["ticks_per_call"] for e in episodes))
         file = f"ticks_by_difficulty_{variant.name}.png"
         save_figure(ticks_by_difficulty_figure(episodes, max_ticks), out / file)
-        entries.append({"file": file, "title": f"Ticks per call against start difficulty: {variant.name}",
+        entries.append({"file": file, "title": f"Ticks per call against start difficulty ({variant.name})",
                         "episodes": [str(run) for run in runs],
                         "caption": f"All {len(episodes)} evaluation episodes of {len(runs)} training seeds "
-                                   f"({variant}), at most {max_ticks} ticks per call. Difficulty of a start: the "
+                                   f"({runs_label(runs)}), at most {max_ticks} ticks per call. Difficulty of a start: the "
                                    "mean distance between the T's 8 keypoints at the start and at the goal pose; "
                                    "easy, medium and hard thirds at its terciles. Left: each episode's mean ticks "
                                    "per call (filled: success) with each third's mean and 95% interval; right: "

@@ -166,7 +166,8 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     manifest = json.loads(halting_figures([out / calibration_file(halting), other], [],
                                           tmp_path / "figures2").read_text())
     (entry,) = manifest["figures"]
-    assert entry["file"] == "halting_study.png" and str(other) in entry["caption"]
+    assert entry["file"] == "halting_study.png" and str(other.parent) in manifest["run"]
+    assert calibration_file(halting) in entry["caption"]
     if halting == "predicted_error":
         check_parameter_free_rule_on_the_same_weights(out, tmp_path)
 

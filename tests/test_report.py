@@ -465,6 +465,17 @@ def test_variants_read_as_a_reader_names_them():
     assert variant_name("some.new.axis", "3") == "3"
 
 
+def test_run_directories_read_as_sweep_variant_and_seeds():
+    """A caption names runs by sweep, variant and seeds, not by their full paths."""
+    from report_gen.report.format import runs_label
+
+    runs = [f"benchmarks/results/cpu/halting_pe3/variants/predicted_error/seed{k}" for k in (0, 1, 2)]
+    assert runs_label(runs) == "halting_pe3, predicted_error, seeds 0-2"
+    assert runs_label(["r/a/variants/v/seed0", "r/a/variants/v/seed2", "r/b/variants/w/seed1"]) == \
+        "a, v, seeds 0, 2; b, w, seed 1"
+    assert runs_label(["weights/ctm_act_unet"]) == "weights/ctm_act_unet"
+
+
 def test_verdict_clauses_group_the_baselines_by_verdict():
     from report_gen.report.headline import clause
 

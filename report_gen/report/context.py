@@ -20,7 +20,7 @@ from report_gen.figures.halting import ticks_per_third
 from report_gen.figures.results import FOREST_METRICS, forest_figure, interval_bars, latency_success_scatter
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
-from report_gen.report.format import Tex, count_words, escape, join_words
+from report_gen.report.format import Tex, count_words, escape, join_words, runs_label
 from report_gen.report.headline import first_seeds_tilt, headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value, steps_of
@@ -64,7 +64,8 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "questions": {q["key"]: q for q in questions},
         "question_order": [q["key"] for q in questions],
         "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
-        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run, "kind": v.source.stem,
+        "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run,
+                 "run_label": runs_label(v.run.split(", ")), "kind": v.source.stem,
                  "gated": _gated(v.run)} for v, f in zip(viz, viz_files)],
         "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute" or v.episodes
                         for c in [_compute_words(v.episodes or (v.run,))] if c},

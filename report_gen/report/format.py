@@ -8,6 +8,8 @@ LaTeX built here is a :class:`Tex`, which the template passes through unchanged.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from polibench.metric_table import fmt_of
@@ -59,3 +61,27 @@ def fmt_interval(metric: str, stat: Mapping[str, Any] | None) -> str:
         return "-"
     return (f"{fmt_value(metric, stat['mean'])} [{fmt_value(metric, stat.get('ci_low'))}, "
             f"{fmt_value(metric, stat.get('ci_high'))}]")
+
+
+def _seed_words(seeds: Sequence[int]) -> str:
+    """"seed 0", "seeds 0-2", "seeds 0, 2": training seeds, consecutive ones as a range."""
+    seeds = sorted(seeds)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return f"seeds {', '.join(map(str, seeds))}"
+
+
+def runs_label(runs: Sequence[str | Path]) -> str:
+    """Run directories as a reader names them: ``SWEEP/variants/NAME/seedK`` becomes "SWEEP, NAME, seed K" (seeds of
+    one variant merged: "halting_pe3, predicted_error, seeds 0-2"); any other directory keeps its last two path
+    parts ("weights/ctm_act_unet"). Full paths are provenance for the README, not words for a caption."""
+    groups: dict[str, list[int]] = {}
+    for run in map(Path, runs):
+        parts = run.parts
+        if len(parts) >= 4 and parts[-3] == "variants" and re.fullmatch(r"seed\d+", parts[-1]):
+            groups.setdefault(f"{parts[-4]}, {parts[-2]}", []).append(int(parts[-1][4:]))
+        else:
+            groups.setdefault("/".join(parts[-2:]), [])
+    return "; ".join(f"{key}, {_seed_words(seeds)}" if seeds else key for key, seeds in groups.items())
