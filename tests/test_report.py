@@ -283,7 +283,7 @@ def test_prose_states_the_measured_outcome(report, sweeps):
 @needs_tex
 def test_figures_are_embedded(report):
     tex = (report.parent / "build" / f"{REPORT_NAME}.tex").read_text()
-    for name in ("headline_bars.pdf", "headline_scatter.pdf", "q_synapse.pdf", "runs_bars.pdf", "viz000.png"):
+    for name in ("headline_bars.pdf", "q_synapse.pdf", "runs_bars.pdf", "viz000.png"):
         assert f"{{figures/{name}}}" in tex and (report.parent / "build" / "figures" / name).exists()
     images = subprocess.run(["pdfimages", "-list", str(report)], check=True, capture_output=True, text=True).stdout
     assert len(images.splitlines()) > 2  # the header and at least one raster image (the visualisation)

@@ -60,58 +60,111 @@ def interval_bars(entries: Sequence[Entry], metrics: Sequence[str] = BAR_METRICS
 
     Grey bars are variants marked worse than the best (``vs_best``); metrics no entry measured are left out.
     """
-    shown = [m for m in metrics if any(_stat(e, m) for e in entries)]
-    if not shown:
-        raise ValueError(f"none of {list(metrics)} is measured by {[e['name'] for e in entries]}")
-    names = [str(e["name"]) for e in entries]
-    fig = Figure(figsize=(max(3.2, 0.55 * len(names) + 1.6) * len(shown), 3.6), layout="constrained")
+    shown = _measured(entries, metrics)
+    fig = Figure(figsize=(_bar_width(entries) * len(shown), 3.6), layout="constrained")
     FigureCanvasAgg(fig)
-    x = np.arange(len(names))
     for ax, metric in zip(fig.subplots(1, len(shown), squeeze=False)[0], shown):
-        label, log = LABELS.get(metric, (metric, False))
-        stats = [_stat(e, metric) for e in entries]
-        mean = np.array([s["mean"] if s else np.nan for s in stats])
-        err = np.array([[m - s["ci_low"], s["ci_high"] - m] if s else [np.nan, np.nan] for m, s in zip(mean, stats)])
-        colors = ["C7" if s and s.get("vs_best") == "worse" else "C0" for s in stats]
-        ax.bar(x, mean, yerr=err.T.tolist(), color=colors, capsize=4)  # lists: numpy 2 warns on (2, 1) arrays
-        for xi, s in zip(x, stats):
-            seeds = [v for v in (s or {}).get("seed_means", []) if _finite(v)]
-            ax.scatter([xi] * len(seeds), seeds, color="k", s=10, zorder=3)
-        ax.set_xticks(x, names, rotation=30, ha="right")
-        ax.set_title(label)
-        if log:
-            ax.set_yscale("log")
-        elif metric in UNIT_INTERVAL:
-            ax.set_ylim(0.0, 1.05)
-        else:
-            ax.set_ylim(bottom=0.0)
-    fig.suptitle(title or "mean and 95% interval per variant (grey: worse than the best; dots: seed means)")
+        _bar_panel(ax, entries, metric)
+    fig.suptitle(title or BARS_TITLE)
     return fig
 
 
 def latency_success_scatter(entries: Sequence[Entry], title: str | None = None) -> Figure:
     """Success rate against latency per model call (log x), both with 95% intervals, one labelled point each."""
+    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    _latency_panel(fig.subplots(), entries)
+    fig.axes[0].set_title(title or "success vs latency per model call (95% intervals)")
+    return fig
+
+
+def comparison_figure(entries: Sequence[Entry], metrics: Sequence[str], title: str | None = None) -> Figure:
+    """A comparison as one compact figure: the interval bars of ``metrics`` and, where latency was measured, success
+    against time per model call, two panels per row, so a headline is one legible figure on a page rather than a
+    wide strip and a scatter of a few points on pages of their own."""
+    shown = _measured(entries, metrics)
+    latency = any(_stat(e, "latency_per_call_ms") and _stat(e, "success_rate") for e in entries)
+    panels = len(shown) + int(latency)
+    cols = min(2, panels)
+    rows = -(-panels // cols)
+    width = max(2.8, 0.4 * len(entries) + 1.2)
+    fig = Figure(figsize=(width * cols, 2.9 * rows + 0.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+    for ax, metric in zip(axes, shown):
+        _bar_panel(ax, entries, metric)
+    if latency:
+        _latency_panel(axes[len(shown)], entries, annotate=False)
+        axes[len(shown)].set_title("success vs ms per model call")
+    for ax in axes[panels:]:
+        ax.set_axis_off()
+    if title:  # the report's caption says what the marks mean; a long title would be cut at this width
+        fig.suptitle(title)
+    return fig
+
+
+BARS_TITLE = "mean and 95% interval per variant (grey: worse than the best; dots: seed means)"
+
+
+def _measured(entries: Sequence[Entry], metrics: Sequence[str]) -> list[str]:
+    """The metrics some entry measured, in order; an error naming them where none is."""
+    shown = [m for m in metrics if any(_stat(e, m) for e in entries)]
+    if not shown:
+        raise ValueError(f"none of {list(metrics)} is measured by {[e['name'] for e in entries]}")
+    return shown
+
+
+def _bar_width(entries: Sequence[Entry]) -> float:
+    """Inches per bar panel: room for every variant's rotated name."""
+    return max(3.2, 0.55 * len(entries) + 1.6)
+
+
+def _bar_panel(ax: Any, entries: Sequence[Entry], metric: str) -> None:
+    """One metric's bars: mean, 95% interval, seed-mean dots; grey where marked worse than the best."""
+    names = [str(e["name"]) for e in entries]
+    x = np.arange(len(names))
+    label, log = LABELS.get(metric, (metric, False))
+    stats = [_stat(e, metric) for e in entries]
+    mean = np.array([s["mean"] if s else np.nan for s in stats])
+    err = np.array([[m - s["ci_low"], s["ci_high"] - m] if s else [np.nan, np.nan] for m, s in zip(mean, stats)])
+    colors = ["C7" if s and s.get("vs_best") == "worse" else "C0" for s in stats]
+    ax.bar(x, mean, yerr=err.T.tolist(), color=colors, capsize=4)  # lists: numpy 2 warns on (2, 1) arrays
+    for xi, s in zip(x, stats):
+        seeds = [v for v in (s or {}).get("seed_means", []) if _finite(v)]
+        ax.scatter([xi] * len(seeds), seeds, color="k", s=10, zorder=3)
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_title(label)
+    if log:
+        ax.set_yscale("log")
+    elif metric in UNIT_INTERVAL:
+        ax.set_ylim(0.0, 1.05)
+    else:
+        ax.set_ylim(bottom=0.0)
+
+
+def _latency_panel(ax: Any, entries: Sequence[Entry], annotate: bool = True) -> None:
+    """Success against latency per model call (log x), both with 95% intervals, one point per entry, labelled
+    beside it or (``annotate=False``, for points that crowd a small panel) in a legend."""
     points = [(e["name"], _stat(e, "latency_per_call_ms"), _stat(e, "success_rate")) for e in entries]
     points = [p for p in points if p[1] and p[2]]
     if not points:
         raise ValueError("no entry has both latency_per_call_ms and success_rate")
-    fig = Figure(figsize=(5.5, 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
     for i, (name, lat, succ) in enumerate(points):
         ax.errorbar([lat["mean"]], [succ["mean"]],
                     xerr=[[lat["mean"] - lat["ci_low"]], [lat["ci_high"] - lat["mean"]]],
                     yerr=[[succ["mean"] - succ["ci_low"]], [succ["ci_high"] - succ["mean"]]],
                     fmt="o", color=f"C{i % 10}", capsize=3, label=str(name))
-        ax.annotate(str(name), (lat["mean"], succ["mean"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        if annotate:
+            ax.annotate(str(name), (lat["mean"], succ["mean"]), textcoords="offset points", xytext=(5, 5),
+                        fontsize=8)
+    if not annotate:
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a short log axis
     ax.set_xlabel(LABELS["latency_per_call_ms"][0] + ", log scale")
     ax.set_ylabel(LABELS["success_rate"][0])
     ax.set_ylim(-0.05, 1.05)
     ax.grid(True, which="both", alpha=0.3)
-    ax.set_title(title or "success vs latency per model call (95% intervals)")
-    return fig
 
 
 FOREST_METRICS = ("success_rate", "avg_max_coverage", "jerk")
