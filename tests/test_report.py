@@ -465,6 +465,21 @@ def test_variants_read_as_a_reader_names_them():
     assert variant_name("some.new.axis", "3") == "3"
 
 
+def test_an_ablation_conclusion_groups_variants_by_their_paired_verdicts():
+    """The synapse screen's smaller synapses tie the U-Net on outcome and are smoother (README: jerk -10.4 and -7.8,
+    intervals apart); the precision sweeps share a variant name, so each carries its sweep."""
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import outcome_groups, pair_verdicts
+
+    results = REPO / "benchmarks" / "results" / "cpu"
+    synapse = outcome_groups(pair_verdicts(load_sweep(results / "screen_synapse"), reps=300))
+    assert synapse["tied"] == synapse["free"] == ["mlp synapse", "tick-sync synapse"]
+    assert not synapse["better"] and not synapse["worse"] and not synapse["rougher"] and not synapse["paid"]
+    precision = outcome_groups([p for name in ("precision_act", "precision_diffusion")
+                                for p in pair_verdicts(load_sweep(results / name), reps=300)])
+    assert precision["tied"] == ["bf16 autocast (precision_act)", "bf16 autocast (precision_diffusion)"]
+
+
 def test_run_directories_read_as_sweep_variant_and_seeds():
     """A caption names runs by sweep, variant and seeds, not by their full paths."""
     from report_gen.report.format import runs_label

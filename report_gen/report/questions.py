@@ -184,7 +184,7 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
     def tied(v: PairVerdict, *metrics: str) -> bool:
         return all(m in v.results and v.verdict(m) == "tie" for m in metrics)
 
-    flags: dict[str, Any] = {}
+    flags: dict[str, Any] = {"outcome": outcome_groups(pairs)}
     if key == "ticks":
         trained = [v for v in pairs if axis_key(v.sweep) == "policy.ctm_act.ticks" and v.variant == "1"]
         flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
@@ -204,6 +204,33 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
                                                        v.verdict("avg_max_coverage") == "better" for v in bigger)
     return flags
+
+
+def outcome_groups(pairs: Sequence[PairVerdict]) -> dict[str, list[str]]:
+    """The variants of a question grouped by their paired verdicts against their sweeps' bases, for the template's
+    conclusion: ``better`` / ``worse`` (on success or coverage; a variant better on one and worse on the other is
+    in both), ``tied`` (tied on both), ``rougher`` (jerk), and the smoother ones split into ``free`` (not worse on
+    outcome) and ``paid`` (worse). Names as a reader writes them; a name that several sweeps of the question share
+    ("bf16 autocast" for each policy) carries its sweep's directory."""
+    names = [variant_name(axis_key(p.sweep), p.variant) for p in pairs]
+    groups: dict[str, list[str]] = {k: [] for k in ("better", "worse", "tied", "rougher", "free", "paid")}
+    for p, name in zip(pairs, names):
+        if names.count(name) > 1:
+            name = f"{name} ({p.sweep.path.name})"
+        outcome = [p.verdict(m) for m in ("success_rate", "avg_max_coverage") if m in p.results]
+        if not outcome:
+            continue
+        for word in ("better", "worse"):
+            if word in outcome:
+                groups[word].append(name)
+        if all(v == "tie" for v in outcome):
+            groups["tied"].append(name)
+        jerk = p.verdict("jerk") if "jerk" in p.results else "tie"
+        if jerk == "worse":
+            groups["rougher"].append(name)
+        elif jerk == "better":
+            groups["paid" if "worse" in outcome else "free"].append(name)
+    return groups
 
 
 #: Inference sweeps over a halting rule's budget, and the rule's name in prose.
