@@ -423,7 +423,7 @@ def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_ha
     cheapest, = question_flags("calibrated", {sweep.path.name: pairs})["cheapest"]
     ticks = {v["name"]: v["metrics"]["ticks_per_call"]["mean"] for v in sweep.variants}
     chosen = next(p for p in pairs if p.variant == cheapest["variant"])
-    assert cheapest["setting"] == f"error budget {chosen.variant}"
+    assert cheapest["setting"] == f"error budget {float(chosen.variant):.3g}"
     assert all(chosen.verdict(m) != "worse" for m in ("success_rate", "avg_max_coverage"))
     for p in pairs:
         if ticks[p.variant] < ticks[chosen.variant]:
@@ -460,6 +460,7 @@ def test_variants_read_as_a_reader_names_them():
     assert variant_name("policy.ctm_act.ticks", "10") == "T = 10"
     assert variant_name("halting.variance.enabled", "False") == "halting off (all ticks)"
     assert variant_name("halting.predicted_error.max_error", "0.0894") == "error budget 0.0894"
+    assert variant_name("halting.predicted_error.max_error", "0.0893561") == "error budget 0.0894"
     assert variant_name("halting.predicted_error.max_error", tolerance_variant(0.04)) == \
         "tolerance 0.04 (budget per seed)"
     assert variant_name("some.new.axis", "3") == "3"

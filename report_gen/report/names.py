@@ -74,6 +74,18 @@ VALUES: dict[tuple[str | None, str], str] = {
 }
 
 
+#: Axes whose values are calibrated budgets, printed to full float precision in directory names.
+BUDGET_AXES = ("halting.predicted_error.max_error", "halting.convergence.max_change")
+
+
+def _significant(value: str, digits: int = 3) -> str:
+    """A calibrated budget such as ``0.0893561`` as a reader writes it (``0.0894``); other text unchanged."""
+    try:
+        return f"{float(value):.{digits}g}"
+    except ValueError:
+        return value
+
+
 def axis_name(axis: str) -> str:
     """The short name of a sweep axis ("ticks at training")."""
     return AXES.get(axis, (axis.rsplit(".", 1)[-1].replace("_", " "), "{}"))[0]
@@ -86,6 +98,8 @@ def variant_name(axis: str, variant: str) -> str:
     if variant.startswith(TOLERANCE_PREFIX):  # `ablate-inference --tolerances`: each seed at its own budget
         return f"tolerance {variant[len(TOLERANCE_PREFIX):]} (budget per seed)"
     own = VALUES.get((None, variant), variant.replace("_", " ") if variant.isidentifier() else variant)
+    if axis in BUDGET_AXES:
+        own = _significant(own)
     pattern = AXES.get(axis, ("", "{}"))[1]
     return pattern.format(own)
 
