@@ -83,7 +83,7 @@ def comparison_figure(entries: Sequence[Entry], metrics: Sequence[str], title: s
     against time per model call, two panels per row, so a headline is one legible figure on a page rather than a
     wide strip and a scatter of a few points on pages of their own."""
     shown = _measured(entries, metrics)
-    latency = any(_stat(e, "latency_per_call_ms") and _stat(e, "success_rate") for e in entries)
+    latency = shows_latency(entries)
     panels = len(shown) + int(latency)
     cols = min(2, panels)
     rows = -(-panels // cols)
@@ -104,6 +104,11 @@ def comparison_figure(entries: Sequence[Entry], metrics: Sequence[str], title: s
 
 
 BARS_TITLE = "mean and 95% interval per variant (grey: worse than the best; dots: seed means)"
+
+
+def shows_latency(entries: Sequence[Entry]) -> bool:
+    """Whether :func:`comparison_figure` draws its success-against-latency panel (for captions that describe it)."""
+    return any(_stat(e, "latency_per_call_ms") and _stat(e, "success_rate") for e in entries)
 
 
 def _measured(entries: Sequence[Entry], metrics: Sequence[str]) -> list[str]:

@@ -17,7 +17,7 @@ from polibench.sweep.aggregate import mark_ties
 from report_gen.figures.budget import budget_figure
 from report_gen.figures.budget import collect as collect_budgets
 from report_gen.figures.halting import ticks_per_third
-from report_gen.figures.results import FOREST_METRICS, comparison_figure, forest_figure
+from report_gen.figures.results import FOREST_METRICS, comparison_figure, forest_figure, shows_latency
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
 from report_gen.report.format import Tex, count_words, escape, join_words, runs_label
@@ -83,13 +83,12 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
     entries = _named(sweep)
     facts = {variant_name(axis_key(sweep), n): f for n, f in sweep.runs.items()}
     what = f"{_budget_words(sweep)}, {_seeds_words(sweep)}"
-    latency = any("latency_per_call_ms" in e["metrics"] for e in entries)
     figures = [_figure(save(comparison_figure(entries, FOREST_METRICS), f"{key}_bars"),
                        f"Headline at {what}: mean and 95% interval per policy on success, coverage and jerk (grey "
                        "bars: worse than the best on that metric; dots: training-seed means)"
-                       + ("; bottom right, success against time per model call (batch 1, one thread, on a machine shared "
-                          "with other runs, log scale), both with 95% intervals." if latency else "."),
-                       f"fig:{key}-bars")]
+                       + ("; bottom right, success against time per model call (batch 1, one thread, on a machine "
+                          "shared with other runs, log scale), both with 95% intervals." if shows_latency(entries)
+                          else "."), f"fig:{key}-bars")]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
     pairs = [(v["name"], b) for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" for b in baselines]
     return {
@@ -189,11 +188,10 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
 def _runs_block(runs: Sequence[Run], save: Save) -> dict[str, Any]:
     entries = _runs_entries(runs)
     facts = {e["name"]: [r.facts] for e, r in zip(entries, runs)}
-    figures = [_figure(save(comparison_figure(entries, FOREST_METRICS),
-                            "runs_bars"),
+    figures = [_figure(save(comparison_figure(entries, FOREST_METRICS), "runs_bars"),
                        "Single runs: mean and 95% interval over evaluation episodes"
                        + ("; bottom right, success rate against latency per model call (log scale)."
-                          if any("latency_per_call_ms" in e["metrics"] for e in entries) else "."), "fig:runs-bars")]
+                          if shows_latency(entries) else "."), "fig:runs-bars")]
     legend = f"One training seed per run: intervals cover evaluation episodes only. {LEGEND}"
     return {
         "findings": _run_findings(entries),

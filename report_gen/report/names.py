@@ -74,8 +74,9 @@ VALUES: dict[tuple[str | None, str], str] = {
 }
 
 
-#: Axes whose values are calibrated budgets, printed to full float precision in directory names.
-BUDGET_AXES = ("halting.predicted_error.max_error", "halting.convergence.max_change")
+#: Inference-sweep axes over a halting rule's calibrated budget (printed to full float precision in directory
+#: names), and the rule's name in prose.
+BUDGET_AXES = {"halting.predicted_error.max_error": "predicted-error", "halting.convergence.max_change": "convergence"}
 
 
 def _significant(value: str, digits: int = 3) -> str:

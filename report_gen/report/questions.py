@@ -20,7 +20,7 @@ from polibench.sweep.ablate import SWEEP_FILE
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
 from report_gen.report.format import Tex, count_words, escape, fmt_value, join_words
 from report_gen.report.inputs import Sweep
-from report_gen.report.names import axis_name, variant_name
+from report_gen.report.names import BUDGET_AXES, axis_name, variant_name
 from report_gen.report.tables import Table, seeds_and_episodes
 
 #: (summary metric in results.json, per-episode field, words when better, words when worse)
@@ -231,10 +231,6 @@ def outcome_groups(pairs: Sequence[PairVerdict]) -> dict[str, list[str]]:
         elif jerk == "better":
             groups["paid" if "worse" in outcome else "free"].append(name)
     return groups
-
-
-#: Inference sweeps over a halting rule's budget, and the rule's name in prose.
-BUDGET_AXES = {"halting.predicted_error.max_error": "predicted-error", "halting.convergence.max_change": "convergence"}
 
 
 def _budget_sweeps(verdicts: Mapping[str, Sequence[PairVerdict]]) -> list[Sequence[PairVerdict]]:
