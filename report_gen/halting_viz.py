@@ -34,6 +34,24 @@ def sweep_points(label: str, sweep: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{label}: {v['name']}", v["metrics"]) for v in results["variants"]]
 
 
+def evaluated_episodes(source: Path) -> tuple[list[Path], list[dict[str, Any]], int]:
+    """Every saved evaluation episode behind a ticks-by-difficulty figure, the runs they came from and the most
+    ticks per call: of one evaluated run, or of each evaluated seed run of a sweep's ``variants/NAME`` directory
+    (one evaluation over several training seeds)."""
+    source = Path(source)
+    seeds = sorted(p for p in source.glob("seed*") if RunDir(p).evaluated())
+    runs = [source] if RunDir(source).evaluated() else seeds
+    if not runs:
+        raise ValueError(f"{source} is neither an evaluated run (eval/ with metrics.json and episodes.jsonl) nor a "
+                         "sweep's variants/<name> directory of evaluated seed runs: evaluate it first "
+                         "(`polibench eval RUN_DIR`)")
+    episodes = [e for run in runs for e in load_episodes(run)]
+    ticks = [e["ticks_per_call"] for e in episodes if e.get("ticks_per_call") is not None]
+    if not ticks:
+        raise ValueError(f"{source}: its episodes record no ticks per call: adaptive compute needs a CTM-ACT run")
+    return runs, episodes, int(read_json(runs[0] / "run.json").get("ticks") or max(ticks))
+
+
 def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Path]], out: Path,
                     difficulty: Sequence[Path] = ()) -> Path:
     """Write the figures and the manifest into ``out``; returns the manifest's path. ``difficulty``: directories
@@ -72,12 +90,7 @@ def halting_figures(calibrations: Sequence[Path], sweeps: Sequence[tuple[str, Pa
         entries.append({"file": file, "title": "Halting study: calibration and accuracy against compute",
                         "caption": " ".join(parts)})
     for variant in map(Path, difficulty):
-        runs = sorted(p for p in variant.glob("seed*") if RunDir(p).evaluated())
-        if not runs:
-            raise ValueError(f"{variant} holds no evaluated seed runs (seed*/eval/): give an inference sweep's "
-                             "variants/<name> directory")
-        episodes = [e for run in runs for e in load_episodes(run)]
-        max_ticks = int(read_json(runs[0] / "run.json").get("ticks") or max(e["ticks_per_call"] for e in episodes))
+        runs, episodes, max_ticks = evaluated_episodes(variant)
         file = f"ticks_by_difficulty_{variant.name}.png"
         save_figure(ticks_by_difficulty_figure(episodes, max_ticks), out / file)
         entries.append({"file": file, "title": f"Ticks per call against start difficulty ({variant.name})",

@@ -41,6 +41,7 @@ DEFAULT_SEEDS = tuple(range(100000, 100003))
 MANIFEST = "figures.json"
 RUN_DIR_ENV = "POLIBENCH_RUN_DIR"
 COMPARE_DIRS_ENV = "POLIBENCH_COMPARE_DIRS"
+SWEEP_DIR_ENV = "POLIBENCH_SWEEP_DIR"
 TRAJECTORY_SEEDS = 3  # rows of the trajectory figure
 #: The figures `polibench viz` can write, by file stem.
 FIGURES = ("ticks", "attention", "compute", "trajectories")
@@ -351,6 +352,27 @@ def env_run_dir() -> Path:
         return SHIPPED_RUN
     raise RuntimeError(f"set {RUN_DIR_ENV} to a trained run directory (one with model.safetensors), e.g. "
                        f"`{RUN_DIR_ENV}=runs/ctm jupyter lab` (the shipped {SHIPPED_RUN} is missing)")
+
+
+#: What the adaptive-compute notebook shows by default: the report's ticks-by-difficulty evaluation, committed with
+#: its episodes (the predicted-error CTM-ACT, 3 training seeds, halting at tolerance 0.04 on 100 check starts each).
+#: The shipped CTM-ACT run evaluates with halting off, so its every call runs all ticks.
+COMPUTE_DEFAULT = SHIPPED.parent / "benchmarks/results/cpu/halting_pe3_inference/variants/tolerance_0.04"
+
+
+def env_compute_source() -> Path:
+    """The evaluation the adaptive-compute notebook reads: ``$POLIBENCH_RUN_DIR``, else :data:`COMPUTE_DEFAULT`."""
+    value = os.environ.get(RUN_DIR_ENV)
+    return Path(value) if value else COMPUTE_DEFAULT
+
+
+#: The sweep the results notebook shows by default: the headline at the long budget (README "Results").
+SWEEP_DEFAULT = SHIPPED.parent / "benchmarks/results/cpu/headline_long"
+
+def env_sweep_dir() -> Path:
+    """The sweep the results notebook reads: ``$POLIBENCH_SWEEP_DIR``, else :data:`SWEEP_DEFAULT`."""
+    value = os.environ.get(SWEEP_DIR_ENV)
+    return Path(value) if value else SWEEP_DEFAULT
 
 
 def env_compare_dirs() -> list[Path]:

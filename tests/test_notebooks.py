@@ -58,14 +58,12 @@ def test_notebook_runs(path: Path, notebook_env) -> None:
     execute(path)
 
 
-RUN_NOTEBOOKS = [p for p in NOTEBOOKS if p.stem != "results"]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("path", RUN_NOTEBOOKS, ids=[p.stem for p in RUN_NOTEBOOKS])
-def test_notebook_runs_on_the_shipped_weights_by_default(path: Path, monkeypatch) -> None:
-    """A fresh clone: no run directory set, so the notebooks show the runs in weights/ (no data needed)."""
-    for name in ("POLIBENCH_RUN_DIR", "POLIBENCH_COMPARE_DIRS", ENV_VAR):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_on_committed_results_by_default(path: Path, monkeypatch) -> None:
+    """A fresh clone: nothing set, so the notebooks show the runs in weights/ and the committed sweeps and
+    evaluations they name (no data needed)."""
+    for name in ("POLIBENCH_RUN_DIR", "POLIBENCH_COMPARE_DIRS", "POLIBENCH_SWEEP_DIR", ENV_VAR):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
