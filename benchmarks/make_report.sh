@@ -14,7 +14,7 @@ sweeps=(
   screen_synapse screen_read_out screen_curriculum screen_carry screen_best_vs_default best_halting_inference screen_memory
   screen_tick_penalty
 )
-viz=(shipped_seed0 gated_sigmoid_seed0 halting_predicted_error halting_3seeds)
+viz=(shipped gated_sigmoid_seed0 halting_predicted_error halting_3seeds)
 rm -rf "$R/report"
 polibench report "${sweeps[@]/#/$R/}" "${viz[@]/#/--viz=$R/viz/}" \
   --speed benchmarks/results/speed_cpu.json --speed benchmarks/results/gpu/speed_h100.json --out "$R/report"

@@ -1,9 +1,7 @@
-"""Halting-study figures from real evaluations (the shipped CTM-ACT run); the reliability plot is drawn from a
-real calibration in tests/test_calibration.py."""
+"""Halting-study figures from real evaluations (the committed 3-seed halting evaluation the adaptive-compute
+notebook shows); the reliability plot is drawn from a real calibration in tests/test_calibration.py."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -14,7 +12,8 @@ from polibench.io import read_json
 from report_gen.figures.halting import (difficulty_groups, every_call_ran_all_ticks, halting_study_figure,
                                         start_distance, ticks_by_difficulty_figure)
 from report_gen.figures.save import png_bytes
-from report_gen.viz import SHIPPED_RUN
+from report_gen.halting_viz import evaluated_episodes
+from report_gen.viz import COMPUTE_DEFAULT
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -30,9 +29,10 @@ def test_start_distance_is_zero_at_the_goal_and_grows_with_offset_and_rotation()
 
 
 def test_halting_figures_render_from_real_evaluations():
-    episodes = [json.loads(line) for line in (SHIPPED_RUN / "eval" / "episodes.jsonl").read_text().splitlines()]
+    runs, episodes, max_ticks = evaluated_episodes(COMPUTE_DEFAULT)  # committed: 3 seeds of 100 halting episodes
+    assert len(runs) == 3 and len(episodes) == 300 and max_ticks == 10
     assert png_bytes(ticks_by_difficulty_figure(episodes, max_ticks=10)).startswith(PNG)
-    summary = read_json(SHIPPED_RUN / "eval" / "metrics.json")["summary"]
+    summary = read_json(runs[0] / "eval" / "metrics.json")["summary"]
     panels = (("avg_max_coverage", "avg max coverage"), ("success_rate", "success rate"))
     fig = halting_study_figure({}, [("halting on", summary), ("copy", summary)], panels, max_ticks=10)
     assert [ax.get_ylabel() for ax in fig.axes] == ["avg max coverage", "success rate"]
@@ -46,8 +46,8 @@ def _texts(fig) -> list[str]:
 
 
 def test_ticks_by_difficulty_draws_every_episode_and_says_when_no_call_halted_early():
-    episodes = [json.loads(line) for line in (SHIPPED_RUN / "eval" / "episodes.jsonl").read_text().splitlines()]
-    assert not every_call_ran_all_ticks(episodes, 10)  # the shipped run halts
+    _, episodes, _ = evaluated_episodes(COMPUTE_DEFAULT)
+    assert not every_call_ran_all_ticks(episodes, 10)  # this evaluation halts
     fig = ticks_by_difficulty_figure(episodes, max_ticks=10)
     points = sum(len(c.get_offsets()) for c in fig.axes[0].collections if isinstance(c, PathCollection))
     assert points == len(episodes)  # one point per evaluation episode, successes and failures
