@@ -9,7 +9,7 @@ sweeps=(
   halting_ctm_act_unet halting_ctm_act_mlp halting_ctm_act_tick_sync halting_pairing_first_last
   halting_gating_sigmoid inference_halting synapse gating pairing diffusion_mask_padding
   precision_act precision_diffusion precision_ctm_act_unet
-  screen_act_capacity screen_ticks inference_ticks inference_ensemble screen_neuron_model screen_halting
+  screen_act_capacity screen_ticks inference_ticks inference_ticks_long inference_ensemble screen_neuron_model screen_halting
   halting_predicted_error halting_convergence halting_pe3_inference screen_gating screen_init_from screen_pairing
   screen_synapse screen_read_out screen_curriculum screen_carry screen_best_vs_default best_halting_inference screen_memory
   screen_tick_penalty

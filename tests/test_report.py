@@ -431,6 +431,23 @@ def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_ha
     assert cheapest["t_max"] == 10 and float(cheapest["ticks"]) == pytest.approx(ticks[chosen.variant], abs=0.01)
 
 
+def test_one_tick_at_inference_is_judged_per_training_budget():
+    """On the committed inference-time ticks sweeps: weights trained 6000 steps lose outcome cut to their first
+    tick, weights trained 30000 steps are tied with all ten; the flags keep the budgets in order, and the budget
+    sentence names the sweep that trained longer instead of listing every run."""
+    from report_gen.report import narrative
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts, question_flags
+
+    sweeps = [load_sweep(REPO / "benchmarks" / "results" / "cpu" / name)
+              for name in ("inference_ticks_long", "inference_ticks")]
+    flags = question_flags("ticks", {s.path.name: pair_verdicts(s, reps=300) for s in sweeps})
+    assert flags["one_tick_cut"] == [{"steps": 6000, "tied": False}, {"steps": 30000, "tied": True}]
+    facts = [f for s in sweeps for runs in s.runs.values() for f in runs]
+    assert narrative.budget(facts) == ("Runs trained for 6000 optimiser steps at batch 64 (read from each run's "
+                                       "config.gin), except 30000 steps at batch 64 (inference_ticks_long).")
+
+
 def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
     """One row per variant under a heading naming the base; a cell is bold-up where the variant is better, italic-
     down where worse, plain where tied, and its difference has the sign of the variant minus the base."""

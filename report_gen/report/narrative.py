@@ -106,15 +106,18 @@ def _by_policy(sweep: Sweep, policy: str) -> list[Mapping[str, Any]]:
 
 
 def budget(facts: Sequence[Any]) -> str:
-    """The training budget of the given runs: one sentence if shared, else each distinct budget with its runs."""
+    """The training budget of the given runs: one sentence if shared, else the most common budget and each other
+    one with the sweeps (or single runs) that trained at it, since a list of every run reads as noise."""
     groups: dict[tuple[Any, Any], list[str]] = {}
     for f in facts:
-        groups.setdefault((f.steps, f.batch), []).append(_run_label(f.path))
+        groups.setdefault((f.steps, f.batch), []).append(_sweep_label(f.path))
+    (steps, batch), _ = max(groups.items(), key=lambda item: len(item[1]))
+    common = f"{steps} optimiser steps at batch {batch} (read from each run's config.gin)"
     if len(groups) == 1:
-        (steps, batch), runs = next(iter(groups.items()))
-        return f"Every run trained for {steps} optimiser steps at batch {batch} (read from each run's config.gin)."
-    parts = [f"{steps} steps at batch {batch} ({join_words(runs)})" for (steps, batch), runs in groups.items()]
-    return f"Budgets differ between runs: {'; '.join(parts)}."
+        return f"Every run trained for {common}."
+    others = [f"{s} steps at batch {b} ({join_words(list(dict.fromkeys(names)))})"
+              for (s, b), names in groups.items() if (s, b) != (steps, batch)]
+    return f"Runs trained for {common}, except {'; '.join(others)}."
 
 
 def evaluation(facts: Sequence[Any]) -> str:
@@ -129,3 +132,9 @@ def evaluation(facts: Sequence[Any]) -> str:
 
 def _run_label(path: Any) -> str:
     return "/".join(path.parts[-3:]) if path.name.startswith("seed") else path.name
+
+
+def _sweep_label(path: Any) -> str:
+    """The sweep a run belongs to (the directory above its ``variants/``), else the run's own label."""
+    parts = path.parts
+    return parts[parts.index("variants") - 1] if "variants" in parts[1:] else _run_label(path)

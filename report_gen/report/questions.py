@@ -19,7 +19,7 @@ from polibench.rundir import RunDirError
 from polibench.sweep.ablate import SWEEP_FILE
 from polibench.sweep.verdicts import compare, score_matrix, verdict_of
 from report_gen.report.format import Tex, count_words, escape, fmt_value, join_words
-from report_gen.report.inputs import Sweep
+from report_gen.report.inputs import Sweep, steps_of
 from report_gen.report.names import BUDGET_AXES, axis_name, variant_name
 from report_gen.report.tables import Table, seeds_and_episodes
 
@@ -190,6 +190,10 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
         flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
         flags["one_tick_rougher"] = bool(trained) and all("jerk" in v.results and v.verdict("jerk") == "worse"
                                                           for v in trained)
+        cut = sorted((v for v in pairs if axis_key(v.sweep) == "ticks_inference" and v.variant == "1"),
+                     key=lambda v: steps_of(v.sweep))
+        flags["one_tick_cut"] = [{"steps": steps_of(v.sweep), "tied": tied(v, "success_rate", "avg_max_coverage")}
+                                 for v in cut]  # weights trained for T ticks, cut to the first at inference
     if key == "halting":
         off = [v for v in pairs if v.sweep.axis == "halting.variance.enabled" and v.variant == "False"]
         flags["off_configs"] = len(off)
