@@ -39,8 +39,10 @@ def evaluated_episodes(source: Path) -> tuple[list[Path], list[dict[str, Any]], 
     ticks per call: of one evaluated run, or of each evaluated seed run of a sweep's ``variants/NAME`` directory
     (one evaluation over several training seeds)."""
     source = Path(source)
-    seeds = sorted(p for p in source.glob("seed*") if RunDir(p).evaluated())
-    runs = [source] if RunDir(source).evaluated() else seeds
+    if RunDir(source).evaluated():
+        runs = [source]
+    else:
+        runs = sorted(p for p in source.glob("seed*") if RunDir(p).evaluated())
     if not runs:
         raise ValueError(f"{source} is neither an evaluated run (eval/ with metrics.json and episodes.jsonl) nor a "
                          "sweep's variants/<name> directory of evaluated seed runs: evaluate it first "

@@ -369,6 +369,7 @@ def env_compute_source() -> Path:
 #: The sweep the results notebook shows by default: the headline at the long budget (README "Results").
 SWEEP_DEFAULT = SHIPPED.parent / "benchmarks/results/cpu/headline_long"
 
+
 def env_sweep_dir() -> Path:
     """The sweep the results notebook reads: ``$POLIBENCH_SWEEP_DIR``, else :data:`SWEEP_DEFAULT`."""
     value = os.environ.get(SWEEP_DIR_ENV)
