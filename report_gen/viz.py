@@ -362,8 +362,7 @@ COMPUTE_DEFAULT = SHIPPED.parent / "benchmarks/results/cpu/halting_pe3_inference
 
 def env_compute_source() -> Path:
     """The evaluation the adaptive-compute notebook reads: ``$POLIBENCH_RUN_DIR``, else :data:`COMPUTE_DEFAULT`."""
-    value = os.environ.get(RUN_DIR_ENV)
-    return Path(value) if value else COMPUTE_DEFAULT
+    return Path(os.environ.get(RUN_DIR_ENV) or COMPUTE_DEFAULT)
 
 
 #: The sweep the results notebook shows by default: the headline at the long budget (README "Results").
@@ -372,8 +371,7 @@ SWEEP_DEFAULT = SHIPPED.parent / "benchmarks/results/cpu/headline_long"
 
 def env_sweep_dir() -> Path:
     """The sweep the results notebook reads: ``$POLIBENCH_SWEEP_DIR``, else :data:`SWEEP_DEFAULT`."""
-    value = os.environ.get(SWEEP_DIR_ENV)
-    return Path(value) if value else SWEEP_DEFAULT
+    return Path(os.environ.get(SWEEP_DIR_ENV) or SWEEP_DEFAULT)
 
 
 def env_compare_dirs() -> list[Path]:

@@ -10,6 +10,7 @@ import pytest
 import polibench
 from polibench.cli import main
 from polibench.evaluation.rollout import evaluate
+from polibench.sweep.aggregate import load_episodes
 from report_gen.viz import SHIPPED, SHIPPED_COMPARE, SHIPPED_RUN, env_compare_dirs, env_run_dir
 from tests.test_viz import DETERMINISTIC
 
@@ -34,7 +35,7 @@ def test_shipped_weights_reproduce_their_committed_first_episode(name):
     policy = polibench.load_policy(run)
     saved = json.loads((run / "eval" / "metrics.json").read_text())
     n_envs = saved["summary"]["eval_batch"]
-    round_one = [json.loads(line) for line in (run / "eval" / "episodes.jsonl").read_text().splitlines()[:n_envs]]
+    round_one = load_episodes(run)[:n_envs]
     committed = round_one[0]
     result = evaluate(policy, policy.track, [row["seed"] for row in round_one], n_envs=n_envs,
                       max_steps=saved["config"]["max_steps"], precision=saved["summary"]["eval_precision"],
