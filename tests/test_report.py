@@ -469,6 +469,35 @@ def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
             assert re.search(r"[+-]", cell).group() == ("-" if difference < 0 else "+")
 
 
+def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp_path):
+    """The mlp-synapse screen of the screened configuration has no base of its own: the report pairs it, as its
+    committed verdicts did, with the unet version never halting and with the capacity screen's ACT, recomputing the
+    differences from the episodes, and answers it under the combined configuration's question; moved away from
+    the sweeps it names, it is refused with the fix."""
+    from polibench.io import read_json
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import assign, pair_verdicts, question_flags, verdict_table
+
+    path = REPO / "benchmarks" / "results" / "cpu" / "screen_best_synapse"
+    sweep = load_sweep(path)
+    assert [q.key for q, _ in assign([sweep])] == ["combined"]
+    pairs = pair_verdicts(sweep, reps=300)
+    assert [(p.variant, p.base, p.base_policy) for p in pairs] == [
+        ("mlp", "best_halting_inference/None", "ctm_act"), ("mlp", "screen_act_capacity/act", "act")]
+    committed = read_json(path / "verdicts.json")["metrics"]
+    for p in pairs:
+        for metric, field in (("success_rate", "success"), ("avg_max_coverage", "max_coverage"), ("jerk", "jerk")):
+            assert p.results[metric]["difference"] == pytest.approx(committed[field]["vs"][p.base]["difference"])
+    swaps = question_flags("combined", {sweep.path.name: pairs})["swaps"]
+    assert [(s["against_act"], s["jerk"]) for s in swaps] == [(False, "better"), (True, "worse")]
+    headings = [row[0] for row in verdict_table({sweep.path.name: pairs}, "C.", "tab:x").rows if len(row) == 1]
+    assert len(headings) == 2 and "never halting" in headings[0] and "ACT (screen\\_act\\_capacity)" in headings[1]
+    alone = tmp_path / "screen_best_synapse"
+    shutil.copytree(path, alone)
+    with pytest.raises(ReportError, match="with the sweep best_halting_inference, which must sit beside it"):
+        pair_verdicts(load_sweep(alone), reps=10)
+
+
 def test_variants_read_as_a_reader_names_them():
     """Recorded directory names become prose: a value through its axis' pattern, a calibrated tolerance (one
     budget per seed) as the tolerance, an unknown axis as the recorded text."""

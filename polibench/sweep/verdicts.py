@@ -117,7 +117,7 @@ def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, 
             "iqm_ci": [float(low[1]), float(high[1])], "seed_means": [float(m) for m in scores.mean(axis=1)]}
 
 
-def _variant_runs(sweep: Path, prefix: str = "") -> dict[str, list[Path]]:
+def variant_runs(sweep: Path, prefix: str = "") -> dict[str, list[Path]]:
     """Each variant's seed run directories in a finished sweep, keyed ``prefix + name``."""
     results = sweep / "results.json"
     if not results.is_file():
@@ -130,9 +130,9 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
     """The comparison document of ``variant`` against each of ``against`` in one sweep directory. ``also``: other
     sweeps evaluated on the same start seeds (an inference sweep of one variant's weights beside the sweep that
     trained its rival), whose variants are named ``<sweep dir name>/<variant>``."""
-    runs = _variant_runs(sweep)
+    runs = variant_runs(sweep)
     for other in map(Path, also):
-        runs.update(_variant_runs(other, f"{other.name}/"))
+        runs.update(variant_runs(other, f"{other.name}/"))
     missing = [v for v in (variant, *against) if v not in runs]
     if missing:
         raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}"

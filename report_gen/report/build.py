@@ -48,7 +48,8 @@ def build_report(inputs: list[Path], out_dir: Path, viz_dirs: list[Path] = [], t
     figures.mkdir(parents=True)
 
     def save(fig: Figure, stem: str) -> str:
-        fig.savefig(figures / f"{stem}.pdf", format="pdf")
+        # no creation date: a rebuild from the same results writes the same figure files, so commits show data changes
+        fig.savefig(figures / f"{stem}.pdf", format="pdf", metadata={"CreationDate": None})
         return f"{stem}.pdf"
 
     context = build_context(loaded, viz, copy_viz(viz, figures), title, save, speed,

@@ -67,6 +67,8 @@ VALUES: dict[tuple[str | None, str], str] = {
     (None, "lerobot_act"): "LeRobot ACT",
     (None, "lerobot_diffusion"): "LeRobot Diffusion Policy",
     (None, "random_pairing"): "random-pair",
+    # rivals paired across sweeps (`polibench verdicts --also`), named for the comparison they stand in
+    (None, "best_halting_inference/None"): "the screened configuration (unet synapse), never halting",
     (None, "first_last"): "first-last",
     (None, "tick_sync"): "tick-sync",
     (None, "predicted_error"): "predicted-error",

@@ -17,10 +17,10 @@ from polibench.metric_table import METRICS
 from polibench.io import read_json
 from polibench.rundir import RunDirError
 from polibench.sweep.ablate import SWEEP_FILE
-from polibench.sweep.verdicts import compare, score_matrix, verdict_of
+from polibench.sweep.verdicts import compare, score_matrix, variant_runs, verdict_of
 from report_gen.report.format import Tex, count_words, escape, fmt_value, join_words
-from report_gen.report.inputs import Sweep, steps_of
-from report_gen.report.names import BUDGET_AXES, axis_name, variant_name
+from report_gen.report.inputs import ReportError, Sweep, read_facts, steps_of
+from report_gen.report.names import BUDGET_AXES, VALUES, axis_name, variant_name
 from report_gen.report.tables import Table, seeds_and_episodes
 
 #: (summary metric in results.json, per-episode field, words when better, words when worse)
@@ -59,6 +59,11 @@ def _has_variant(name: str) -> Callable[[Sweep], bool]:
     return lambda s: s.axis == "policy" and any(v["name"] == name for v in s.variants)
 
 
+def _on_config(name: str) -> Callable[[Sweep], bool]:
+    """A sweep that varies one part of the config ``gin/<name>.gin`` (its recorded base)."""
+    return lambda s: Path(str(s.results.get("base", ""))).stem == name
+
+
 def _only_act(sweep: Sweep) -> bool:
     return sweep.axis in ("policy", "reevaluate") and {sweep.policy(v["name"]) for v in sweep.variants} == {"act"}
 
@@ -69,7 +74,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("halting", "Does halting keep the outcome?", _axes("halting.variance.enabled")),
     Question("calibrated", "Halting with a calibrated budget",
              lambda s: s.axis == "halting" or s.axis.startswith("halting.")),
-    Question("synapse", "Which synapse?", _axes("synapse")),
+    Question("synapse", "Which synapse?", lambda s: _axes("synapse")(s) and not _on_config("ctm_act_best")(s)),
     Question("synchronisation", "Synchronisation: pairing, gating and read-out",
              _axes("pairing", "gating", "policy.ctm_act.read_out")),
     Question("neurons", "Neuron-level models and trace memory", _axes("neuron_model", "policy.ctm_act.memory")),
@@ -78,7 +83,8 @@ QUESTIONS: tuple[Question, ...] = (
                              "policy.ctm_act.temporal_ensemble_coeff")(s) or _has_variant("ctm_act_carry")(s)),
     Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
              _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
-    Question("combined", "The screened parts together", _has_variant("ctm_act_best")),
+    Question("combined", "The screened parts together",
+             lambda s: _has_variant("ctm_act_best")(s) or _on_config("ctm_act_best")(s)),
     Question("precision", "Training precision", _axes("polibench.TrainConfig.precision")),
     Question("baselines", "Baseline details", _axes("loss.diffusion_mse.mask_padding")),
 )
@@ -103,13 +109,24 @@ class PairVerdict:
     variant: str
     base: str
     results: Mapping[str, Mapping[str, Any]]
+    #: the policy the base's runs trained (``act`` for an ACT rival from another sweep)
+    base_policy: str = ""
 
     def verdict(self, metric: str) -> str:
         return verdict_of(self.results[metric], METRICS[metric].better)
 
+    def name(self, variant: str) -> str:
+        """``variant`` (this pair's variant or base) as a reader names it; a rival from another sweep
+        (``SWEEP/VARIANT``) by its own label or by its sweep's axis, with the sweep's directory."""
+        if "/" not in variant:
+            return variant_name(axis_key(self.sweep), variant)
+        if (None, variant) in VALUES:
+            return VALUES[(None, variant)]
+        other, own = variant.split("/", 1)
+        return f"{variant_name(read_json(self.sweep.path.parent / other / 'results.json')['axis'], own)} ({other})"
+
     def sentence(self) -> str:
         """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39) and is tied on success (...)"."""
-        axis = axis_key(self.sweep)
         differs, ties = [], []
         for metric, _, better, worse in VERDICT_METRICS:
             if metric not in self.results:
@@ -122,30 +139,28 @@ class PairVerdict:
             else:
                 differs.append(f"{better if v == 'better' else worse} ({label} {detail})")
         parts = differs + ([f"is tied on {join_words(ties)}"] if ties else [])
-        return f"Against {variant_name(axis, self.base)}, {variant_name(axis, self.variant)} {join_words(parts)}."
+        return f"Against {self.name(self.base)}, {self.name(self.variant)} {join_words(parts)}."
 
 
 #: How the paired-difference table marks a verdict cell (the caption says it).
 VERDICT_MARKS = {"better": r"\textbf{{{}}}\,$\uparrow$", "worse": r"\textit{{{}}}\,$\downarrow$", "tie": "{}"}
-VERDICT_LEGEND = ("Each variant against its sweep's base, paired over the same start seeds: mean difference "
-                  "(variant minus base) [95% bootstrap interval]. Bold with an up arrow: better than the base (the "
-                  "interval of P(better) excludes one half; for jerk, lower is better); italic with a down arrow: "
-                  "worse; plain: tied.")
+VERDICT_LEGEND = ("Each variant against the base its heading row names, paired over the same start seeds: mean "
+                  "difference (variant minus base) [95% bootstrap interval]. Bold with an up arrow: better than the "
+                  "base (the interval of P(better) excludes one half; for jerk, lower is better); italic with a down "
+                  "arrow: worse; plain: tied.")
 
 
 def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, label: str) -> Table:
-    """Every pair verdict of a question as one table: a heading row per sweep naming its base, then one row per
-    variant with the paired difference on each verdict metric, its verdict as a mark (one table instead of a
+    """Every pair verdict of a question as one table: a heading row per sweep and base naming both, then one row
+    per variant with the paired difference on each verdict metric, its verdict as a mark (one table instead of a
     sentence per variant)."""
     metrics = [m for m, *_ in VERDICT_METRICS if any(m in v.results for vs in verdicts.values() for v in vs)]
     rows: list[list[Tex]] = []
     for pairs in verdicts.values():
-        if not pairs:
-            continue
-        axis = axis_key(pairs[0].sweep)
-        rows.append([Tex(escape(f"{sweep_label(pairs[0].sweep)}, against {variant_name(axis, pairs[0].base)}"))])
-        for v in pairs:
-            cells = [Tex(escape(variant_name(axis, v.variant)))]
+        for i, v in enumerate(pairs):
+            if i == 0 or v.base != pairs[i - 1].base:
+                rows.append([Tex(escape(f"{sweep_label(v.sweep)}, against {v.name(v.base)}"))])
+            cells = [Tex(escape(v.name(v.variant)))]
             for metric in metrics:
                 c = v.results.get(metric)
                 if c is None:
@@ -158,12 +173,18 @@ def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, l
 
 
 def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, reps: int = REPS) -> list[PairVerdict]:
-    """Each (variant, base) of ``pairs`` (default: every variant after the first against the first) on the verdict
-    metrics both were evaluated on, over the same start seeds."""
+    """Each (variant, base) of ``pairs`` (default: :func:`default_pairs`) on the verdict metrics both were
+    evaluated on, over the same start seeds. A name ``SWEEP/VARIANT`` is a variant of the sweep directory SWEEP
+    beside this one."""
     runs = {v["name"]: [sweep.path / r for r in v["runs"]] for v in sweep.variants}
-    names = list(runs)
+    pairs = default_pairs(sweep) if pairs is None else pairs
+    for other in dict.fromkeys(n.split("/", 1)[0] for pair in pairs for n in pair if "/" in n):
+        if not (sweep.path.parent / other).is_dir():
+            raise ReportError(f"{sweep.path} is paired (its verdicts.json) with the sweep {other}, which must sit "
+                              f"beside it: copy {other} next to it, or rerun `polibench verdicts` without it")
+        runs.update(variant_runs(sweep.path.parent / other, f"{other}/"))
     out = []
-    for name, base in pairs if pairs is not None else [(n, names[0]) for n in names[1:]]:
+    for name, base in pairs:
         results = {}
         for metric, episode_field, _, _ in VERDICT_METRICS:
             try:
@@ -173,8 +194,20 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
                 continue  # a metric these episodes lack (older runs) is left out, not guessed
             if seeds_a == seeds_b:
                 results[metric] = compare(a, b, METRICS[metric].better, reps)
-        out.append(PairVerdict(sweep, name, base, results))
+        out.append(PairVerdict(sweep, name, base, results, read_facts(runs[base][0]).policy))
     return out
+
+
+def default_pairs(sweep: Sweep) -> list[tuple[str, str]]:
+    """Every variant after the first against the first (the sweep's base). A sweep of one variant has no base of
+    its own; where its committed verdicts (``polibench verdicts --also``) paired it with variants of other sweeps
+    on the same start seeds, those are its bases."""
+    names = [v["name"] for v in sweep.variants]
+    if len(names) > 1 or not (sweep.path / "verdicts.json").exists():
+        return [(n, names[0]) for n in names[1:]]
+    doc = read_json(sweep.path / "verdicts.json")
+    rivals = next(iter(doc["metrics"].values()), {}).get("vs", {})
+    return [(doc["variant"], rival) for rival in rivals]
 
 
 def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> dict[str, Any]:
@@ -203,6 +236,16 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
                                                                 if m != "jerk"))
     if key == "calibrated":
         flags["cheapest"] = [c for c in map(_cheapest_tie, _budget_sweeps(verdicts)) if c]
+    if key == "combined":
+        flags["swaps"] = [{"variant": v.name(v.variant), "base": v.name(v.base), "against_act": v.base_policy == "act",
+                           "tied": tied(v, "success_rate", "avg_max_coverage"),
+                           "better": all(m in v.results and v.verdict(m) == "better"
+                                         for m in ("success_rate", "avg_max_coverage")),
+                           "jerk": v.verdict("jerk") if "jerk" in v.results else "tie",
+                           "leans_lower": [METRICS[m].short or METRICS[m].label for m in ("success_rate", "avg_max_coverage")
+                                           if m in v.results and v.verdict(m) == "tie"
+                                           and max(v.results[m]["difference_ci"]) < 0]}
+                          for v in pairs if "/" in v.base]  # one part swapped in, paired with rivals elsewhere
     if key == "capacity":
         bigger = [v for v in pairs if v.variant == "act_capacity"]
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
@@ -216,7 +259,7 @@ def outcome_groups(pairs: Sequence[PairVerdict]) -> dict[str, list[str]]:
     in both), ``tied`` (tied on both), ``rougher`` (jerk), and the smoother ones split into ``free`` (not worse on
     outcome) and ``paid`` (worse). Names as a reader writes them; a name that several sweeps of the question share
     ("bf16 autocast" for each policy) carries its sweep's directory."""
-    names = [variant_name(axis_key(p.sweep), p.variant) for p in pairs]
+    names = [p.name(p.variant) for p in pairs]
     groups: dict[str, list[str]] = {k: [] for k in ("better", "worse", "tied", "rougher", "free", "paid")}
     for p, name in zip(pairs, names):
         if names.count(name) > 1:
