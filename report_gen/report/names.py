@@ -25,6 +25,7 @@ AXES: dict[str, tuple[str, str]] = {
     "policy.ctm_act.temporal_ensemble_coeff": ("a call every step", "{}"),
     "policy.ctm_act.curriculum_fraction": ("tick curriculum", "curriculum over {} of training"),
     "loss.tick_penalty.weight": ("tick penalty", "tick penalty {}"),
+    "loss.chunk_smoothness.weight": ("chunk-smoothness prior", "chunk-smoothness prior {}"),
     "polibench.Experiment.init_from": ("initialisation", "{}"),
     "halting": ("halting rule", "{} halting"),
     "halting.variance.enabled": ("halting at inference", "{}"),

@@ -242,6 +242,8 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
                            "better": all(m in v.results and v.verdict(m) == "better"
                                          for m in ("success_rate", "avg_max_coverage")),
                            "jerk": v.verdict("jerk") if "jerk" in v.results else "tie",
+                           "not_worse": all(m in v.results and v.verdict(m) != "worse"
+                                            for m in ("success_rate", "avg_max_coverage")),
                            "leans_lower": [METRICS[m].short or METRICS[m].label for m in ("success_rate", "avg_max_coverage")
                                            if m in v.results and v.verdict(m) == "tie"
                                            and max(v.results[m]["difference_ci"]) < 0]}
