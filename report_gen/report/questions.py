@@ -237,22 +237,23 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
     if key == "calibrated":
         flags["cheapest"] = [c for c in map(_cheapest_tie, _budget_sweeps(verdicts)) if c]
     if key == "combined":
-        flags["swaps"] = [{"variant": v.name(v.variant), "base": v.name(v.base), "against_act": v.base_policy == "act",
-                           "tied": tied(v, "success_rate", "avg_max_coverage"),
-                           "better": all(m in v.results and v.verdict(m) == "better"
-                                         for m in ("success_rate", "avg_max_coverage")),
-                           "jerk": v.verdict("jerk") if "jerk" in v.results else "tie",
-                           "not_worse": all(m in v.results and v.verdict(m) != "worse"
-                                            for m in ("success_rate", "avg_max_coverage")),
-                           "leans_lower": [METRICS[m].short or METRICS[m].label for m in ("success_rate", "avg_max_coverage")
-                                           if m in v.results and v.verdict(m) == "tie"
-                                           and max(v.results[m]["difference_ci"]) < 0]}
-                          for v in pairs if "/" in v.base]  # one part swapped in, paired with rivals elsewhere
+        flags["swaps"] = [_swap(v) for v in pairs if "/" in v.base]  # one part swapped in, paired with rivals elsewhere
     if key == "capacity":
         bigger = [v for v in pairs if v.variant == "act_capacity"]
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
                                                        v.verdict("avg_max_coverage") == "better" for v in bigger)
     return flags
+
+
+def _swap(pair: PairVerdict) -> dict[str, Any]:
+    """What the combined question says of one part swapped into the screened configuration, against one rival."""
+    outcome = [pair.verdict(m) if m in pair.results else None for m in ("success_rate", "avg_max_coverage")]
+    leans = [METRICS[m].short or METRICS[m].label for m, v in zip(("success_rate", "avg_max_coverage"), outcome)
+             if v == "tie" and max(pair.results[m]["difference_ci"]) < 0]  # tied by the rule, lower by the mean
+    return {"variant": pair.name(pair.variant), "base": pair.name(pair.base), "against_act": pair.base_policy == "act",
+            "tied": outcome == ["tie", "tie"], "better": outcome == ["better", "better"],
+            "not_worse": None not in outcome and "worse" not in outcome,
+            "jerk": pair.verdict("jerk") if "jerk" in pair.results else "tie", "leans_lower": leans}
 
 
 def outcome_groups(pairs: Sequence[PairVerdict]) -> dict[str, list[str]]:
