@@ -12,7 +12,7 @@ sweeps=(
   screen_act_capacity screen_ticks inference_ticks inference_ticks_long inference_ensemble screen_neuron_model screen_halting
   halting_predicted_error halting_convergence halting_pe3_inference screen_gating screen_init_from screen_pairing
   screen_synapse screen_read_out screen_curriculum screen_carry screen_best_vs_default best_halting_inference screen_memory
-  screen_tick_penalty screen_best_synapse
+  screen_tick_penalty screen_best_synapse screen_best_smooth
 )
 viz=(shipped gated_sigmoid_seed0 halting_predicted_error halting_3seeds)
 rm -rf "$R/report"
