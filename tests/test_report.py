@@ -476,7 +476,7 @@ def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp
     the sweeps it names, it is refused with the fix."""
     from polibench.io import read_json
     from report_gen.report.inputs import load_sweep
-    from report_gen.report.questions import assign, pair_verdicts, question_flags, verdict_table
+    from report_gen.report.questions import VERDICT_METRICS, assign, pair_verdicts, question_flags, verdict_table
 
     path = REPO / "benchmarks" / "results" / "cpu" / "screen_best_synapse"
     sweep = load_sweep(path)
@@ -486,7 +486,7 @@ def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp
         ("mlp", "best_halting_inference/None", "ctm_act"), ("mlp", "screen_act_capacity/act", "act")]
     committed = read_json(path / "verdicts.json")["metrics"]
     for p in pairs:
-        for metric, field in (("success_rate", "success"), ("avg_max_coverage", "max_coverage"), ("jerk", "jerk")):
+        for metric, field, *_ in VERDICT_METRICS:
             assert p.results[metric]["difference"] == pytest.approx(committed[field]["vs"][p.base]["difference"])
     swaps = question_flags("combined", {sweep.path.name: pairs})["swaps"]
     assert [(s["against_act"], s["jerk"]) for s in swaps] == [(False, "better"), (True, "worse")]

@@ -111,6 +111,8 @@ class PairVerdict:
     results: Mapping[str, Mapping[str, Any]]
     #: the policy the base's runs trained (``act`` for an ACT rival from another sweep)
     base_policy: str = ""
+    #: the axis of the sweep a rival base (``SWEEP/VARIANT``) comes from, read once when the pair is made
+    rival_axis: str = ""
 
     def verdict(self, metric: str) -> str:
         return verdict_of(self.results[metric], METRICS[metric].better)
@@ -123,7 +125,7 @@ class PairVerdict:
         if (None, variant) in VALUES:
             return VALUES[(None, variant)]
         other, own = variant.split("/", 1)
-        return f"{variant_name(read_json(self.sweep.path.parent / other / 'results.json')['axis'], own)} ({other})"
+        return f"{variant_name(self.rival_axis, own)} ({other})"
 
     def sentence(self) -> str:
         """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39) and is tied on success (...)"."""
@@ -178,11 +180,13 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
     beside this one."""
     runs = {v["name"]: [sweep.path / r for r in v["runs"]] for v in sweep.variants}
     pairs = default_pairs(sweep) if pairs is None else pairs
+    axes = {}  # each other sweep's axis, for its variants' names
     for other in dict.fromkeys(n.split("/", 1)[0] for pair in pairs for n in pair if "/" in n):
         if not (sweep.path.parent / other).is_dir():
             raise ReportError(f"{sweep.path} is paired (its verdicts.json) with the sweep {other}, which must sit "
                               f"beside it: copy {other} next to it, or rerun `polibench verdicts` without it")
         runs.update(variant_runs(sweep.path.parent / other, f"{other}/"))
+        axes[other] = read_json(sweep.path.parent / other / "results.json")["axis"]
     out = []
     for name, base in pairs:
         results = {}
@@ -194,7 +198,9 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
                 continue  # a metric these episodes lack (older runs) is left out, not guessed
             if seeds_a == seeds_b:
                 results[metric] = compare(a, b, METRICS[metric].better, reps)
-        out.append(PairVerdict(sweep, name, base, results, read_facts(runs[base][0]).policy))
+        rival = base.split("/", 1)[0] if "/" in base else None
+        policy = read_facts(runs[base][0]).policy if rival else sweep.policy(base)  # a sweep's own facts are read
+        out.append(PairVerdict(sweep, name, base, results, policy, axes.get(rival, "")))
     return out
 
 
