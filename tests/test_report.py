@@ -586,3 +586,57 @@ def test_first_seeds_tilt_compares_the_first_starts_with_the_rest_on_the_same_we
     rest = sum(x["max_coverage"] for e in episodes for x in e[1:]) / (2 * (n - 1))
     assert tilt[0]["difference"] == f"{head - rest:+.3f}"
     assert first_seeds_tilt(sweep, first=n) == []
+
+
+def _finished_copy(sweep_dir, tmp_path):
+    """A copy of a committed sweep gathered with --finished-only, with its list of runs still to come dropped, so
+    that its finished runs can stand in for a complete sweep at that budget (a test of the budget logic on real
+    verdicts; `polibench report` itself refuses the partial sweep)."""
+    copy = tmp_path / sweep_dir.name
+    shutil.copytree(sweep_dir, copy)
+    doc = results(copy)
+    doc.pop("missing", None)
+    (copy / "results.json").write_text(json.dumps(doc))
+    return copy
+
+
+def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path):
+    """On the committed headlines: each budget's verdict of the same CTM-ACT configuration against each baseline
+    is the paired verdict of the sweep that evaluated both on the most episodes, and the shift lists exactly the
+    verdicts that differ between the smallest and the largest budget."""
+    from report_gen.report.budget_shift import budget_shift
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts
+
+    cpu = REPO / "benchmarks" / "results" / "cpu"
+    six, six_500 = load_sweep(cpu / "headline"), load_sweep(cpu / "headline_6k_500")
+    long = load_sweep(_finished_copy(cpu / "headline_long", tmp_path))
+    shift = budget_shift([six, six_500, long])
+    assert shift["ctm"] == "CTM-ACT (unet)" and (shift["first"], shift["last"]) == (6000, 30000)
+    expected = {}
+    for steps, sweeps in ((6000, {"act": six_500, "diffusion": six}), (30000, {"act": long, "diffusion": long})):
+        for base, sweep in sweeps.items():
+            pair, = pair_verdicts(sweep, [("ctm_act_unet", base)])
+            expected[steps, base] = {m: pair.verdict(m) for m in ("success_rate", "avg_max_coverage", "jerk")}
+    first, last = (row["verdicts"] for row in shift["rows"])
+    assert first == {b: expected[6000, b] for b in ("act", "diffusion")}
+    assert last == {b: expected[30000, b] for b in ("act", "diffusion")}
+    assert "headline_6k_500, 3 seeds x 500 episodes" in shift["rows"][0]["sentence"]
+    changed = {(c["baseline"], c["metric"]) for c in shift["changes"]}
+    assert changed == {(name, m) for b, name in (("act", "ACT"), ("diffusion", "Diffusion Policy"))
+                       for m in first[b] if first[b][m] != last[b][m]}
+    assert budget_shift([six, six_500]) is None  # one budget twice is no budget axis
+
+
+def test_a_reference_is_set_beside_our_runs_of_its_own_budget_and_episodes(tmp_path):
+    """LeRobot's 6000-step runs are checked against our 6000-step runs on their own 50 starts, not against the
+    longer headline; the captions say which runs, and call times name the batch the evaluation stepped."""
+    cpu = REPO / "benchmarks" / "results" / "cpu"
+    long = _finished_copy(cpu / "headline_long", tmp_path)
+    tex = build_report([long, cpu / "headline", cpu / "headline_6k_500", cpu / "lerobot_act"], tmp_path / "out",
+                       compile=False).read_text()
+    tex = " ".join(unescape(tex).replace(r"\allowbreak{}", "").split())
+    assert "our ACT (runs of headline) beside LeRobot ACT" in tex and "runs of headline_long" not in tex
+    assert "time per model call (on a batch of 50 environments stepped together, one thread" in tex
+    assert "time per model call (on one episode at a time, one thread" in tex
+    assert "From 6000 to 30000 steps, the verdicts of CTM-ACT (unet)" in tex

@@ -20,8 +20,9 @@ from report_gen.figures.halting import ticks_per_third
 from report_gen.figures.results import FOREST_METRICS, comparison_figure, forest_figure, shows_latency
 from report_gen.report import narrative
 from report_gen.report.anchors import anchors_table
+from report_gen.report.budget_shift import budget_shift
 from report_gen.report.format import Tex, count_words, escape, join_words, runs_label
-from report_gen.report.headline import first_seeds_tilt, headline_facts
+from report_gen.report.headline import call_setting, first_seeds_tilt, headline_facts
 from report_gen.report.hyperparameters import hyperparameter_table
 from report_gen.report.inputs import REFERENCE_PREFIX, Inputs, Run, RunFacts, Sweep, config_value, steps_of
 from report_gen.report.names import axis_name, policy_name, variant_name
@@ -55,6 +56,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "headline": headline,
         "budgets": [_comparison_block(s, f"budget{i}", save) for i, s in enumerate(inputs.other_budgets)],
         "budget_figure": _budget_figure(inputs, save),
+        "shift": budget_shift(inputs.budgets()) if inputs.headline else None,
         "anchors": (anchors_table(anchors, _named(inputs.headline), _budget_words(inputs.headline))
                     if anchors and inputs.headline else None),
         "human": human,
@@ -83,12 +85,12 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
     entries = _named(sweep)
     facts = {variant_name(axis_key(sweep), n): f for n, f in sweep.runs.items()}
     what = f"{_budget_words(sweep)}, {_seeds_words(sweep)}"
+    timing = f"{call_setting(sweep)}, one thread, on a machine shared with other runs"
     figures = [_figure(save(comparison_figure(entries, FOREST_METRICS), f"{key}_bars"),
                        f"Headline at {what}: mean and 95% interval per policy on success, coverage and jerk (grey "
                        "bars: worse than the best on that metric; dots: training-seed means)"
-                       + ("; bottom right, success against time per model call (batch 1, one thread, on a machine "
-                          "shared with other runs, log scale), both with 95% intervals." if shows_latency(entries)
-                          else "."), f"fig:{key}-bars")]
+                       + (f"; bottom right, success against time per model call ({timing}, log scale), both with "
+                          "95% intervals." if shows_latency(entries) else "."), f"fig:{key}-bars")]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
     pairs = [(v["name"], b) for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" for b in baselines]
     return {
@@ -100,8 +102,8 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
             outcome_table(entries, f"Task outcome at {what}. {LEGEND}", f"tab:{key}-outcome",
                           ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk")),
             cost_table(entries, facts, f"Cost at {what}: parameters, training wall time per seed, time per model "
-                       "call (batch 1, one thread, on a machine shared with other runs), CTM ticks per call and "
-                       "jerk, same intervals and marks.", f"tab:{key}-cost"),
+                       f"call ({timing}), CTM ticks per call and jerk, same intervals and marks.",
+                       f"tab:{key}-cost"),
         ],
         "figures": figures,
         "findings": [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage", "jerk")]
@@ -157,32 +159,47 @@ def _sentence(title: str) -> str:
 
 
 def _references_block(inputs: Inputs) -> dict[str, Any]:
-    """Each headline policy beside its reference implementation (``lerobot_act`` beside ``act``): one table per
+    """Each reference implementation beside our policy it implements (``lerobot_act`` beside ``act``), taken from
+    the headline comparison at the reference's budget, on its evaluation episodes where one has them: one table per
     pair, tie-marked within the pair, and the verdict on every ranked metric."""
-    headline, pairs, unmatched = inputs.headline, [], []
+    pairs, unmatched = [], []
     for sweep in inputs.references:
         for theirs in sweep.variants:
-            ours = [v for v in headline.variants if headline.policy(v["name"]) ==
-                    sweep.policy(theirs["name"]).removeprefix(REFERENCE_PREFIX)]
+            ours = _same_protocol(inputs.budgets(), sweep, sweep.policy(theirs["name"]).removeprefix(REFERENCE_PREFIX))
             if ours:
-                pairs.append((ours[0], theirs, sweep))
+                pairs.append((*ours, theirs, sweep))
             else:
                 unmatched.append(theirs["name"])
     tables, findings = [], []
-    for i, (ours, theirs, sweep) in enumerate(pairs):
+    for i, (comparison, ours, theirs, sweep) in enumerate(pairs):
         marked = mark_ties({e["name"]: e["metrics"] for e in (ours, theirs)})
         entries = [{**e, "metrics": marked[e["name"]], "name": label} for e, label in
                    ((ours, f"{policy_name(ours['name'])} (ours)"), (theirs, policy_name(theirs["name"])))]
-        what = (f"our {policy_name(ours['name'])} (the headline's runs) beside {policy_name(theirs['name'])}, same "
-                "budget and data")
+        what = (f"our {policy_name(ours['name'])} (runs of {comparison.path.name}) beside "
+                f"{policy_name(theirs['name'])}, same budget and data")
         tables += [outcome_table(entries, f"Task outcome: {what}. {LEGEND}", f"tab:reference{i}-outcome"),
                    outcome_table(entries, f"Smoothness of the executed trajectory (lower is smoother): {what}. "
                                  f"{LEGEND}", f"tab:reference{i}-smoothness", VIEWS["report_smoothness"])]
         findings.append(narrative.reference_check(ours, theirs))
     if unmatched:
-        findings.append(f"No headline variant has the policy that {', '.join(unmatched)} implements; not compared.")
+        findings.append(f"No headline comparison at the budget of {', '.join(unmatched)} has the policy it "
+                        "implements; not compared.")
     return {"paths": [str(s.path) for s in inputs.references], "commands": [s.command for s in inputs.references],
             "tables": tables, "findings": findings}
+
+
+def _same_protocol(comparisons: Sequence[Sweep], reference: Sweep, policy: str
+                   ) -> tuple[Sweep, dict[str, Any]] | None:
+    """The comparison sweep and its variant of ``policy`` to set beside a reference sweep: trained for the same
+    steps, evaluated on the same start seeds if any comparison was (else on the most episodes); None without one
+    at that budget, since a reference is only a check on a baseline trained as long."""
+    seeds = reference.runs[reference.variants[0]["name"]][0].eval_seeds
+    candidates = [(c, v) for c in comparisons if steps_of(c) == steps_of(reference)
+                  for v in c.variants if c.policy(v["name"]) == policy]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda cv: (cv[0].runs[cv[1]["name"]][0].eval_seeds == seeds,
+                                           len(cv[0].runs[cv[1]["name"]][0].eval_seeds)))
 
 
 def _runs_block(runs: Sequence[Run], save: Save) -> dict[str, Any]:
@@ -234,7 +251,11 @@ def _abstract(inputs: Inputs, facts: Sequence[RunFacts], questions: Sequence[Map
     found; without a headline, what the report covers instead."""
     by_key = {q["key"]: q["flags"] for q in questions}
     out: dict[str, Any] = {"halting": by_key.get("halting", {}),
-                           "capacity_helps": bool(by_key.get("capacity", {}).get("capacity_helps"))}
+                           "capacity_helps": bool(by_key.get("capacity", {}).get("capacity_helps")),
+                           "capacity_steps": by_key.get("capacity", {}).get("capacity_steps", ""),
+                           # the calibrated halting rule measured on the most training seeds (its own weights' rule)
+                           "calibrated": max((c for c in by_key.get("calibrated", {}).get("cheapest", [])
+                                              if not c["swapped"]), key=lambda c: c["n_seeds"], default=None)}
     if inputs.headline:
         sweep = inputs.headline
         out |= {"budget": _budget_words(sweep), "seeds": _seeds_words(sweep),
@@ -262,10 +283,13 @@ def _budget_words(sweep: Sweep) -> str:
 
 
 def _machines(facts: Sequence[RunFacts]) -> list[str]:
-    counts: dict[str, int] = {}
+    """One line per kind of machine: how many runs trained on it and on how many hosts (a host's platform string
+    is in each run.json; listing them would say nothing a reader can use)."""
+    hosts: dict[str, list[str]] = {}
     for f in facts:
-        counts[f.machine] = counts.get(f.machine, 0) + 1
-    return [f"{machine}: {count_words(n, 'run')}" for machine, n in counts.items()]
+        hosts.setdefault(f.machine, []).append(f.host)
+    return [f"{machine}: {count_words(len(h), 'run')} on {count_words(len(set(h)), 'host')}"
+            for machine, h in hosts.items()]
 
 
 def _setup_table(inputs: Inputs) -> Table:

@@ -57,18 +57,32 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
         "against": against,
         "groups": groups,
         "clauses": clauses,
-        "summary": _summary(list(clauses.values())),
+        "summary": clauses_sentence(list(clauses.values())),
         "success_wins": len(groups["success_rate"]["better"]),
         "coverage_wins": len(groups["avg_max_coverage"]["better"]),
         "coverage_losses": len(groups["avg_max_coverage"]["worse"]),
+        # the baselines it beats on success yet covers less of the goal than: a win on the starts it finishes
+        "wins_short": [b for b in groups["avg_max_coverage"]["worse"] if b in groups["success_rate"]["better"]],
+        # its success against the baselines it does not beat: "is tied on success with X and succeeds less ..."
+        "success_rest": clause("success_rate", {"tie": groups["success_rate"]["tie"],
+                                                "worse": groups["success_rate"]["worse"]}),
         "smoother_than": groups["jerk"]["better"],
         "rougher_than": groups["jerk"]["worse"],
         "smoothest": policy_name(smoothest) if smoothest else None,
-        "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"]),
+        "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"], call_setting(sweep)),
     }
 
 
-def _summary(clauses: Sequence[str]) -> str:
+def call_setting(sweep: Sweep) -> str:
+    """How the sweep's evaluations called the model, for the words after a time per call: "on one episode at a time"
+    (batch 1), or "on a batch of 50 environments stepped together", where one call serves every environment."""
+    batches = sorted({f.eval_batch for runs in sweep.runs.values() for f in runs})
+    if batches == [1]:
+        return "on one episode at a time"
+    return f"on a batch of {' / '.join(map(str, batches))} environments stepped together"
+
+
+def clauses_sentence(clauses: Sequence[str]) -> str:
     """The non-empty clauses as one sentence body: "it A; it B; and it C" (a metric no pair measured is left out)."""
     parts = [f"it {c}" for c in clauses if c]
     if len(parts) < 2:
@@ -76,14 +90,15 @@ def _summary(clauses: Sequence[str]) -> str:
     return "; ".join(parts[:-1]) + f"; and {parts[-1]}"
 
 
-def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
-    """The CTM-ACT configuration's time per model call against the first ACT variant's, in the same sweep."""
+def _latency(ctm: Mapping[str, Any], act: Sequence[Mapping[str, Any]], setting: str) -> dict[str, str] | None:
+    """The CTM-ACT configuration's time per model call against the first ACT variant's, in the same sweep, with the
+    sweep's ``setting`` of the calls (:func:`call_setting`)."""
     key = "latency_per_call_ms"
     if not act or key not in ctm["metrics"] or key not in act[0]["metrics"]:
         return None
     mine, theirs = ctm["metrics"][key]["mean"], act[0]["metrics"][key]["mean"]
     return {"ctm_ms": fmt_value(key, mine), "act_ms": fmt_value(key, theirs), "ratio": f"{mine / theirs:.1f}x",
-            "act": policy_name(act[0]["name"])}
+            "act": policy_name(act[0]["name"]), "setting": setting}
 
 
 #: The start seeds of the 50-episode protocol, the first of the 500-episode one (shared/docs/protocol.md).

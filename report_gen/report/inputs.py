@@ -46,7 +46,11 @@ class RunFacts:
     train_wall_s: float | None
     eval_seeds: list[int]
     max_steps: int | None
+    #: environments stepped together in its evaluation: one model call serves that many episodes
+    eval_batch: int
     machine: str
+    #: the host's platform string (kernel build), which tells two machines of one kind apart
+    host: str
     config: str = field(repr=False)
 
     def binding(self, name: str) -> str | None:
@@ -189,7 +193,9 @@ def read_facts(run_dir: Path) -> RunFacts:
         train_wall_s=train.get("wall_s"),
         eval_seeds=list(evaluation.get("seeds", [])),
         max_steps=evaluation.get("max_steps"),
+        eval_batch=int(evaluation.get("n_envs") or 1),
         machine=describe_machine(info),
+        host=info.get("machine", {}).get("platform", "unknown platform"),
         config=config,
     )
 
@@ -200,13 +206,13 @@ def _recorded(info: dict[str, Any], key: str, older: Callable[[], Any]) -> Any:
 
 
 def describe_machine(info: dict[str, Any]) -> str:
-    """One line on where a run trained: processor, platform, torch threads, accelerator."""
+    """One line on what kind of machine a run trained on: processor, torch threads, accelerator (the host itself
+    is :attr:`RunFacts.host`)."""
     m = info.get("machine", {})
     threads = info.get("train", {}).get("num_threads") or m.get("cpu_threads")
     accel = f"CUDA device {m['cuda_device']}" if m.get("cuda_device") else "no GPU"
-    return (f"{m.get('processor') or 'unknown processor'} ({m.get('platform', 'unknown platform')}), "
-            f"training device {info.get('device', '?')}, {threads} torch thread{'' if threads == 1 else 's'}, "
-            f"{accel}")
+    return (f"{m.get('processor') or 'unknown processor'}, training device {info.get('device', '?')}, "
+            f"{threads} torch thread{'' if threads == 1 else 's'}, {accel}")
 
 
 def config_value(config: str, name: str) -> str | None:

@@ -227,6 +227,7 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
     if key == "ticks":
         trained = [v for v in pairs if axis_key(v.sweep) == "policy.ctm_act.ticks" and v.variant == "1"]
         flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
+        flags["one_tick_steps"] = _steps_words(trained)
         flags["one_tick_rougher"] = bool(trained) and all("jerk" in v.results and v.verdict("jerk") == "worse"
                                                           for v in trained)
         cut = sorted((v for v in pairs if axis_key(v.sweep) == "ticks_inference" and v.variant == "1"),
@@ -248,7 +249,14 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
         bigger = [v for v in pairs if v.variant == "act_capacity"]
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
                                                        v.verdict("avg_max_coverage") == "better" for v in bigger)
+        flags["capacity_steps"] = _steps_words(bigger)
     return flags
+
+
+def _steps_words(pairs: Sequence[PairVerdict]) -> str:
+    """The training budgets of the pairs' sweeps, for "at 6000 steps" ("6000 and 30000"; empty for none)."""
+    steps = sorted({steps_of(v.sweep) for v in pairs})
+    return join_words([str(n) for n in steps]) if steps else ""
 
 
 def _swap(pair: PairVerdict) -> dict[str, Any]:
@@ -309,6 +317,7 @@ def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
     t_max = max(f.ticks or 0 for facts in sweep.runs.values() for f in facts) or ticks(sweep, best.base)
     return {"rule": BUDGET_AXES[sweep.axis], "variant": best.variant, "setting": variant_name(sweep.axis, best.variant),
             "swapped": _swapped_rule(sweep), "seeds": count_words(len(sweep.results.get("seeds", [])), "training seed"),
+            "n_seeds": len(sweep.results.get("seeds", [])), "steps": steps_of(sweep),
             "ticks": f"{used:.2f}", "t_max": t_max, "share": f"{100 * used / t_max:.0f}",
             "base": variant_name(sweep.axis, best.base)}
 

@@ -1,0 +1,94 @@
+"""Does the headline's ranking hold, narrow or flip with the training budget? The verdicts of one CTM-ACT
+configuration against each baseline, at every budget a headline comparison was run.
+
+Each verdict is the same paired verdict the Results print (:func:`report_gen.report.questions.pair_verdicts`), taken
+at each budget from the comparison sweep that evaluated both policies on the most episodes (a budget may have a
+50- and a 500-episode sweep, and not every policy in both). The CTM-ACT configuration is the headline's best by
+coverage if every budget has it, else the best of those every budget has, so the verdicts follow one
+configuration, not whichever was best at each budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from report_gen.report.format import count_words, join_words
+from report_gen.report.headline import BASELINES, CLAUSES, clause, clauses_sentence
+from report_gen.report.inputs import Sweep, steps_of
+from report_gen.report.names import policy_name
+from report_gen.report.questions import pair_verdicts
+
+#: How a verdict reads where it changes between budgets ("goes from tied to behind on success").
+POSITION = {"better": "ahead", "tie": "tied", "worse": "behind"}
+SUBJECT = {"success_rate": "success", "avg_max_coverage": "coverage", "jerk": "smoothness"}
+
+
+def _episodes(sweep: Sweep, variant: str) -> int:
+    return sum(len(f.eval_seeds) for f in sweep.runs[variant])
+
+
+def _tracked(budgets: Sequence[Sweep]) -> str | None:
+    """The CTM-ACT variant every budget has: the largest budget's best by coverage among them."""
+    shared = set.intersection(*({v["name"] for v in s.variants if s.policy(v["name"]) == "ctm_act"} for s in budgets))
+    top = [v for v in budgets[-1].variants if v["name"] in shared and "avg_max_coverage" in v["metrics"]]
+    return max(top, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])["name"] if top else None
+
+
+def budget_shift(budgets: Sequence[Sweep]) -> dict[str, Any] | None:
+    """Per budget (smallest first) the tracked CTM-ACT's verdict groups against the baselines and a sentence, and
+    every verdict that differs between the smallest and the largest budget; None with fewer than two budgets, or
+    without a CTM-ACT variant and a baseline at both ends."""
+    steps = sorted({steps_of(s) for s in budgets})
+    if len(steps) < 2:
+        return None
+    at = {n: [s for s in budgets if steps_of(s) == n] for n in steps}
+    ctm = _tracked([max(at[n], key=lambda s: len(s.variants)) for n in steps])
+    if ctm is None:
+        return None
+    ctm_name = policy_name(ctm)
+    largest = max(at[steps[-1]], key=lambda s: len(s.variants))
+    baselines = [v["name"] for v in largest.variants if largest.policy(v["name"]) in BASELINES]
+    rows = []
+    for n in steps:
+        verdicts, sources = {}, []
+        for base in baselines:
+            both = [s for s in at[n] if {ctm, base} <= set(s.runs)]
+            if not both:
+                continue
+            sweep = max(both, key=lambda s: _episodes(s, base))
+            pair = pair_verdicts(sweep, [(ctm, base)])[0]
+            verdicts[base] = {m: pair.verdict(m) for m in CLAUSES if m in pair.results}
+            sources.append(f"{policy_name(base)}: {sweep.path.name}, "
+                           f"{count_words(len(sweep.runs[base]), 'seed')} x {len(sweep.runs[base][0].eval_seeds)} "
+                           "episodes")
+        groups = {m: {w: [policy_name(b) for b, v in verdicts.items() if v.get(m) == w]
+                      for w in ("better", "tie", "worse")} for m in CLAUSES}
+        clauses = [c for c in (clause(m, groups[m]) for m in CLAUSES) if c]
+        rows.append({"steps": n, "verdicts": verdicts,
+                     "sentence": f"At {n} steps {clauses_sentence(clauses)} (against {'; '.join(sources)})."
+                     if clauses else ""})
+    first, last = rows[0]["verdicts"], rows[-1]["verdicts"]
+    changes = [{"baseline": policy_name(b), "metric": m, "from": first[b][m], "to": last[b][m]}
+               for b in baselines if b in first and b in last for m in CLAUSES
+               if m in first[b] and m in last[b] and first[b][m] != last[b][m]]
+    rank = {"worse": 0, "tie": 1, "better": 2}
+    total = sum(len(set(first[b]) & set(last[b])) for b in baselines if b in first and b in last)
+    return {"ctm": ctm_name, "rows": rows, "changes": changes, "first": steps[0], "last": steps[-1],
+            "flips": [c for c in changes if {c["from"], c["to"]} == {"better", "worse"}],
+            "lost_to": list(dict.fromkeys(c["baseline"] for c in changes if rank[c["to"]] < rank[c["from"]])),
+            "gained_on": list(dict.fromkeys(c["baseline"] for c in changes if rank[c["to"]] > rank[c["from"]])),
+            "summary": _summary(ctm_name, changes, steps[0], steps[-1], every=len(changes) == total)}
+
+
+def _summary(ctm: str, changes: Sequence[dict[str, str]], first: int, last: int, every: bool) -> str:
+    """"From 6000 to 30000 steps, the verdicts of CTM-ACT (unet) move against Diffusion Policy from tied to behind
+    on success and from tied to behind on coverage; the others hold."."""
+    if not changes:
+        return f"From {first} to {last} steps, every verdict of {ctm} holds."
+    by_base: dict[str, list[str]] = {}
+    for c in changes:
+        by_base.setdefault(c["baseline"], []).append(
+            f"from {POSITION[c['from']]} to {POSITION[c['to']]} on {SUBJECT[c['metric']]}")
+    parts = [f"against {b} {join_words(words)}" for b, words in by_base.items()]
+    rest = "" if every else "; the others hold"
+    return f"From {first} to {last} steps, the verdicts of {ctm} move {join_words(parts)}{rest}."
