@@ -640,3 +640,30 @@ def test_a_reference_is_set_beside_our_runs_of_its_own_budget_and_episodes(tmp_p
     assert "time per model call (on a batch of 50 environments stepped together, one thread" in tex
     assert "time per model call (on one episode at a time, one thread" in tex
     assert "From 6000 to 30000 steps, the verdicts of CTM-ACT (unet)" in tex
+
+
+def test_smoothness_against_another_policy_is_said_apart_from_the_outcome_groups():
+    """The long-budget ensembling screen is paired (its verdicts.json) with chunked CTM-ACT and with two ACT call
+    schedules: the question's outcome groups judge it against CTM-ACT only, where it is smoother and worse, and the
+    rival sentences against each ACT, with the outcome words the paired verdicts give."""
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import assign, pair_verdicts, question_flags
+
+    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "inference_ensemble_long")
+    assert [q.key for q, _ in assign([sweep])] == ["state"]
+    pairs = pair_verdicts(sweep, reps=300)
+    assert [p.base_policy for p in pairs] == ["ctm_act", "act", "act"]
+    flags = question_flags("state", {sweep.path.name: pairs})
+    own, = [p for p in pairs if p.base_policy == "ctm_act"]
+    name = own.name(own.variant)
+    assert flags["outcome"]["paid"] == ([name] if own.verdict("jerk") == "better" and
+                                        "worse" in (own.verdict("success_rate"), own.verdict("avg_max_coverage"))
+                                        else [])
+    assert all(name not in flags["outcome"][k] for k in ("better", "free"))  # ACT's lower outcome does not count
+    assert [(s["jerk"], s["against_act"]) for s in flags["swaps"]] == [(p.verdict("jerk"), p.base_policy == "act")
+                                                                        for p in pairs]
+    both = {("better", "better"): "and better on success and coverage",
+            ("worse", "worse"): "and worse on success and coverage"}
+    # the committed verdicts: worse than chunked CTM-ACT on both, better than each ACT on both
+    assert [s["outcome_words"] for s in flags["swaps"]] == [
+        both[p.verdict("success_rate"), p.verdict("avg_max_coverage")] for p in pairs]

@@ -80,7 +80,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question("neurons", "Neuron-level models and trace memory", _axes("neuron_model", "policy.ctm_act.memory")),
     Question("state", "State across calls and smoothness",
              lambda s: _axes("policy.ctm_act.train_windows", "policy.ctm_act.carry_state",
-                             "policy.ctm_act.temporal_ensemble_coeff")(s) or _has_variant("ctm_act_carry")(s)),
+                             "policy.ctm_act.n_action_steps", "policy.ctm_act.temporal_ensemble_coeff")(s)
+             or _has_variant("ctm_act_carry")(s)),
     Question("recipe", "Training recipe: curriculum, tick penalty, initialisation",
              _axes("policy.ctm_act.curriculum_fraction", "loss.tick_penalty.weight", "polibench.Experiment.init_from")),
     Question("combined", "The screened parts together",
@@ -223,7 +224,10 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
     def tied(v: PairVerdict, *metrics: str) -> bool:
         return all(m in v.results and v.verdict(m) == "tie" for m in metrics)
 
-    flags: dict[str, Any] = {"outcome": outcome_groups(pairs)}
+    # the conclusion groups variants against the configuration they change; a rival of another policy from another
+    # sweep (ACT beside a CTM-ACT screen) is a different comparison, said apart in ``swaps``
+    own = [v for v in pairs if v.base_policy == v.sweep.policy(v.variant)]
+    flags: dict[str, Any] = {"outcome": outcome_groups(own)}
     if key == "ticks":
         trained = [v for v in pairs if axis_key(v.sweep) == "policy.ctm_act.ticks" and v.variant == "1"]
         flags["one_tick_ties"] = bool(trained) and all(tied(v, "success_rate", "avg_max_coverage") for v in trained)
@@ -243,8 +247,8 @@ def question_flags(key: str, verdicts: Mapping[str, Sequence[PairVerdict]]) -> d
                                                                 if m != "jerk"))
     if key == "calibrated":
         flags["cheapest"] = [c for c in map(_cheapest_tie, _budget_sweeps(verdicts)) if c]
-    if key == "combined":
-        flags["swaps"] = [_swap(v) for v in pairs if "/" in v.base]  # one part swapped in, paired with rivals elsewhere
+    if key in ("combined", "state"):
+        flags["swaps"] = [_swap(v) for v in pairs if "/" in v.base]  # one part changed, paired with rivals elsewhere
     if key == "capacity":
         bigger = [v for v in pairs if v.variant == "act_capacity"]
         flags["capacity_helps"] = bool(bigger) and all("avg_max_coverage" in v.results and
@@ -259,13 +263,23 @@ def _steps_words(pairs: Sequence[PairVerdict]) -> str:
     return join_words([str(n) for n in steps]) if steps else ""
 
 
+def _outcome_words(verdicts: Mapping[str, str | None]) -> str:
+    """How a variant's outcome reads after its smoothness: "at tied success and coverage", "and better on success
+    and coverage", "and worse on success, tied on coverage" (a metric not measured is left out)."""
+    on = {w: [m for m, v in verdicts.items() if v == w] for w in ("better", "worse", "tie")}
+    if not on["better"] and not on["worse"]:
+        return f"at tied {join_words(on['tie'])}" if on["tie"] else ""
+    parts = [f"{w} on {join_words(on[w])}" for w in ("better", "worse") if on[w]]
+    return f"and {join_words(parts)}" + (f", tied on {join_words(on['tie'])}" if on["tie"] else "")
+
+
 def _swap(pair: PairVerdict) -> dict[str, Any]:
     """What the combined question says of one part swapped into the screened configuration, against one rival."""
     outcome = [pair.verdict(m) if m in pair.results else None for m in ("success_rate", "avg_max_coverage")]
     leans = [METRICS[m].short or METRICS[m].label for m, v in zip(("success_rate", "avg_max_coverage"), outcome)
              if v == "tie" and max(pair.results[m]["difference_ci"]) < 0]  # tied by the rule, lower by the mean
     return {"variant": pair.name(pair.variant), "base": pair.name(pair.base), "against_act": pair.base_policy == "act",
-            "tied": outcome == ["tie", "tie"], "better": outcome == ["better", "better"],
+            "outcome_words": _outcome_words(dict(zip(("success", "coverage"), outcome))),
             "not_worse": None not in outcome and "worse" not in outcome,
             "jerk": pair.verdict("jerk") if "jerk" in pair.results else "tie", "leans_lower": leans}
 
@@ -337,7 +351,10 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
     episodes = seeds_and_episodes(sweep.variants[0])[1]
     if short:
         return f"{Path(sweep.path).name} ({seeds}x{episodes})"
-    return f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({count_words(seeds, 'seed')} x {episodes})"
+    batch = max(f.eval_batch for runs in sweep.runs.values() for f in runs)
+    calls = f", {batch} environments per model call" if batch > 1 else ""  # its ms per call are for all of them
+    return (f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({count_words(seeds, 'seed')} x {episodes}"
+            f"{calls})")
 
 
 def _difference(metric: str, comparison: Mapping[str, Any]) -> str:
