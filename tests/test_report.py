@@ -548,6 +548,15 @@ def test_verdict_clauses_group_the_baselines_by_verdict():
     assert clause("jerk", {}) == ""
 
 
+def test_a_rivals_outcome_reads_per_metric():
+    from report_gen.report.questions import _outcome_words
+
+    assert _outcome_words({"success": "tie", "coverage": "tie"}) == "at tied success and coverage"
+    assert _outcome_words({"success": "better", "coverage": "tie"}) == "and better on success, tied on coverage"
+    assert _outcome_words({"success": "worse", "coverage": "better"}) == "and better on coverage and worse on success"
+    assert _outcome_words({"success": None, "coverage": "worse"}) == "and worse on coverage"
+
+
 def test_abstract_and_conclusion_state_the_paired_verdicts_of_the_results(sweeps, tmp_path):
     """The abstract's and the Conclusion's outcome words are the headline's paired verdicts (the ones the Results
     list), for the best CTM-ACT configuration against every baseline."""

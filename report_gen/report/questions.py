@@ -274,7 +274,8 @@ def _outcome_words(verdicts: Mapping[str, str | None]) -> str:
 
 
 def _swap(pair: PairVerdict) -> dict[str, Any]:
-    """What the combined question says of one part swapped into the screened configuration, against one rival."""
+    """What the rival sentences (the combined and the state questions) say of one variant against one rival from
+    another sweep: smoothness, outcome words, and whether it is against ACT and not worse on outcome."""
     outcome = [pair.verdict(m) if m in pair.results else None for m in ("success_rate", "avg_max_coverage")]
     leans = [METRICS[m].short or METRICS[m].label for m, v in zip(("success_rate", "avg_max_coverage"), outcome)
              if v == "tie" and max(pair.results[m]["difference_ci"]) < 0]  # tied by the rule, lower by the mean
