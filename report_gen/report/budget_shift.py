@@ -42,11 +42,12 @@ def budget_shift(budgets: Sequence[Sweep]) -> dict[str, Any] | None:
     if len(steps) < 2:
         return None
     at = {n: [s for s in budgets if steps_of(s) == n] for n in steps}
-    ctm = _tracked([max(at[n], key=lambda s: len(s.variants)) for n in steps])
+    widest = [max(at[n], key=lambda s: len(s.variants)) for n in steps]  # per budget, the sweep of most policies
+    ctm = _tracked(widest)
     if ctm is None:
         return None
     ctm_name = policy_name(ctm)
-    largest = max(at[steps[-1]], key=lambda s: len(s.variants))
+    largest = widest[-1]
     baselines = [v["name"] for v in largest.variants if largest.policy(v["name"]) in BASELINES]
     rows = []
     for n in steps:

@@ -76,7 +76,7 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
 def call_setting(sweep: Sweep) -> str:
     """How the sweep's evaluations called the model, for the words after a time per call: "on one episode at a time"
     (batch 1), or "on a batch of 50 environments stepped together", where one call serves every environment."""
-    batches = sorted({f.eval_batch for runs in sweep.runs.values() for f in runs})
+    batches = sweep.eval_batches
     if batches == [1]:
         return "on one episode at a time"
     return f"on a batch of {' / '.join(map(str, batches))} environments stepped together"

@@ -77,6 +77,11 @@ class Sweep:
         return self.runs[variant][0].policy
 
     @property
+    def eval_batches(self) -> list[int]:
+        """The environments its runs' evaluations stepped together per model call (sorted, each once)."""
+        return sorted({f.eval_batch for facts in self.runs.values() for f in facts})
+
+    @property
     def is_reference(self) -> bool:
         return all(self.policy(v["name"]).startswith(REFERENCE_PREFIX) for v in self.variants)
 

@@ -352,7 +352,7 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
     episodes = seeds_and_episodes(sweep.variants[0])[1]
     if short:
         return f"{Path(sweep.path).name} ({seeds}x{episodes})"
-    batch = max(f.eval_batch for runs in sweep.runs.values() for f in runs)
+    batch = sweep.eval_batches[-1]
     calls = f", {batch} environments per model call" if batch > 1 else ""  # its ms per call are for all of them
     return (f"{axis_name(axis_key(sweep))}, {Path(sweep.path).name} ({count_words(seeds, 'seed')} x {episodes}"
             f"{calls})")
