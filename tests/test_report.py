@@ -429,6 +429,8 @@ def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_ha
         if ticks[p.variant] < ticks[chosen.variant]:
             assert any(p.verdict(m) == "worse" for m in ("success_rate", "avg_max_coverage")), p.variant
     assert cheapest["t_max"] == 10 and float(cheapest["ticks"]) == pytest.approx(ticks[chosen.variant], abs=0.01)
+    # the share is printed to one decimal so it agrees with the two-decimal ticks beside it (4.35 of 10: 43.5%)
+    assert float(cheapest["share"]) == pytest.approx(10 * ticks[chosen.variant], abs=0.05)
 
 
 def test_one_tick_at_inference_is_judged_per_training_budget():

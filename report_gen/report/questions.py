@@ -333,7 +333,7 @@ def _cheapest_tie(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
     return {"rule": BUDGET_AXES[sweep.axis], "variant": best.variant, "setting": variant_name(sweep.axis, best.variant),
             "swapped": _swapped_rule(sweep), "seeds": count_words(len(sweep.results.get("seeds", [])), "training seed"),
             "n_seeds": len(sweep.results.get("seeds", [])), "steps": steps_of(sweep),
-            "ticks": f"{used:.2f}", "t_max": t_max, "share": f"{100 * used / t_max:.0f}",
+            "ticks": f"{used:.2f}", "t_max": t_max, "share": f"{100 * used / t_max:.1f}",
             "base": variant_name(sweep.axis, best.base)}
 
 
