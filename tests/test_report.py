@@ -580,6 +580,18 @@ def test_abstract_and_conclusion_state_the_paired_verdicts_of_the_results(sweeps
     assert ("thinking in ticks does not pay in success" in conclusion) == (not won)
 
 
+def test_the_headline_ctm_act_is_fixed_by_rule_not_by_its_benchmark_scores():
+    """The row that speaks for CTM-ACT is the check-seed-screened configuration, else the default, else the sweep's
+    first CTM-ACT row, whatever the benchmark scores (choosing the best-scoring row would tune on the benchmark)."""
+    from report_gen.report.headline import headline_ctm
+
+    assert headline_ctm(["ctm_act_unet", "ctm_act_best"])[0] == "ctm_act_best"
+    assert headline_ctm(["ctm_act_tick_sync", "ctm_act_unet", "ctm_act_mlp"])[0] == "ctm_act_unet"
+    assert headline_ctm(["ctm_act_mlp", "ctm_act_tick_sync"]) == ("ctm_act_mlp",
+                                                                   "the sweep's first CTM-ACT configuration")
+    assert headline_ctm([]) is None
+
+
 def test_first_seeds_tilt_compares_the_first_starts_with_the_rest_on_the_same_weights(sweeps):
     """How much the quick protocol's first starts flatter a policy: mean max coverage over the first starts minus
     over the others, every training seed pooled, read from the runs' episodes; nothing for too few starts."""

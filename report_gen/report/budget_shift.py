@@ -3,9 +3,9 @@ configuration against each baseline, at every budget a headline comparison was r
 
 Each verdict is the same paired verdict the Results print (:func:`report_gen.report.questions.pair_verdicts`), taken
 at each budget from the comparison sweep that evaluated both policies on the most episodes (a budget may have a
-50- and a 500-episode sweep, and not every policy in both). The CTM-ACT configuration is the headline's best by
-coverage if every budget has it, else the best of those every budget has, so the verdicts follow one
-configuration, not whichever was best at each budget.
+50- and a 500-episode sweep, and not every policy in both). The CTM-ACT configuration is picked among those every
+budget has by the headline's rule (:func:`report_gen.report.headline.headline_ctm`), so the verdicts follow one
+configuration, chosen without looking at its scores.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from report_gen.report.format import count_words, join_words
-from report_gen.report.headline import BASELINES, CLAUSES, clause, clauses_sentence
+from report_gen.report.headline import BASELINES, CLAUSES, clause, clauses_sentence, headline_ctm
 from report_gen.report.inputs import Sweep, steps_of
 from report_gen.report.names import policy_name
 from report_gen.report.questions import pair_verdicts
@@ -28,10 +28,11 @@ def _episodes(sweep: Sweep, variant: str) -> int:
 
 
 def _tracked(budgets: Sequence[Sweep]) -> str | None:
-    """The CTM-ACT variant every budget has: the largest budget's best by coverage among them."""
+    """The CTM-ACT variant every budget has, by the headline's rule (:func:`headline_ctm`, never by a score)."""
     shared = set.intersection(*({v["name"] for v in s.variants if s.policy(v["name"]) == "ctm_act"} for s in budgets))
-    top = [v for v in budgets[-1].variants if v["name"] in shared and "avg_max_coverage" in v["metrics"]]
-    return max(top, key=lambda v: v["metrics"]["avg_max_coverage"]["mean"])["name"] if top else None
+    pick = headline_ctm([v["name"] for v in budgets[-1].variants if v["name"] in shared
+                         and "avg_max_coverage" in v["metrics"]])
+    return pick[0] if pick else None
 
 
 def budget_shift(budgets: Sequence[Sweep]) -> dict[str, Any] | None:
