@@ -1,10 +1,10 @@
 """What the headline comparison says, once, for the abstract, the Discussion and the Conclusion.
 
 The CTM-ACT configuration that speaks for CTM-ACT (chosen by a rule fixed before the benchmark seeds, never by
-its score on them) is compared with every baseline (ACT and Diffusion Policy
-variants) by the paired verdicts of :mod:`report_gen.report.questions`, the same ones the Results list, so the
-three sections can never state different outcomes. The template holds the authored sentences; this module hands
-it the verdict words, the numbers and short clauses ("beats ACT and ties with Diffusion Policy").
+its score on them) is compared with every baseline (ACT and Diffusion Policy variants) by the paired verdicts of
+:mod:`report_gen.report.questions`, the same ones the Results list, so the three sections can never state
+different outcomes. The template holds the authored sentences; this module hands it the verdict words, the
+numbers and short clauses ("beats ACT and ties with Diffusion Policy").
 """
 
 from __future__ import annotations
