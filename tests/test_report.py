@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -471,6 +472,24 @@ def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
             assert re.search(r"[+-]", cell).group() == ("-" if difference < 0 else "+")
 
 
+def test_a_verdict_sentence_gives_p_with_the_interval_its_word_is_read_from():
+    """Each metric in a verdict sentence shows the mean difference and P(better) with their intervals; a metric
+    called better or worse has both intervals clear of no difference, on the same side."""
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts
+    from polibench.metric_table import METRICS
+
+    pairs = pair_verdicts(load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error"), reps=300)
+    for pair in pairs:
+        sentence = pair.sentence()
+        for metric, c in pair.results.items():
+            p = f"P = {c['probability']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]"
+            assert p in sentence
+            sign = METRICS[metric].better * np.sign(c["difference_ci"])
+            apart = {"better": c["ci_low"] > 0.5 and min(sign) > 0, "worse": c["ci_high"] < 0.5 and max(sign) < 0}
+            assert pair.verdict(metric) == next((word for word, holds in apart.items() if holds), "tie")
+
+
 def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp_path):
     """The mlp-synapse screen of the screened configuration has no base of its own: the report pairs it, as its
     committed verdicts did, with the unet version never halting and with the capacity screen's ACT, recomputing the
@@ -543,8 +562,8 @@ def test_run_directories_read_as_sweep_variant_and_seeds():
 def test_verdict_clauses_group_the_baselines_by_verdict():
     from report_gen.report.headline import clause
 
-    groups = {"better": ["ACT", "ACT, 4 decoder layers"], "tie": ["Diffusion Policy"], "worse": []}
-    assert clause("success_rate", groups) == ("succeeds more often than ACT and ACT, 4 decoder layers and is tied "
+    groups = {"better": ["ACT", "ACT (4 decoder layers)"], "tie": ["Diffusion Policy"], "worse": []}
+    assert clause("success_rate", groups) == ("succeeds more often than ACT and ACT (4 decoder layers) and is tied "
                                               "on success with Diffusion Policy")
     assert clause("jerk", {"worse": ["ACT"]}) == "is rougher than ACT"
     assert clause("jerk", {}) == ""

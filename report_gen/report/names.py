@@ -60,7 +60,7 @@ VALUES: dict[tuple[str | None, str], str] = {
     ("polibench.TrainConfig.precision", "bf16"): "bf16 autocast",
     ("polibench.TrainConfig.precision", "fp32"): "fp32",
     (None, "act"): "ACT",
-    (None, "act_capacity"): "ACT, 4 decoder layers",
+    (None, "act_capacity"): "ACT (4 decoder layers)",
     (None, "diffusion"): "Diffusion Policy",
     (None, "ctm_act"): "CTM-ACT",
     (None, "ctm_act_unet"): "CTM-ACT (unet)",

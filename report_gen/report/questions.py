@@ -129,13 +129,14 @@ class PairVerdict:
         return f"{variant_name(self.rival_axis, own)} ({other})"
 
     def sentence(self) -> str:
-        """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39) and is tied on success (...)"."""
+        """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39 [0.35, 0.43]) and is tied on success
+        (...)": P with its interval, since the verdict word is read from that interval."""
         differs, ties = [], []
         for metric, _, better, worse in VERDICT_METRICS:
             if metric not in self.results:
                 continue
             c, v = self.results[metric], self.verdict(metric)
-            detail = f"{_difference(metric, c)}, P = {c['probability']:.2f}"
+            detail = f"{_difference(metric, c)}, P = {_probability(c)}"
             label = METRICS[metric].short or METRICS[metric].label
             if v == "tie":
                 ties.append(f"{label} ({detail})")
@@ -149,8 +150,8 @@ class PairVerdict:
 VERDICT_MARKS = {"better": r"\textbf{{{}}}\,$\uparrow$", "worse": r"\textit{{{}}}\,$\downarrow$", "tie": "{}"}
 VERDICT_LEGEND = ("Each variant against the base its heading row names, paired over the same start seeds: mean "
                   "difference (variant minus base) [95% bootstrap interval]. Bold with an up arrow: better than the "
-                  "base (the interval of P(better) excludes one half; for jerk, lower is better); italic with a down "
-                  "arrow: worse; plain: tied.")
+                  "base (the interval of P(better) lies above one half and that of the difference on the better "
+                  "side of zero; for jerk, lower is better); italic with a down arrow: worse; plain: tied.")
 
 
 def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, label: str) -> Table:
@@ -362,6 +363,11 @@ def _difference(metric: str, comparison: Mapping[str, Any]) -> str:
     """A paired comparison's mean difference with its interval, signed: "+0.13 [+0.07, +0.20]"."""
     low, high = comparison["difference_ci"]
     return f"{_signed(metric, comparison['difference'])} [{_signed(metric, low)}, {_signed(metric, high)}]"
+
+
+def _probability(comparison: Mapping[str, Any]) -> str:
+    """P(better) with its 95% interval: "0.53 [0.51, 0.55]"."""
+    return f"{comparison['probability']:.2f} [{comparison['ci_low']:.2f}, {comparison['ci_high']:.2f}]"
 
 
 def _signed(metric: str, value: float) -> str:
