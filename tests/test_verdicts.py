@@ -97,3 +97,23 @@ def test_a_variant_of_another_sweep_on_the_same_starts_is_paired():
         verdicts(inference, "None", ["headline/act"], ["max_coverage"], reps=10, also=[HEADLINE])
     with pytest.raises(RunDirError, match="--also"):
         verdicts(inference, "None", ["screen_best_vs_default/ctm_act_unet"], ["max_coverage"], reps=10)
+
+
+def test_out_keeps_a_second_variants_verdicts_beside_the_first(tmp_path, capsys):
+    """`--out NAME` writes NAME.json / NAME.md into the sweep and leaves verdicts.json alone; a name that is not a
+    plain file name is refused before anything is computed or written."""
+    from polibench.cli import main
+
+    sweep = tmp_path / "headline"
+    shutil.copytree(HEADLINE, sweep, ignore=shutil.ignore_patterns("viz", "*.png"))
+    common = ["--against", "act", "--metrics", "max_coverage", "--reps", "50"]
+    assert main(["verdicts", str(sweep), "--variant", "ctm_act_unet", *common]) == 0
+    before = (sweep / "verdicts.json").read_bytes()
+    args = ["verdicts", str(sweep), "--variant", "ctm_act_mlp", *common]
+    assert main([*args, "--out", "verdicts_ctm_act_mlp"]) == 0
+    assert read_json(sweep / "verdicts_ctm_act_mlp.json")["variant"] == "ctm_act_mlp"
+    assert "P(ctm_act_mlp better than X)" in (sweep / "verdicts_ctm_act_mlp.md").read_text()
+    assert (sweep / "verdicts.json").read_bytes() == before
+    files = sorted(p.name for p in sweep.iterdir())
+    assert main([*args, "--out", "../elsewhere"]) != 0
+    assert "not a plain file name" in capsys.readouterr().err and sorted(p.name for p in sweep.iterdir()) == files

@@ -12,12 +12,15 @@ are a matrix [training seeds, start seeds] (episodes aligned by start seed acros
   (better / worse) needs both intervals to agree (:func:`verdict_of`);
 - each variant's mean and interquartile mean (IQM), next to its per-seed means.
 
-``polibench verdicts SWEEP --variant A --against B,C`` writes ``SWEEP/verdicts.json`` and ``verdicts.md``.
+``polibench verdicts SWEEP --variant A --against B,C`` writes ``SWEEP/verdicts.json`` and ``verdicts.md``;
+``--out NAME`` writes ``SWEEP/NAME.json`` and ``NAME.md`` instead, so a sweep with two candidate variants (the
+long headline's two CTM-ACT rows) keeps the verdicts of both.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -182,6 +185,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
                         help="comma-separated per-episode metrics (episodes.jsonl names)")
     parser.add_argument("--reps", type=int, default=REPS, help="bootstrap replications")
+    parser.add_argument("--out", default="verdicts", metavar="NAME",
+                        help="file name, without extension, of the verdicts written into the sweep (NAME.json, "
+                             "NAME.md; default verdicts): another name keeps a second variant's verdicts beside "
+                             "the first")
     parser.add_argument("--also", action="append", default=[], metavar="SWEEP",
                         help="another sweep on the same start seeds whose variants may be named, as "
                              "SWEEP_NAME/VARIANT, in --variant and --against (repeatable)")
@@ -190,11 +197,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from polibench.console import console
 
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.out):
+        raise RunDirError(f"--out {args.out!r} is not a plain file name: give a name such as verdicts_ctm_act_unet "
+                          f"(letters, digits, '_', '.', '-'; it is written into the sweep directory)")
     sweep = Path(args.sweep)
     doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
                    [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)
-    write_json(sweep / "verdicts.json", doc)
+    write_json(sweep / f"{args.out}.json", doc)
     text = to_markdown(doc)
-    write_text(sweep / "verdicts.md", text)
+    write_text(sweep / f"{args.out}.md", text)
     console.print(text)
     return 0
