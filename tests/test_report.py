@@ -665,7 +665,10 @@ def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path)
     first, last = (row["verdicts"] for row in shift["rows"])
     assert first == {"act": verdicts(six_500, "act"), "diffusion": verdicts(six, "diffusion")}
     assert last == {b: verdicts(long, b) for b in at_long} and {"act", "diffusion"} <= set(at_long)
-    assert "headline_6k_500, 3 seeds x 500 episodes" in shift["rows"][0]["sentence"]
+    # each comparison named once: per baseline where the budget's verdicts come from two sweeps, once for all
+    assert ("(against ACT: headline_6k_500, 3 seeds x 500 episodes; Diffusion Policy: headline, 3 seeds x 50 "
+            "episodes)") in shift["rows"][0]["sentence"]
+    assert shift["rows"][1]["sentence"].endswith("(all from headline_long, 3 seeds x 500 episodes).")
     changed = {(c["baseline"], c["metric"]) for c in shift["changes"]}
     assert changed == {(name, m) for b, name in (("act", "ACT"), ("diffusion", "Diffusion Policy"))
                        for m in first[b] if first[b][m] != last[b][m]}

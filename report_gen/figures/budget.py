@@ -17,13 +17,16 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from polibench.io import read_json
 from report_gen.figures.results import sweep_entries
+from report_gen.figures.style import REPORT_WIDTH, report_figure
 
 TRAIN_LOG = "train_log.jsonl"
 #: (metric in the check records and results.json, panel title)
 PANELS = (("success_rate", "success rate"), ("avg_max_coverage", "avg max coverage"))
+LEGEND_COLUMNS = 3
 
 
 @dataclass
@@ -67,29 +70,38 @@ def collect(sweeps: Sequence[Path], names: Sequence[str] | None = None) -> list[
     return list(policies.values())
 
 
+@report_figure
 def budget_figure(policies: Sequence[PolicyBudget], colours: Mapping[str, str] | None = None) -> Figure:
-    """One panel per metric: mean check curve (thin lines per seed) and benchmark points with 95% intervals."""
-    fig = Figure(figsize=(4.2 * len(PANELS), 3.4), layout="constrained")
+    """One panel per metric: mean check curve (thin lines per seed) and benchmark points with 95% intervals, the
+    points of one budget set slightly apart so their intervals do not hide each other; one legend entry per policy
+    below the panels (the caption says which mark is which source), so no legend covers a curve."""
+    fig = Figure(figsize=(REPORT_WIDTH, 3.0 + 0.15 * -(-len(policies) // LEGEND_COLUMNS)), layout="constrained")
     FigureCanvasAgg(fig)
+    last = max((b for p in policies for b in p.points), default=1)
+    dodge = 0.012 * last
+    handles = []
     for ax, (metric, title) in zip(fig.subplots(1, len(PANELS), squeeze=False)[0], PANELS):
         for i, policy in enumerate(policies):
             colour = (colours or {}).get(policy.name, f"C{i}")
             curves = [c[metric] for c in policy.curves]
             for steps, values in curves:
                 ax.plot(steps, values, color=colour, alpha=0.25, lw=0.8)
-            if curves and all(np.array_equal(curves[0][0], s) for s, _ in curves):
-                ax.plot(curves[0][0], np.nanmean([v for _, v in curves], axis=0), color=colour, lw=1.6,
-                        label=f"{policy.name} (check seeds)")
+            mean_curve = curves and all(np.array_equal(curves[0][0], s) for s, _ in curves)
+            if mean_curve:
+                ax.plot(curves[0][0], np.nanmean([v for _, v in curves], axis=0), color=colour, lw=1.6)
             budgets = sorted(b for b, p in policy.points.items() if metric in p)
             stats = [policy.points[b][metric] for b in budgets]
             if stats:
                 mean = np.array([s["mean"] for s in stats])
                 err = np.array([[s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]] for s in stats]).T
-                ax.errorbar(budgets, mean, yerr=err.tolist(), fmt="o", color=colour, capsize=4, ms=5,
-                            mec="k", label=f"{policy.name} (benchmark, 95% CI)")
+                x = np.array(budgets, dtype=float) + (i - (len(policies) - 1) / 2) * dodge
+                ax.errorbar(x, mean, yerr=err.tolist(), fmt="o", color=colour, capsize=3, ms=4, mec="k")
+            if ax is fig.axes[0]:
+                handles.append(Line2D([], [], color=colour, lw=1.6 if mean_curve else 0, marker="o", mec="k",
+                                      ms=4, label=policy.name))
         ax.set_title(title)
         ax.set_xlabel("optimiser steps")
         ax.set_ylim(0.0, 1.02)
         ax.grid(alpha=0.3)
-    fig.axes[-1].legend(fontsize=7, loc="lower right")
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(LEGEND_COLUMNS, len(handles)), frameon=False)
     return fig

@@ -20,6 +20,7 @@ from matplotlib.ticker import NullFormatter
 
 from polibench.io import read_json
 from polibench.rundir import RunDir
+from report_gen.figures.style import REPORT_MAX_HEIGHT, REPORT_WIDTH, report_figure
 
 Entry = Mapping[str, Any]
 
@@ -78,26 +79,24 @@ def latency_success_scatter(entries: Sequence[Entry], title: str | None = None) 
     return fig
 
 
+@report_figure
 def comparison_figure(entries: Sequence[Entry], metrics: Sequence[str], title: str | None = None) -> Figure:
-    """A comparison as one compact figure: the interval bars of ``metrics`` and, where latency was measured, success
-    against time per model call, two panels per row, so a headline is one legible figure on a page rather than a
-    wide strip and a scatter of a few points on pages of their own."""
+    """A comparison as one figure at the report's width: the interval bars of ``metrics`` side by side and, where
+    latency was measured, success against time per model call on the right, its points named in a legend below it
+    (drawn at the width it is printed at, so no label runs past the figure and no page holds a narrow strip)."""
     shown = _measured(entries, metrics)
     latency = shows_latency(entries)
-    panels = len(shown) + int(latency)
-    cols = min(2, panels)
-    rows = -(-panels // cols)
-    width = max(2.8, 0.4 * len(entries) + 1.2)
-    fig = Figure(figsize=(width * cols, 2.9 * rows + 0.4), layout="constrained")
+    widths = [1.0] * len(shown) + ([1.5] if latency else [])
+    fig = Figure(figsize=(REPORT_WIDTH, min(REPORT_MAX_HEIGHT, 2.4 + 0.12 * len(entries))), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+    axes = fig.subplots(1, len(widths), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
     for ax, metric in zip(axes, shown):
         _bar_panel(ax, entries, metric)
     if latency:
-        _latency_panel(axes[len(shown)], entries, annotate=False)
-        axes[len(shown)].set_title("success vs ms per model call")
-    for ax in axes[panels:]:
-        ax.set_axis_off()
+        _latency_panel(axes[-1], entries, annotate=False)
+        axes[-1].set_title("success vs time per call")
+        axes[-1].set_xlabel("ms per model call (log)")
+        axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, ncols=1)
     if title:  # the report's caption says what the marks mean; a long title would be cut at this width
         fig.suptitle(title)
     return fig
@@ -137,7 +136,7 @@ def _bar_panel(ax: Any, entries: Sequence[Entry], metric: str) -> None:
     for xi, s in zip(x, stats):
         seeds = [v for v in (s or {}).get("seed_means", []) if _finite(v)]
         ax.scatter([xi] * len(seeds), seeds, color="k", s=10, zorder=3)
-    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_xticks(x, names, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_title(label)
     if log:
         ax.set_yscale("log")

@@ -60,15 +60,13 @@ def budget_shift(budgets: Sequence[Sweep]) -> dict[str, Any] | None:
             sweep = max(both, key=lambda s: _episodes(s, base))
             pair = pair_verdicts(sweep, [(ctm, base)])[0]
             verdicts[base] = {m: pair.verdict(m) for m in CLAUSES if m in pair.results}
-            sources.append(f"{policy_name(base)}: {sweep.path.name}, "
-                           f"{count_words(len(sweep.runs[base]), 'seed')} x {len(sweep.runs[base][0].eval_seeds)} "
-                           "episodes")
+            sources.append((policy_name(base), f"{sweep.path.name}, {count_words(len(sweep.runs[base]), 'seed')} x "
+                                               f"{len(sweep.runs[base][0].eval_seeds)} episodes"))
         groups = {m: {w: [policy_name(b) for b, v in verdicts.items() if v.get(m) == w]
                       for w in ("better", "tie", "worse")} for m in CLAUSES}
         clauses = [c for c in (clause(m, groups[m]) for m in CLAUSES) if c]
         rows.append({"steps": n, "verdicts": verdicts,
-                     "sentence": f"At {n} steps {clauses_sentence(clauses)} (against {'; '.join(sources)})."
-                     if clauses else ""})
+                     "sentence": f"At {n} steps {clauses_sentence(clauses)} ({_sources(sources)})." if clauses else ""})
     first, last = rows[0]["verdicts"], rows[-1]["verdicts"]
     changes = [{"baseline": policy_name(b), "metric": m, "from": first[b][m], "to": last[b][m]}
                for b in baselines if b in first and b in last for m in CLAUSES
@@ -80,6 +78,17 @@ def budget_shift(budgets: Sequence[Sweep]) -> dict[str, Any] | None:
             "lost_to": list(dict.fromkeys(c["baseline"] for c in changes if rank[c["to"]] < rank[c["from"]])),
             "gained_on": list(dict.fromkeys(c["baseline"] for c in changes if rank[c["to"]] > rank[c["from"]])),
             "summary": _summary(ctm_name, changes, steps[0], steps[-1], every=len(changes) == total)}
+
+
+def _sources(sources: Sequence[tuple[str, str]]) -> str:
+    """Where a budget's verdicts come from, each comparison named once: "all from headline_long, 3 seeds x 500
+    episodes", or "against ACT: headline_6k_500, 3 seeds x 500 episodes; Diffusion Policy: headline, ..."."""
+    by_source: dict[str, list[str]] = {}
+    for baseline, source in sources:
+        by_source.setdefault(source, []).append(baseline)
+    if len(by_source) == 1:
+        return f"all from {next(iter(by_source))}"
+    return "against " + "; ".join(f"{join_words(bases)}: {source}" for source, bases in by_source.items())
 
 
 def _summary(ctm: str, changes: Sequence[dict[str, str]], first: int, last: int, every: bool) -> str:
