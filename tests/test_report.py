@@ -535,7 +535,8 @@ def test_variants_read_as_a_reader_names_them():
 
 def test_an_ablation_conclusion_groups_variants_by_their_paired_verdicts():
     """The synapse screen's smaller synapses tie the U-Net on outcome and are smoother (README: jerk -10.4 and -7.8,
-    intervals apart); the precision sweeps share a variant name, so each carries its sweep."""
+    intervals apart); a variant several sweeps share is listed once per group with the sweeps that put it there
+    (bf16 ties fp32 for ACT and for Diffusion Policy; sigmoid gating is smoother in the screen and on three seeds)."""
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import outcome_groups, pair_verdicts
 
@@ -545,7 +546,10 @@ def test_an_ablation_conclusion_groups_variants_by_their_paired_verdicts():
     assert not synapse["better"] and not synapse["worse"] and not synapse["rougher"] and not synapse["paid"]
     precision = outcome_groups([p for name in ("precision_act", "precision_diffusion")
                                 for p in pair_verdicts(load_sweep(results / name), reps=300)])
-    assert precision["tied"] == ["bf16 autocast (precision_act)", "bf16 autocast (precision_diffusion)"]
+    assert precision["tied"] == ["bf16 autocast (precision_act and precision_diffusion)"]
+    gating = outcome_groups([p for name in ("gating", "screen_gating")
+                             for p in pair_verdicts(load_sweep(results / name), reps=300)])
+    assert gating["free"] == ["sigmoid gating (gating and screen_gating)"] and gating["tied"] == gating["free"]
 
 
 def test_run_directories_read_as_sweep_variant_and_seeds():
@@ -714,3 +718,41 @@ def test_smoothness_against_another_policy_is_said_apart_from_the_outcome_groups
     # the committed verdicts: worse than chunked CTM-ACT on both, better than each ACT on both
     assert [s["outcome_words"] for s in flags["swaps"]] == [
         both[p.verdict("success_rate"), p.verdict("avg_max_coverage")] for p in pairs]
+
+
+def test_a_reevaluated_comparison_names_the_commands_that_made_it(tmp_path):
+    """A `polibench reevaluate` sweep records a command per variant, not one for the sweep: the report prints each
+    of them under the comparison instead of a placeholder."""
+    cpu = REPO / "benchmarks" / "results" / "cpu"
+    tex = build_report([cpu / "headline", cpu / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
+    tex = " ".join(unescape(tex).replace(r"\allowbreak{}", "").split())
+    for variant in ("act", "ctm_act_unet"):
+        assert f"polibench reevaluate --variant {variant} --runs runs/precision_{variant}/variants/bf16" in tex
+    assert "polibench ablate ..." not in tex
+
+
+def test_the_headline_says_how_much_of_the_lead_over_act_survives_the_capacity_matched_act(tmp_path):
+    """With both ACTs in the long headline, the abstract, Discussion and Conclusion give the share of CTM-ACT's lead
+    over the standard ACT that it keeps against the ACT of its parameter count, from the paired differences."""
+    from report_gen.report.headline import headline_facts
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts
+
+    long = _finished_copy(REPO / "benchmarks" / "results" / "cpu" / "headline_long", tmp_path)
+    facts = headline_facts(load_sweep(long))
+    ctm = {"CTM-ACT (screened)": "ctm_act_best", "CTM-ACT (unet)": "ctm_act_unet"}[facts["ctm"]]
+    small, big = (pair_verdicts(load_sweep(long), [(ctm, b)])[0].results for b in ("act", "act_capacity"))
+    cap = facts["capacity"]
+    assert [x["name"] for x in cap["metrics"]] == [n for m, n in (("success_rate", "success"),
+                                                                  ("avg_max_coverage", "coverage"))
+                                                   if small[m]["difference"] > 0]
+    kept = {x["name"]: int(x["kept"]) for x in cap["metrics"]}
+    for m, name in (("success_rate", "success"), ("avg_max_coverage", "coverage")):
+        share = max(big[m]["difference"], 0) / small[m]["difference"]
+        assert kept[name] == round(100 * share)
+    assert cap["most"] == all(k < 50 for k in kept.values())
+    tex = " ".join(build_report([long], tmp_path / "r", compile=False).read_text().split())
+    phrase = f"keeps {cap['metrics'][0]['kept']}\\% of its lead in success ({cap['metrics'][0]['over_capacity']} against"
+    abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
+    assert phrase in abstract and phrase in tex[tex.index(r"\section{Discussion}"):tex.index(r"\section{Conclusion}")]
+    assert phrase in tex[tex.index(r"\section{Conclusion}"):]

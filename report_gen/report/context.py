@@ -89,14 +89,14 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
     figures = [_figure(save(comparison_figure(entries, FOREST_METRICS), f"{key}_bars"),
                        f"Headline at {what}: mean and 95% interval per policy on success, coverage and jerk (grey "
                        "bars: worse than the best on that metric; dots: training-seed means)"
-                       + (f"; bottom right, success against time per model call ({timing}, log scale), both with "
+                       + (f"; right, success against time per model call ({timing}, log scale), both with "
                           "95% intervals." if shows_latency(entries) else "."), f"fig:{key}-bars")]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
     pairs = [(v["name"], b) for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" for b in baselines]
     return {
         "what": what,
         "path": str(sweep.path),
-        "command": sweep.command,
+        "commands": sweep.commands,
         "seeds": ", ".join(map(str, sweep.results.get("seeds", []))),
         "tables": [
             outcome_table(entries, f"Task outcome at {what}. {LEGEND}", f"tab:{key}-outcome",
@@ -139,7 +139,7 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
     return {
         "key": question.key,
         "title": question.title,
-        "sweeps": [{"label": sweep_label(s), "path": str(s.path), "command": s.command} for s in sweeps],
+        "sweeps": [{"label": sweep_label(s), "path": str(s.path), "commands": s.commands} for s in sweeps],
         "table": question_table(groups, f"{_sentence(question.title)} Every sweep of this question, each variant "
                                         f"against the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
         "figure": _figure(save(forest_figure(short), key),
@@ -184,7 +184,7 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
     if unmatched:
         findings.append(f"No headline comparison at the budget of {', '.join(unmatched)} has the policy it "
                         "implements; not compared.")
-    return {"paths": [str(s.path) for s in inputs.references], "commands": [s.command for s in inputs.references],
+    return {"paths": [str(s.path) for s in inputs.references], "commands": [c for s in inputs.references for c in s.commands],
             "tables": tables, "findings": findings}
 
 
@@ -207,7 +207,7 @@ def _runs_block(runs: Sequence[Run], save: Save) -> dict[str, Any]:
     facts = {e["name"]: [r.facts] for e, r in zip(entries, runs)}
     figures = [_figure(save(comparison_figure(entries, FOREST_METRICS), "runs_bars"),
                        "Single runs: mean and 95% interval over evaluation episodes"
-                       + ("; bottom right, success rate against latency per model call (log scale)."
+                       + ("; right, success rate against latency per model call (log scale)."
                           if shows_latency(entries) else "."), "fig:runs-bars")]
     legend = f"One training seed per run: intervals cover evaluation episodes only. {LEGEND}"
     return {

@@ -15,10 +15,15 @@ from polibench.sweep.verdicts import score_matrix
 from report_gen.report.format import fmt_interval, fmt_value, join_words
 from report_gen.report.inputs import Sweep
 from report_gen.report.names import policy_name
-from report_gen.report.questions import pair_verdicts
+from report_gen.report.questions import PairVerdict, difference_words, pair_verdicts
 
 #: Policies CTM-ACT is measured against in the headline.
 BASELINES = ("act", "diffusion")
+#: The standard ACT and the ACT given CTM-ACT's parameter count (gin/act_capacity.gin): beside both, a headline
+#: separates what thinking in ticks adds from what size adds.
+STANDARD_ACT, CAPACITY_ACT = "act", "act_capacity"
+#: The outcome metrics of a lead, as a sentence names them.
+CLAUSES_SUBJECT = {"success_rate": "success", "avg_max_coverage": "coverage"}
 #: Per metric: how the best CTM-ACT reads against a group of baselines (better, tie, worse).
 CLAUSES: dict[str, tuple[str, str, str]] = {
     "success_rate": ("succeeds more often than", "is tied on success with", "succeeds less often than"),
@@ -62,8 +67,8 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
     if pick is None or not baselines:
         return {}
     top = next(v for v in ctm if v["name"] == pick[0])
-    against = [{"name": policy_name(p.base), "verdict": {m: p.verdict(m) for m in p.results}}
-               for p in pair_verdicts(sweep, [(top["name"], b) for b in baselines])]
+    pairs = pair_verdicts(sweep, [(top["name"], b) for b in baselines])
+    against = [{"name": policy_name(p.base), "verdict": {m: p.verdict(m) for m in p.results}} for p in pairs]
     groups = {m: {w: [a["name"] for a in against if a["verdict"].get(m) == w] for w in ("better", "tie", "worse")}
               for m in CLAUSES}
     clauses = {m: clause(m, groups[m]) for m in CLAUSES}
@@ -89,7 +94,28 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
         "rougher_than": groups["jerk"]["worse"],
         "smoothest": policy_name(smoothest) if smoothest else None,
         "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"], call_setting(sweep)),
+        "capacity": capacity_facts(pairs),
     }
+
+
+def capacity_facts(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
+    """How much of CTM-ACT's lead over the standard ACT survives against the capacity-matched ACT, per outcome metric
+    where it leads the standard ACT: both paired differences and the percent of the lead kept (0 where none is
+    left); ``most`` when less than half of every lead is kept. None unless the pairs hold both ACTs and CTM-ACT
+    leads the standard one on some metric."""
+    by_base = {p.base: p for p in pairs}
+    if STANDARD_ACT not in by_base or CAPACITY_ACT not in by_base:
+        return None
+    small, big = by_base[STANDARD_ACT].results, by_base[CAPACITY_ACT].results
+    leads = [m for m in CLAUSES_SUBJECT if m in small and m in big and small[m]["difference"] > 0]
+    if not leads:
+        return None
+    kept = {m: max(big[m]["difference"], 0.0) / small[m]["difference"] for m in leads}
+    return {"name": policy_name(CAPACITY_ACT),
+            "metrics": [{"name": CLAUSES_SUBJECT[m], "kept": f"{100 * kept[m]:.0f}",
+                         "over_act": difference_words(m, small[m]), "over_capacity": difference_words(m, big[m])}
+                        for m in leads],
+            "most": all(k < 0.5 for k in kept.values())}
 
 
 def call_setting(sweep: Sweep) -> str:

@@ -62,7 +62,8 @@ class RunFacts:
 class Sweep:
     path: Path
     results: dict[str, Any]
-    command: str
+    #: the commands that made it: one ``polibench ablate``, or one ``polibench reevaluate`` per variant
+    commands: tuple[str, ...]
     runs: dict[str, list[RunFacts]]
 
     @property
@@ -151,20 +152,30 @@ def steps_of(sweep: Sweep) -> int:
 
 def load_sweep(path: Path) -> Sweep:
     spec = read_json(path / "sweep.json")
-    command = spec.get("command", "polibench ablate ...")
+    commands = _commands(spec)
+    command = " and ".join(f"`{c}`" for c in commands)
     results_path = path / "results.json"
     if not results_path.exists():
         raise ReportError(f"{path} has no results.json: its runs have not all finished or were never aggregated. "
-                          f"Run `{command}` again: it resumes the unfinished runs and writes results.json")
+                          f"Run {command} again: it resumes the unfinished runs and writes results.json")
     results = read_json(results_path)
     if results.get("missing"):
         raise ReportError(f"{results_path} is partial (gathered with --finished-only; still to come: "
-                          f"{', '.join(results['missing'])}). Finish the sweep with `{command}` first")
+                          f"{', '.join(results['missing'])}). Finish the sweep with {command} first")
     runs = {v["name"]: [read_facts(path / r) for r in v["runs"]] for v in results["variants"]}
     empty = [name for name, facts in runs.items() if not facts]
     if empty:
-        raise ReportError(f"{results_path} lists no runs for variant(s) {empty}; run `{command}` again")
-    return Sweep(path, results, command, runs)
+        raise ReportError(f"{results_path} lists no runs for variant(s) {empty}; run {command} again")
+    return Sweep(path, results, commands, runs)
+
+
+def _commands(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The commands recorded in a sweep.json: the sweep's own, else each variant's (a `polibench reevaluate` sweep
+    is gathered one variant a call)."""
+    if "command" in spec:
+        return (spec["command"],)
+    per_variant = tuple(v["command"] for v in spec.get("variants", {}).values() if "command" in v)
+    return per_variant or ("polibench ablate ...",)
 
 
 def load_run(path: Path) -> Run:

@@ -70,7 +70,11 @@ VALUES: dict[tuple[str | None, str], str] = {
     (None, "ctm_act_best"): "CTM-ACT (screened)",
     (None, "lerobot_act"): "LeRobot ACT",
     (None, "lerobot_diffusion"): "LeRobot Diffusion Policy",
-    (None, "random_pairing"): "random-pair",
+    # pairings by what they pick: independent random pairs (the default), or every pair of a block of neurons,
+    # fixed (the first / last neurons) or drawn at random
+    ("pairing", "random_pairing"): "random pairs",
+    ("pairing", "first_last"): "dense pairs of a fixed block",
+    ("pairing", "random"): "dense pairs of a random subset",
     # rivals paired across sweeps (`polibench verdicts --also`), named for the comparison they stand in
     (None, "best_halting_inference/None"): "the screened configuration (unet synapse), never halting",
     (None, "inference_steps_long/8"): "CTM-ACT (unet) in chunks of 8, 30000 steps",

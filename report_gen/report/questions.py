@@ -136,7 +136,7 @@ class PairVerdict:
             if metric not in self.results:
                 continue
             c, v = self.results[metric], self.verdict(metric)
-            detail = f"{_difference(metric, c)}, P = {_probability(c)}"
+            detail = f"{difference_words(metric, c)}, P = {_probability(c)}"
             label = METRICS[metric].short or METRICS[metric].label
             if v == "tie":
                 ties.append(f"{label} ({detail})")
@@ -170,7 +170,7 @@ def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, l
                 if c is None:
                     cells.append(Tex("-"))
                     continue
-                cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(escape(_difference(metric, c)))))
+                cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(escape(difference_words(metric, c)))))
             rows.append(cells)
     header = ["variant", *(f"{METRICS[m].report_heading} difference" for m in metrics)]
     return Table(f"{caption} {VERDICT_LEGEND}", label, header, rows)
@@ -291,26 +291,26 @@ def outcome_groups(pairs: Sequence[PairVerdict]) -> dict[str, list[str]]:
     conclusion: ``better`` / ``worse`` (on success or coverage; a variant better on one and worse on the other is
     in both), ``tied`` (tied on both), ``rougher`` (jerk), and the smoother ones split into ``free`` (not worse on
     outcome) and ``paid`` (worse). Names as a reader writes them; a name that several sweeps of the question share
-    ("bf16 autocast" for each policy) carries its sweep's directory."""
+    ("sigmoid gating" in a screen and a three-seed sweep) is listed once per group, with the directories of the
+    sweeps that put it there."""
     names = [p.name(p.variant) for p in pairs]
-    groups: dict[str, list[str]] = {k: [] for k in ("better", "worse", "tied", "rougher", "free", "paid")}
+    found: dict[str, dict[str, list[str]]] = {k: {} for k in ("better", "worse", "tied", "rougher", "free", "paid")}
     for p, name in zip(pairs, names):
-        if names.count(name) > 1:
-            name = f"{name} ({p.sweep.path.name})"
         outcome = [p.verdict(m) for m in ("success_rate", "avg_max_coverage") if m in p.results]
         if not outcome:
             continue
-        for word in ("better", "worse"):
-            if word in outcome:
-                groups[word].append(name)
+        keys = [word for word in ("better", "worse") if word in outcome]
         if all(v == "tie" for v in outcome):
-            groups["tied"].append(name)
+            keys.append("tied")
         jerk = p.verdict("jerk") if "jerk" in p.results else "tie"
         if jerk == "worse":
-            groups["rougher"].append(name)
+            keys.append("rougher")
         elif jerk == "better":
-            groups["paid" if "worse" in outcome else "free"].append(name)
-    return groups
+            keys.append("paid" if "worse" in outcome else "free")
+        for key in keys:
+            found[key].setdefault(name, []).append(p.sweep.path.name)
+    return {key: [f"{name} ({join_words(sweeps)})" if names.count(name) > 1 else name
+                  for name, sweeps in named.items()] for key, named in found.items()}
 
 
 def _budget_sweeps(verdicts: Mapping[str, Sequence[PairVerdict]]) -> list[Sequence[PairVerdict]]:
@@ -359,7 +359,7 @@ def sweep_label(sweep: Sweep, short: bool = False) -> str:
             f"{calls})")
 
 
-def _difference(metric: str, comparison: Mapping[str, Any]) -> str:
+def difference_words(metric: str, comparison: Mapping[str, Any]) -> str:
     """A paired comparison's mean difference with its interval, signed: "+0.13 [+0.07, +0.20]"."""
     low, high = comparison["difference_ci"]
     return f"{_signed(metric, comparison['difference'])} [{_signed(metric, low)}, {_signed(metric, high)}]"
