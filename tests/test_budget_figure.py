@@ -47,3 +47,20 @@ def test_the_report_draws_no_budget_figure_for_one_budget(tmp_path):
     results = REPO / "benchmarks" / "results" / "cpu"
     tex = build_report([results / "headline", results / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
     assert r"\label{fig:budget}" not in tex and r"\label{tab:headline-outcome}" in tex
+
+
+def test_the_budget_figure_is_written_on_its_own_from_committed_sweeps(tmp_path, capsys):
+    """`python -m report_gen.figures.budget` writes the report's budget figure as a file, the README's copy; a
+    directory without results.json is refused with the fix and nothing is written."""
+    import pytest
+
+    from report_gen.figures.budget import main
+
+    results = REPO / "benchmarks" / "results" / "cpu"
+    out = tmp_path / "budget.png"
+    assert main([str(results / "headline"), str(results / "headline_6k_500"), "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG)
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path), "--out", str(tmp_path / "other.png")])
+    assert exit_.value.code == 2 and "give finished sweep directories" in capsys.readouterr().err
+    assert not (tmp_path / "other.png").exists()

@@ -105,3 +105,29 @@ def budget_figure(policies: Sequence[PolicyBudget], colours: Mapping[str, str] |
         ax.grid(alpha=0.3)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(LEGEND_COLUMNS, len(handles)), frameon=False)
     return fig
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m report_gen.figures.budget SWEEP ... --out FILE.png``: the budget figure of the report, from the
+    headline sweeps of every budget, as one file (for the README, without building the report)."""
+    import argparse
+
+    from report_gen.figures.save import save_figure
+    from report_gen.report.names import policy_name
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(":")[0])
+    parser.add_argument("sweeps", nargs="+", type=Path, help="headline sweep directories (results.json), any budget")
+    parser.add_argument("--out", type=Path, required=True, help="the figure file to write (.png)")
+    args = parser.parse_args(argv)
+    missing = [str(s) for s in args.sweeps if not (s / "results.json").exists()]
+    if missing:
+        parser.error(f"no results.json in {', '.join(missing)}: give finished sweep directories")
+    policies = collect(args.sweeps)
+    for policy in policies:
+        policy.name = policy_name(policy.name)
+    print(save_figure(budget_figure(policies), args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
