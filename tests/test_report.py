@@ -751,8 +751,32 @@ def test_the_headline_says_how_much_of_the_lead_over_act_survives_the_capacity_m
         share = max(big[m]["difference"], 0) / small[m]["difference"]
         assert kept[name] == round(100 * share)
     assert cap["most"] == all(k < 50 for k in kept.values())
-    tex = " ".join(build_report([long], tmp_path / "r", compile=False).read_text().split())
+    tex = " ".join(unescape(build_report([long], tmp_path / "r", compile=False).read_text()).split())
     phrase = f"keeps {cap['metrics'][0]['kept']}\\% of its lead in success ({cap['metrics'][0]['over_capacity']} against"
     abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
     assert phrase in abstract and phrase in tex[tex.index(r"\section{Discussion}"):tex.index(r"\section{Conclusion}")]
     assert phrase in tex[tex.index(r"\section{Conclusion}"):]
+
+
+def test_the_screened_headline_row_is_set_against_the_default_it_replaced(tmp_path):
+    """With the screened configuration and the default in one headline, the abstract and the Conclusion say how the
+    row the rule picked fares against the row it passed over, in the words of their paired verdicts."""
+    from report_gen.report.headline import headline_facts
+    from report_gen.report.inputs import load_sweep
+    from report_gen.report.questions import pair_verdicts
+
+    long = _finished_copy(REPO / "benchmarks" / "results" / "cpu" / "headline_long", tmp_path)
+    facts = headline_facts(load_sweep(long))
+    passed, = facts["passed_over"]
+    pair, = pair_verdicts(load_sweep(long), [("ctm_act_best", "ctm_act_unet")])
+    verdicts = {m: pair.verdict(m) for m in ("success_rate", "avg_max_coverage", "jerk")}
+    assert facts["ctm"] == "CTM-ACT (screened)" and passed["name"] == "CTM-ACT (unet)"
+    assert ("is tied on success" in passed["words"]) == (verdicts["success_rate"] == "tie")
+    assert ("is rougher" in passed["words"]) == (verdicts["jerk"] == "worse")
+    outcome = {verdicts["success_rate"], verdicts["avg_max_coverage"]} - {"tie"}
+    assert passed["outcome"] == (outcome.pop() if len(outcome) == 1 else "mixed" if outcome else "tie")
+    tex = " ".join(unescape(build_report([long], tmp_path / "r", compile=False).read_text()).split())
+    abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
+    assert f"Against the default configuration, CTM-ACT (unet), it {passed['words']}." in abstract
+    conclusion = tex[tex.index(r"\section{Conclusion}"):tex.index(r"\section{Future Work}")]
+    assert f"CTM-ACT (screened) {passed['words']}: the parts the check-seed screens chose" in conclusion

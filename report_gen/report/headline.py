@@ -22,8 +22,6 @@ BASELINES = ("act", "diffusion")
 #: The standard ACT and the ACT given CTM-ACT's parameter count (gin/act_capacity.gin): beside both, a headline
 #: separates what thinking in ticks adds from what size adds.
 STANDARD_ACT, CAPACITY_ACT = "act", "act_capacity"
-#: The outcome metrics of a lead, as a sentence names them.
-CLAUSES_SUBJECT = {"success_rate": "success", "avg_max_coverage": "coverage"}
 #: Per metric: how the best CTM-ACT reads against a group of baselines (better, tie, worse).
 CLAUSES: dict[str, tuple[str, str, str]] = {
     "success_rate": ("succeeds more often than", "is tied on success with", "succeeds less often than"),
@@ -59,8 +57,9 @@ def clause(metric: str, groups: Mapping[str, Sequence[str]]) -> str:
 
 def headline_facts(sweep: Sweep) -> dict[str, Any]:
     """The CTM-ACT configuration that speaks for CTM-ACT (:func:`headline_ctm`) against each baseline of the sweep:
-    its intervals, the verdict words per baseline and metric, their groups and clauses, the smoothest policy and
-    the cost per call; empty without a CTM-ACT variant or baseline."""
+    its intervals, the verdict words per baseline and metric, their groups and clauses, the smoothest policy, the
+    cost per call, what survives against the capacity-matched ACT, and its verdicts against the rows the rule
+    passed over; empty without a CTM-ACT variant or baseline."""
     ctm = [v for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" and "avg_max_coverage" in v["metrics"]]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in BASELINES]
     pick = headline_ctm([v["name"] for v in ctm])
@@ -95,7 +94,36 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
         "smoothest": policy_name(smoothest) if smoothest else None,
         "latency": _latency(top, [v for v in sweep.variants if sweep.policy(v["name"]) == "act"], call_setting(sweep)),
         "capacity": capacity_facts(pairs),
+        # the rows the rule passed over (the default beside the screened pick): "is tied on success and coverage
+        # and is rougher", and whether the screened parts changed the outcome
+        "passed_over": [{"name": policy_name(p.base), "chosen": HEADLINE_CTM[p.base], "words": _verdict_words(p),
+                         "outcome": _outcome(p)}
+                        for p in pair_verdicts(sweep, [(top["name"], v["name"]) for v in ctm
+                                                       if v is not top and v["name"] in HEADLINE_CTM])],
     }
+
+
+#: Per metric: what a better and a worse verdict say of the variant, and the metric's name where it is tied.
+VERDICT_WORDS = {"success_rate": ("succeeds more often", "succeeds less often", "success"),
+                 "avg_max_coverage": ("covers more of the goal", "covers less of the goal", "coverage"),
+                 "jerk": ("is smoother", "is rougher", "smoothness")}
+#: The outcome metrics, whose leads the capacity-matched ACT can take away.
+OUTCOME = ("success_rate", "avg_max_coverage")
+
+
+def _verdict_words(pair: PairVerdict) -> str:
+    """One pair's verdicts as a predicate: "is tied on success and coverage and is rougher"."""
+    metrics = [m for m in VERDICT_WORDS if m in pair.results]
+    differs = [VERDICT_WORDS[m][pair.verdict(m) == "worse"] for m in metrics if pair.verdict(m) != "tie"]
+    ties = [VERDICT_WORDS[m][2] for m in metrics if pair.verdict(m) == "tie"]
+    return join_words(([f"is tied on {join_words(ties)}"] if ties else []) + differs)
+
+
+def _outcome(pair: PairVerdict) -> str:
+    """The pair's success and coverage verdicts in one word: better / worse (on one, the other not the opposite),
+    tie (both), mixed (better on one, worse on the other)."""
+    words = {pair.verdict(m) for m in OUTCOME if m in pair.results} - {"tie"}
+    return words.pop() if len(words) == 1 else ("mixed" if words else "tie")
 
 
 def capacity_facts(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
@@ -107,12 +135,12 @@ def capacity_facts(pairs: Sequence[PairVerdict]) -> dict[str, Any] | None:
     if STANDARD_ACT not in by_base or CAPACITY_ACT not in by_base:
         return None
     small, big = by_base[STANDARD_ACT].results, by_base[CAPACITY_ACT].results
-    leads = [m for m in CLAUSES_SUBJECT if m in small and m in big and small[m]["difference"] > 0]
+    leads = [m for m in OUTCOME if m in small and m in big and small[m]["difference"] > 0]
     if not leads:
         return None
     kept = {m: max(big[m]["difference"], 0.0) / small[m]["difference"] for m in leads}
     return {"name": policy_name(CAPACITY_ACT),
-            "metrics": [{"name": CLAUSES_SUBJECT[m], "kept": f"{100 * kept[m]:.0f}",
+            "metrics": [{"name": VERDICT_WORDS[m][2], "kept": f"{100 * kept[m]:.0f}",
                          "over_act": difference_words(m, small[m]), "over_capacity": difference_words(m, big[m])}
                         for m in leads],
             "most": all(k < 0.5 for k in kept.values())}
