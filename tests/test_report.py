@@ -472,22 +472,31 @@ def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
             assert re.search(r"[+-]", cell).group() == ("-" if difference < 0 else "+")
 
 
-def test_a_verdict_sentence_gives_p_with_the_interval_its_word_is_read_from():
-    """Each metric in a verdict sentence shows the mean difference and P(better) with their intervals; a metric
-    called better or worse has both intervals clear of no difference, on the same side."""
+def test_a_headline_verdict_table_gives_p_with_the_intervals_its_marks_are_read_from():
+    """With probability columns, each difference cell is followed by P(better) and its interval; a cell marked
+    better or worse has both intervals clear of no difference on the same side, a plain cell has not."""
     from report_gen.report.inputs import load_sweep
-    from report_gen.report.questions import pair_verdicts
+    from report_gen.report.questions import VERDICT_MARKS, pair_verdicts, verdict_table
     from polibench.metric_table import METRICS
 
-    pairs = pair_verdicts(load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error"), reps=300)
-    for pair in pairs:
-        sentence = pair.sentence()
-        for metric, c in pair.results.items():
-            p = f"P = {c['probability']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]"
-            assert p in sentence
+    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "headline")
+    pairs = pair_verdicts(sweep, [("ctm_act_unet", "act"), ("ctm_act_unet", "diffusion")], reps=300)
+    table = verdict_table({"headline": pairs}, "Headline.", "tab:x", probability=True)
+    assert table.header == ["variant", "success difference", "P(better)", "avg max coverage difference", "P(better)",
+                            "jerk difference", "P(better)"]
+    rows = [r for r in table.rows if len(r) > 1]
+    assert len(rows) == len(pairs) and "P(better): the probability" in table.caption
+    marks = set()
+    for pair, row in zip(pairs, rows):
+        for i, metric in enumerate(("success_rate", "avg_max_coverage", "jerk")):
+            c, cell, p = pair.results[metric], row[1 + 2 * i], row[2 + 2 * i]
+            assert p == f"{c['probability']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]"
             sign = METRICS[metric].better * np.sign(c["difference_ci"])
             apart = {"better": c["ci_low"] > 0.5 and min(sign) > 0, "worse": c["ci_high"] < 0.5 and max(sign) < 0}
-            assert pair.verdict(metric) == next((word for word, holds in apart.items() if holds), "tie")
+            word = next((w for w, holds in apart.items() if holds), "tie")
+            marks.add(word)
+            assert cell.startswith(VERDICT_MARKS[word].split("{")[0]) if word != "tie" else "\\text" not in cell
+    assert {"better", "worse"} <= marks  # CTM-ACT beats ACT on success and is rougher than both at 6000 steps
 
 
 def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp_path):
@@ -507,7 +516,7 @@ def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp
         ("mlp", "best_halting_inference/None", "ctm_act"), ("mlp", "screen_act_capacity/act", "act")]
     committed = read_json(path / "verdicts.json")["metrics"]
     for p in pairs:
-        for metric, field, *_ in VERDICT_METRICS:
+        for metric, field in VERDICT_METRICS:
             assert p.results[metric]["difference"] == pytest.approx(committed[field]["vs"][p.base]["difference"])
     swaps = question_flags("combined", {sweep.path.name: pairs})["swaps"]
     assert [(s["against_act"], s["jerk"]) for s in swaps] == [(False, "better"), (True, "worse")]

@@ -81,7 +81,7 @@ def _named(sweep: Sweep) -> list[dict[str, Any]]:
 
 def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
     """A headline comparison at one budget: tables, the interval chart and the success/latency scatter, the
-    ranking on each outcome, and every CTM-ACT variant's paired verdict against each baseline."""
+    ranking on each outcome, and a table of every CTM-ACT variant's paired verdict against each baseline."""
     entries = _named(sweep)
     facts = {variant_name(axis_key(sweep), n): f for n, f in sweep.runs.items()}
     what = f"{_budget_words(sweep)}, {_seeds_words(sweep)}"
@@ -92,7 +92,10 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
                        + (f"; right, success against time per model call ({timing}, log scale), both with "
                           "95% intervals." if shows_latency(entries) else "."), f"fig:{key}-bars")]
     baselines = [v["name"] for v in sweep.variants if sweep.policy(v["name"]) in ("act", "diffusion")]
-    pairs = [(v["name"], b) for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act" for b in baselines]
+    pairs = [(v["name"], b) for b in baselines for v in sweep.variants if sweep.policy(v["name"]) == "ctm_act"]
+    verdicts = (verdict_table({sweep.path.name: pair_verdicts(sweep, pairs)},
+                              f"Paired verdicts at {what}: each CTM-ACT configuration against each baseline.",
+                              f"tab:{key}-verdicts", probability=True) if pairs else None)
     return {
         "what": what,
         "path": str(sweep.path),
@@ -101,6 +104,7 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
         "tables": [
             outcome_table(entries, f"Task outcome at {what}. {LEGEND}", f"tab:{key}-outcome",
                           ("success_rate", "avg_max_coverage", "avg_max_reward", "jerk")),
+            *([verdicts] if verdicts else []),
             cost_table(entries, facts, f"Cost at {what}: parameters, training wall time per seed, time per model "
                        f"call ({timing}), CTM ticks per call and jerk, same intervals and marks.",
                        f"tab:{key}-cost"),
@@ -108,7 +112,7 @@ def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
         "figures": figures,
         "findings": [narrative.ranking(entries, m) for m in ("success_rate", "avg_max_coverage", "jerk")]
                     + narrative.ticks_used(sweep),
-        "verdicts": [v.sentence() for v in pair_verdicts(sweep, pairs)],
+        "verdicts": f"tab:{key}-verdicts" if verdicts else None,
     }
 
 

@@ -24,10 +24,10 @@ from report_gen.report.names import BUDGET_AXES, VALUES, axis_name, variant_name
 from report_gen.report.tables import Table, seeds_and_episodes
 
 #: (summary metric in results.json, per-episode field, words when better, words when worse)
-VERDICT_METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("success_rate", "success", "succeeds more often", "succeeds less often"),
-    ("avg_max_coverage", "max_coverage", "covers more of the goal", "covers less of the goal"),
-    ("jerk", "jerk", "is smoother", "is less smooth"),
+VERDICT_METRICS: tuple[tuple[str, str], ...] = (
+    ("success_rate", "success"),
+    ("avg_max_coverage", "max_coverage"),
+    ("jerk", "jerk"),
 )
 #: Bootstrap replications for the report's verdicts: the same as `polibench verdicts`, so both state the same verdicts.
 REPS = 2000
@@ -128,23 +128,6 @@ class PairVerdict:
         other, own = variant.split("/", 1)
         return f"{variant_name(self.rival_axis, own)} ({other})"
 
-    def sentence(self) -> str:
-        """"Against T = 10, T = 1 is less smooth (jerk +4.97 [...], P = 0.39 [0.35, 0.43]) and is tied on success
-        (...)": P with its interval, since the verdict word is read from that interval."""
-        differs, ties = [], []
-        for metric, _, better, worse in VERDICT_METRICS:
-            if metric not in self.results:
-                continue
-            c, v = self.results[metric], self.verdict(metric)
-            detail = f"{difference_words(metric, c)}, P = {_probability(c)}"
-            label = METRICS[metric].short or METRICS[metric].label
-            if v == "tie":
-                ties.append(f"{label} ({detail})")
-            else:
-                differs.append(f"{better if v == 'better' else worse} ({label} {detail})")
-        parts = differs + ([f"is tied on {join_words(ties)}"] if ties else [])
-        return f"Against {self.name(self.base)}, {self.name(self.variant)} {join_words(parts)}."
-
 
 #: How the paired-difference table marks a verdict cell (the caption says it).
 VERDICT_MARKS = {"better": r"\textbf{{{}}}\,$\uparrow$", "worse": r"\textit{{{}}}\,$\downarrow$", "tie": "{}"}
@@ -152,28 +135,39 @@ VERDICT_LEGEND = ("Each variant against the base its heading row names, paired o
                   "difference (variant minus base) [95% bootstrap interval]. Bold with an up arrow: better than the "
                   "base (the interval of P(better) lies above one half and that of the difference on the better "
                   "side of zero; for jerk, lower is better); italic with a down arrow: worse; plain: tied.")
+PROBABILITY_LEGEND = (" P(better): the probability that the variant does better than the base on a random start "
+                      "(0.5: as likely worse), with its 95% interval.")
 
 
-def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, label: str) -> Table:
-    """Every pair verdict of a question as one table: a heading row per sweep and base naming both, then one row
-    per variant with the paired difference on each verdict metric, its verdict as a mark (one table instead of a
-    sentence per variant)."""
-    metrics = [m for m, *_ in VERDICT_METRICS if any(m in v.results for vs in verdicts.values() for v in vs)]
+def verdict_table(verdicts: Mapping[str, Sequence[PairVerdict]], caption: str, label: str,
+                  probability: bool = False) -> Table:
+    """Every pair verdict of a question as one table: a heading row per sweep and base naming both (the base only
+    where the table holds one sweep), then one row per variant with the paired difference on each verdict metric,
+    its verdict as a mark (one table instead of a sentence per variant); with ``probability``, each difference is
+    followed by P(better) and its interval, the other half of the verdict (for a headline, where the chance of
+    doing better is the question)."""
+    metrics = [m for m, _ in VERDICT_METRICS if any(m in v.results for vs in verdicts.values() for v in vs)]
     rows: list[list[Tex]] = []
     for pairs in verdicts.values():
         for i, v in enumerate(pairs):
-            if i == 0 or v.base != pairs[i - 1].base:
-                rows.append([Tex(escape(f"{sweep_label(v.sweep)}, against {v.name(v.base)}"))])
+            if i == 0 or v.base != pairs[i - 1].base:  # the sweep is named where the table holds several
+                where = f"{sweep_label(v.sweep)}, " if len(verdicts) > 1 else ""
+                rows.append([Tex(escape(f"{where}against {v.name(v.base)}"))])
             cells = [Tex(escape(v.name(v.variant)))]
             for metric in metrics:
                 c = v.results.get(metric)
                 if c is None:
-                    cells.append(Tex("-"))
+                    cells += [Tex("-")] * (1 + probability)
                     continue
                 cells.append(Tex(VERDICT_MARKS[v.verdict(metric)].format(escape(difference_words(metric, c)))))
+                if probability:
+                    cells.append(Tex(escape(_probability(c))))
             rows.append(cells)
-    header = ["variant", *(f"{METRICS[m].report_heading} difference" for m in metrics)]
-    return Table(f"{caption} {VERDICT_LEGEND}", label, header, rows)
+    header = ["variant"]
+    for m in metrics:
+        header += [f"{METRICS[m].report_heading} difference"] + (["P(better)"] if probability else [])
+    legend = VERDICT_LEGEND + (PROBABILITY_LEGEND if probability else "")
+    return Table(f"{caption} {legend}", label, header, rows)
 
 
 def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, reps: int = REPS) -> list[PairVerdict]:
@@ -192,7 +186,7 @@ def pair_verdicts(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None = None, 
     out = []
     for name, base in pairs:
         results = {}
-        for metric, episode_field, _, _ in VERDICT_METRICS:
+        for metric, episode_field in VERDICT_METRICS:
             try:
                 a, seeds_a = score_matrix(runs[name], episode_field)
                 b, seeds_b = score_matrix(runs[base], episode_field)
