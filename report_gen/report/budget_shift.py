@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from report_gen.report.format import count_words, join_words
-from report_gen.report.headline import BASELINES, CLAUSES, clause, clauses_sentence, headline_ctm
+from report_gen.report.headline import BASELINES, CLAUSES, VERDICT_WORDS, clause, clauses_sentence, headline_ctm
 from report_gen.report.inputs import Sweep, steps_of
 from report_gen.report.names import policy_name
 from report_gen.report.questions import pair_verdicts
 
 #: How a verdict reads where it changes between budgets ("goes from tied to behind on success").
 POSITION = {"better": "ahead", "tie": "tied", "worse": "behind"}
-SUBJECT = {"success_rate": "success", "avg_max_coverage": "coverage", "jerk": "smoothness"}
 
 
 def _episodes(sweep: Sweep, variant: str) -> int:
@@ -99,7 +98,7 @@ def _summary(ctm: str, changes: Sequence[dict[str, str]], first: int, last: int,
     by_base: dict[str, list[str]] = {}
     for c in changes:
         by_base.setdefault(c["baseline"], []).append(
-            f"from {POSITION[c['from']]} to {POSITION[c['to']]} on {SUBJECT[c['metric']]}")
+            f"from {POSITION[c['from']]} to {POSITION[c['to']]} on {VERDICT_WORDS[c['metric']][2]}")
     parts = [f"against {b} {join_words(words)}" for b, words in by_base.items()]
     rest = "" if every else "; the others hold"
     return f"From {first} to {last} steps, the verdicts of {ctm} move {join_words(parts)}{rest}."

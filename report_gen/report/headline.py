@@ -22,12 +22,16 @@ BASELINES = ("act", "diffusion")
 #: The standard ACT and the ACT given CTM-ACT's parameter count (gin/act_capacity.gin): beside both, a headline
 #: separates what thinking in ticks adds from what size adds.
 STANDARD_ACT, CAPACITY_ACT = "act", "act_capacity"
-#: Per metric: how the best CTM-ACT reads against a group of baselines (better, tie, worse).
-CLAUSES: dict[str, tuple[str, str, str]] = {
-    "success_rate": ("succeeds more often than", "is tied on success with", "succeeds less often than"),
-    "avg_max_coverage": ("covers more of the goal than", "is tied on coverage with", "covers less of the goal than"),
-    "jerk": ("is smoother than", "is tied on smoothness with", "is rougher than"),
-}
+#: Per metric: what a better and a worse verdict say of the variant, and the metric's name where it is tied.
+VERDICT_WORDS = {"success_rate": ("succeeds more often", "succeeds less often", "success"),
+                 "avg_max_coverage": ("covers more of the goal", "covers less of the goal", "coverage"),
+                 "jerk": ("is smoother", "is rougher", "smoothness")}
+#: Per metric: how the best CTM-ACT reads against a group of baselines (better, tie, worse): "succeeds more often
+#: than", "is tied on success with", "succeeds less often than".
+CLAUSES: dict[str, tuple[str, str, str]] = {m: (f"{better} than", f"is tied on {name} with", f"{worse} than")
+                                            for m, (better, worse, name) in VERDICT_WORDS.items()}
+#: The outcome metrics, whose leads the capacity-matched ACT can take away.
+OUTCOME = ("success_rate", "avg_max_coverage")
 
 
 #: Which CTM-ACT row of a headline sweep speaks for CTM-ACT, in order of preference, with how it was chosen. The
@@ -101,14 +105,6 @@ def headline_facts(sweep: Sweep) -> dict[str, Any]:
                         for p in pair_verdicts(sweep, [(top["name"], v["name"]) for v in ctm
                                                        if v is not top and v["name"] in HEADLINE_CTM])],
     }
-
-
-#: Per metric: what a better and a worse verdict say of the variant, and the metric's name where it is tied.
-VERDICT_WORDS = {"success_rate": ("succeeds more often", "succeeds less often", "success"),
-                 "avg_max_coverage": ("covers more of the goal", "covers less of the goal", "coverage"),
-                 "jerk": ("is smoother", "is rougher", "smoothness")}
-#: The outcome metrics, whose leads the capacity-matched ACT can take away.
-OUTCOME = ("success_rate", "avg_max_coverage")
 
 
 def _verdict_words(pair: PairVerdict) -> str:
