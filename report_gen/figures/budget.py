@@ -86,7 +86,7 @@ def budget_figure(policies: Sequence[PolicyBudget], colours: Mapping[str, str] |
             curves = [c[metric] for c in policy.curves]
             for steps, values in curves:
                 ax.plot(steps, values, color=colour, alpha=0.25, lw=0.8)
-            mean_curve = curves and all(np.array_equal(curves[0][0], s) for s, _ in curves)
+            mean_curve = bool(curves) and all(np.array_equal(curves[0][0], s) for s, _ in curves)
             if mean_curve:
                 ax.plot(curves[0][0], np.nanmean([v for _, v in curves], axis=0), color=colour, lw=1.6)
             budgets = sorted(b for b, p in policy.points.items() if metric in p)

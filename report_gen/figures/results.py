@@ -96,7 +96,6 @@ def comparison_figure(entries: Sequence[Entry], metrics: Sequence[str], title: s
         _latency_panel(axes[-1], entries, annotate=False)
         axes[-1].set_title("success vs time per call")
         axes[-1].set_xlabel("ms per model call (log)")
-        axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, ncols=1)
     if title:  # the report's caption says what the marks mean; a long title would be cut at this width
         fig.suptitle(title)
     return fig
@@ -148,7 +147,7 @@ def _bar_panel(ax: Any, entries: Sequence[Entry], metric: str) -> None:
 
 def _latency_panel(ax: Any, entries: Sequence[Entry], annotate: bool = True) -> None:
     """Success against latency per model call (log x), both with 95% intervals, one point per entry, labelled
-    beside it or (``annotate=False``, for points that crowd a small panel) in a legend."""
+    beside it or (``annotate=False``, for points that crowd a small panel) in a legend below the panel."""
     points = [(e["name"], _stat(e, "latency_per_call_ms"), _stat(e, "success_rate")) for e in entries]
     points = [p for p in points if p[1] and p[2]]
     if not points:
@@ -161,8 +160,8 @@ def _latency_panel(ax: Any, entries: Sequence[Entry], annotate: bool = True) -> 
         if annotate:
             ax.annotate(str(name), (lat["mean"], succ["mean"]), textcoords="offset points", xytext=(5, 5),
                         fontsize=8)
-    if not annotate:
-        ax.legend(fontsize=6, loc="upper left", frameon=False)
+    if not annotate:  # below the panel, where it covers no point
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
     ax.set_xscale("log")
     ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a short log axis
     ax.set_xlabel(LABELS["latency_per_call_ms"][0] + ", log scale")
