@@ -761,7 +761,8 @@ def test_the_headline_says_how_much_of_the_lead_over_act_survives_the_capacity_m
         assert kept[name] == round(100 * share)
     assert cap["most"] == all(k < 50 for k in kept.values())
     tex = " ".join(unescape(build_report([long], tmp_path / "r", compile=False).read_text()).split())
-    phrase = f"keeps {cap['metrics'][0]['kept']}\\% of its lead in success ({cap['metrics'][0]['over_capacity']} against"
+    first = cap["metrics"][0]
+    phrase = f"keeps {first['kept']}\\% of its lead in success ({first['over_capacity']} against"
     abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
     assert phrase in abstract and phrase in tex[tex.index(r"\section{Discussion}"):tex.index(r"\section{Conclusion}")]
     assert phrase in tex[tex.index(r"\section{Conclusion}"):]

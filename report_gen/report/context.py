@@ -188,8 +188,8 @@ def _references_block(inputs: Inputs) -> dict[str, Any]:
     if unmatched:
         findings.append(f"No headline comparison at the budget of {', '.join(unmatched)} has the policy it "
                         "implements; not compared.")
-    return {"paths": [str(s.path) for s in inputs.references], "commands": [c for s in inputs.references for c in s.commands],
-            "tables": tables, "findings": findings}
+    return {"paths": [str(s.path) for s in inputs.references],
+            "commands": [c for s in inputs.references for c in s.commands], "tables": tables, "findings": findings}
 
 
 def _same_protocol(comparisons: Sequence[Sweep], reference: Sweep, policy: str
