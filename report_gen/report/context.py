@@ -143,7 +143,7 @@ def _question_block(question: Question, sweeps: Sequence[Sweep], save: Save) -> 
     return {
         "key": question.key,
         "title": question.title,
-        "sweeps": [{"label": sweep_label(s), "path": str(s.path), "commands": s.commands} for s in sweeps],
+        "sweeps": [{"label": sweep_label(s), "path": str(s.path)} for s in sweeps],
         "table": question_table(groups, f"{_sentence(question.title)} Every sweep of this question, each variant "
                                         f"against the first of its sweep (its base). {LEGEND}", f"tab:{key}"),
         "figure": _figure(save(forest_figure(short), key),

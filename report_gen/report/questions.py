@@ -23,7 +23,7 @@ from report_gen.report.inputs import ReportError, Sweep, read_facts, steps_of
 from report_gen.report.names import BUDGET_AXES, VALUES, axis_name, variant_name
 from report_gen.report.tables import Table, seeds_and_episodes
 
-#: (summary metric in results.json, per-episode field, words when better, words when worse)
+#: (summary metric in results.json, per-episode field); the words a verdict reads in are headline.VERDICT_WORDS
 VERDICT_METRICS: tuple[tuple[str, str], ...] = (
     ("success_rate", "success"),
     ("avg_max_coverage", "max_coverage"),
