@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,15 +26,18 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from polibench import registry
+from polibench.evaluation.metrics import bootstrap_ci
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
 from polibench.io import read_json, write_json
 from polibench.rundir import RunDir, RunDirError
-from report_gen.figures.attention import TokenLayout, attention_figure, attention_grid_figure, token_layout
+from report_gen.figures.attention import (TokenLayout, attention_figure, attention_grid_figure, column_weights,
+                                         token_layout)
 from report_gen.figures.halting import every_call_ran_all_ticks, ticks_by_difficulty_figure
 from report_gen.figures.save import save_figure
 from report_gen.figures.style import REPORT_DPI, run_colour
-from report_gen.figures.ticks import GATE_THRESHOLD, N_NEURONS, default_calls, is_gated, tick_traces_figure
-from report_gen.figures.trajectories import common_seeds, save_rollout_gif, trajectory_comparison_figure
+from report_gen.figures.ticks import (GATE_THRESHOLD, N_NEURONS, chosen_tick, default_calls, is_gated, sync_events,
+                                     tick_traces_figure)
+from report_gen.figures.trajectories import SMOOTHNESS, common_seeds, save_rollout_gif, trajectory_comparison_figure
 
 #: The first protocol seeds. Only the tick, attention and trajectory figures need recorded episodes (one and
 #: TRAJECTORY_SEEDS of them); the adaptive-compute figure reads every episode of the run's saved evaluation.
@@ -122,6 +126,14 @@ def check_same_training_seed(run_dirs: Sequence[Path]) -> int | None:
     return next(iter(seeds.values()))
 
 
+def _halt_threshold(halting: Any) -> float | None:
+    """The certainty at which the core halts; None when it never halts: halting off, or a rule whose threshold is
+    infinite (the predicted-error rule without a budget or tolerance, which executes its best tick)."""
+    if halting is None or not halting.enabled or not math.isfinite(float(halting.threshold)):
+        return None
+    return float(halting.threshold)
+
+
 def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_steps: int = 300,
                device: str = "auto", gin_params: Sequence[str] = (), name: str | None = None) -> RunRecording:
     """Load ``run_dir``'s policy and roll it out once per seed through the evaluation harness, recording."""
@@ -135,7 +147,7 @@ def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_st
     halting = getattr(getattr(policy, "core", None), "halting", None)
     recording = RunRecording(
         run_dir=run_dir, name=name or run_dir.name, policy=kind, result=result, layout=None,
-        halt_threshold=float(halting.threshold) if halting is not None and halting.enabled else None,
+        halt_threshold=_halt_threshold(halting),
         max_ticks=getattr(policy, "max_ticks", None), training_seed=training_seed(run_dir),
         overrides=tuple(gin_params),
     )
@@ -158,6 +170,30 @@ class _Planned:
     title: str
     caption: str
     make: Callable[[], Figure]
+    #: numbers read off the drawn data, saved in the manifest so a report can word them without the weights
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def ticks_facts(episode: EpisodeRecord, calls: Sequence[int]) -> dict[str, Any]:
+    """What the ticks figure shows, as numbers: the executed tick of each drawn call, mean certainty at tick 1 and
+    at the executed tick, and the ticks at which any neuron group fired a synchronisation event."""
+    certainty, halt = episode.internals["certainty"], episode.internals["halt_tick"]
+    executed = [chosen_tick(certainty[c], int(halt[c]))[0] for c in calls]
+    gates = episode.internals["gates"]
+    fired = [t for c in calls if is_gated(gates[c]) for t in np.flatnonzero(sync_events(gates[c]).any(axis=1))]
+    return {"executed_ticks": executed, "max_ticks": int(certainty.shape[1]),
+            "certainty_tick1": float(np.mean(certainty[list(calls), 0])),
+            "certainty_executed": float(np.mean([certainty[c, t - 1] for c, t in zip(calls, executed)])),
+            "event_ticks": sorted({int(t) + 1 for t in fired})}
+
+
+def attention_facts(episode: EpisodeRecord, layout: TokenLayout, calls: Sequence[int]) -> dict[str, Any]:
+    """What the attention figure shows, as numbers: each token's mean weight at tick 1 over every call of the
+    episode, and the most weight any token gains or loses over the ticks of a drawn call."""
+    weights = column_weights(episode.internals["attention"], layout)  # [calls, T, columns]
+    drawn = weights[list(calls)]
+    return {"tick1": {label: float(np.mean(weights[:, 0, i])) for i, (label, _) in enumerate(layout.columns())},
+            "max_shift": float(np.nanmax(np.abs(drawn - drawn[:, :1]))), "calls": len(episode.call_steps)}
 
 
 def _run_words(rec: RunRecording) -> str:
@@ -180,6 +216,7 @@ def _calls_words(episode: EpisodeRecord, calls: Sequence[int]) -> str:
     picked = ("spread over the episode among its calls that ran more than one tick, since a call that halts "
               "after tick 1 has nothing to show over ticks" if np.all(episode.ticks[list(calls)] > 1)
               else "spread evenly over the episode")
+    picked += ", skipping calls made from nearly the state of an earlier one (a stalled agent repeats its call)"
     return (f"{len(calls)} of the {len(episode.call_steps)} model calls of the episode from start seed {episode.seed}, "
             f"{picked}")
 
@@ -199,7 +236,7 @@ def _ticks_figure(rec: RunRecording, episode: EpisodeRecord, calls: list[int]) -
         f"{threshold}tick whose action chunk was executed (dashed: the tick where certainty passed the threshold, "
         "else the most certain tick). What to look at: whether the neurons settle or keep changing over ticks, and "
         "whether certainty rises with them.",
-        lambda: tick_traces_figure(episode, calls, halt_threshold=rec.halt_threshold))
+        lambda: tick_traces_figure(episode, calls, halt_threshold=rec.halt_threshold), ticks_facts(episode, calls))
 
 
 def _attention_figures(rec: RunRecording, episode: EpisodeRecord, calls: list[int]) -> list[_Planned]:
@@ -221,7 +258,7 @@ def _attention_figures(rec: RunRecording, episode: EpisodeRecord, calls: list[in
         "downwards, numbers the weights; outlined: the tick whose chunk was executed; a call that halted early has "
         "fewer rows. Bottom: tick 1 of every call of the episode (triangles: the calls above). What to look at: how "
         "the weight moves between the tokens over the ticks of a call, and between calls along the episode.",
-        lambda: attention_figure(episode, layout, calls))]
+        lambda: attention_figure(episode, layout, calls), attention_facts(episode, layout, calls))]
     if layout.grid is not None:
         planned.append(_Planned(
             "attention_grid.png", f"{rec.label} attention over the image cells ({rec.name})",
@@ -292,7 +329,19 @@ def _trajectory_figure(runs: list[RunRecording]) -> _Planned:
         "look at: how directly each policy pushes the T to the goal and how smooth its actions are.",
         lambda: trajectory_comparison_figure({label: r.episodes for label, r in zip(labels, runs)},
                                              {label: rows for label, (rows, _) in smoothness.items()}, colours, seeds),
+        trajectory_facts(runs, labels, seeds, {label: rows for label, (rows, _) in smoothness.items()}),
     )
+
+
+def trajectory_facts(runs: Sequence[RunRecording], labels: Sequence[str], seeds: Sequence[int],
+                     smoothness: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What the trajectory figure shows, as numbers: each run's maximum coverage on the drawn start seeds, and its
+    smoothness metrics' means with 95% bootstrap intervals over its episode rows (label -> [mean, low, high])."""
+    coverage = {label: [float(np.max(next(e for e in r.episodes if e.seed == seed).coverage)) for seed in seeds]
+                for label, r in zip(labels, runs)}
+    stats = {metric: {label: [(ci := bootstrap_ci([row.get(metric) for row in rows]))["mean"], ci["ci_low"],
+                              ci["ci_high"]] for label, rows in smoothness.items()} for metric, _ in SMOOTHNESS}
+    return {"seeds": [int(s) for s in seeds], "max_coverage": coverage, "smoothness": stats}
 
 
 def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Sequence[int] = DEFAULT_SEEDS,
@@ -325,7 +374,8 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
     entries = []
     for item in planned:
         save_figure(item.make(), out / item.file, dpi=REPORT_DPI)
-        entries.append({"file": item.file, "title": item.title, "caption": item.caption})
+        entries.append({"file": item.file, "title": item.title, "caption": item.caption,
+                        **({"facts": item.facts} if item.facts else {})})
     manifest: dict[str, Any] = {"run": str(run_dir), "figures": entries}
     if gif:
         seed = common_seeds({r.name: r.episodes for r in runs})[0]
@@ -340,7 +390,7 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
 
 #: The trained runs shipped with the repository (weights/README.md): what the notebooks show by default.
 SHIPPED = Path(__file__).resolve().parents[1] / "weights"
-SHIPPED_RUN, SHIPPED_COMPARE = SHIPPED / "ctm_act_unet", (SHIPPED / "act", SHIPPED / "diffusion")
+SHIPPED_RUN, SHIPPED_COMPARE = SHIPPED / "ctm_act_best", (SHIPPED / "act", SHIPPED / "diffusion")
 
 
 def env_run_dir() -> Path:

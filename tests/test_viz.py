@@ -212,9 +212,20 @@ def test_default_calls_prefer_calls_that_ran_more_than_one_tick(ctm_recorded):
     n = 12
     ticks = np.ones(n)
     ticks[[1, 3, 4, 9, 10]] = 4
-    episode = dataclasses.replace(ctm_recorded[1].episodes[0], call_steps=np.arange(n) * 8, ticks=ticks)
+    episode = dataclasses.replace(ctm_recorded[1].episodes[0], call_steps=np.arange(n) * 3, ticks=ticks)
     assert default_calls(episode) == [1, 3, 9, 10]  # spread over the five that thought, ends included
     assert default_calls(dataclasses.replace(episode, ticks=np.ones(n))) == [0, 4, 7, 11]  # too few: over all
+
+
+def test_default_calls_skip_the_repeats_of_a_stalled_agent(ctm_recorded):
+    """Once agent and block stop moving every call sees the same observation and repeats the first one."""
+    n = 12
+    recorded = ctm_recorded[1].episodes[0]
+    steps = np.arange(n) * 3
+    agent, block = recorded.agent_pos.copy(), recorded.block_pose.copy()
+    agent[steps[5]:], block[steps[5]:] = agent[steps[5]], block[steps[5]]  # stalled from call 5 on
+    episode = dataclasses.replace(recorded, call_steps=steps, ticks=np.full(n, 4), agent_pos=agent, block_pose=block)
+    assert default_calls(episode) == [0, 2, 3, 5]  # spread over calls 0-5, the first from the stalled state last
 
 
 def test_sync_events_and_chosen_tick():

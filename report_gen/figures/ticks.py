@@ -28,14 +28,27 @@ N_NEURONS = 64
 def default_calls(record: EpisodeRecord, count: int = 4) -> list[int]:
     """``count`` model calls spread evenly over the episode (the first and last candidates included); the
     candidates are the calls that ran more than one tick when there are that many, since a call that halted after
-    its first tick has nothing to show over ticks."""
+    its first tick has nothing to show over ticks, and among them only the first call from each state: an agent
+    that stalls sees nearly the same observation again, so its later calls repeat the first one."""
     n = len(record.call_steps)
     if n == 0:
         raise ValueError(f"episode of seed {record.seed} made no model call")
     thinking = np.flatnonzero(np.asarray(record.ticks) > 1)
-    pool = thinking if len(thinking) >= count else np.arange(n)
+    pool = _first_from_each_state(record, thinking if len(thinking) >= count else np.arange(n))
     picks = np.linspace(0, len(pool) - 1, min(count, len(pool))).round().astype(int)
     return sorted({int(pool[i]) for i in picks})
+
+
+def _first_from_each_state(record: EpisodeRecord, calls: np.ndarray) -> np.ndarray:
+    """``calls`` without those made from nearly the state of an earlier kept one: agent and block within a pixel,
+    the block's angle within 0.01 rad (a stalled agent jitters by a fraction of a pixel)."""
+    steps = np.asarray(record.call_steps)[calls]
+    state = np.hstack([record.agent_pos[steps], record.block_pose[steps, :2], record.block_pose[steps, 2:] * 100])
+    kept: list[int] = []
+    for i in range(len(calls)):
+        if all(np.abs(state[i] - state[j]).max() >= 1.0 for j in kept):
+            kept.append(i)
+    return calls[kept]
 
 
 def is_gated(gates: np.ndarray) -> bool:

@@ -68,7 +68,7 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
         "flags": {q.key: {} for q in (*QUESTIONS, OTHER)} | {q["key"]: q["flags"] for q in questions},
         "viz": [{"file": f, "title": v.title, "caption": v.caption, "run": v.run,
                  "run_label": runs_label(v.run.split(", ")), "kind": v.source.stem,
-                 "gated": _gated(v.run)} for v, f in zip(viz, viz_files)],
+                 "gated": _gated(v.run), "facts": v.facts} for v, f in zip(viz, viz_files)],
         "viz_compute": {f: c for v, f in zip(viz, viz_files) if v.source.stem == "compute" or v.episodes
                         for c in [_compute_words(v.episodes or (v.run,))] if c},
     }

@@ -1,15 +1,17 @@
 """Visualisation directories: figures made elsewhere, described by a figures.json manifest, embedded as they are.
 
 Manifest: ``{"run": str, "figures": [{"file": "x.png", "title": str, "caption": str}]}``; a figure drawn from the
-evaluation episodes of other runs than ``run`` lists them as ``"episodes": [run dirs]``. Everything is checked
+evaluation episodes of other runs than ``run`` lists them as ``"episodes": [run dirs]``, and one may carry the
+numbers it shows as ``"facts": {...}`` (``polibench viz`` writes them), which the report words. Everything is checked
 before the report is written, so a bad manifest fails fast with the file to fix.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from polibench.io import JSONFileError, read_json
 from report_gen.report.inputs import ReportError
@@ -27,6 +29,8 @@ class VizFigure:
     caption: str
     #: run directories whose evaluation episodes the figure shows, where they are not ``run``'s
     episodes: tuple[str, ...] = ()
+    #: numbers read off the drawn data (``report_gen.viz.ticks_facts`` and ``attention_facts``)
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
@@ -38,19 +42,19 @@ def load_viz(viz_dirs: list[Path]) -> list[VizFigure]:
         try:
             doc = read_json(manifest)
             entries = [(str(f["file"]), str(f.get("title", "")), str(f.get("caption", "")),
-                        tuple(map(str, f.get("episodes", [])))) for f in doc["figures"]]
+                        tuple(map(str, f.get("episodes", []))), dict(f.get("facts", {}))) for f in doc["figures"]]
             run = str(doc.get("run", d.name))
         except (JSONFileError, KeyError, TypeError) as exc:
             raise ReportError(f"{manifest} is not a figures manifest "
                               f'{{"run": ..., "figures": [{{"file", "title", "caption"}}]}}: {exc}') from exc
-        for file, title, caption, episodes in entries:
+        for file, title, caption, episodes, facts in entries:
             source = d / file
             if not source.is_file():
                 raise ReportError(f"{manifest} lists {file}, which is not a file in {d}")
             if source.suffix.lower() not in IMAGE_TYPES:
                 raise ReportError(f"{source}: pdflatex cannot include {source.suffix!r} files; use one of "
                                   f"{', '.join(IMAGE_TYPES)}")
-            figures.append(VizFigure(run, source, title, caption, episodes))
+            figures.append(VizFigure(run, source, title, caption, episodes, facts))
     return figures
 
 
