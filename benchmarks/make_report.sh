@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R=benchmarks/results/cpu
 sweeps=(
-  headline headline_6k_500 lerobot_act lerobot_diffusion
+  headline_long headline headline_6k_500 lerobot_act lerobot_diffusion
   halting_ctm_act_unet halting_ctm_act_mlp halting_ctm_act_tick_sync halting_pairing_first_last
   halting_gating_sigmoid inference_halting synapse gating pairing diffusion_mask_padding
   precision_act precision_diffusion precision_ctm_act_unet
@@ -15,7 +15,7 @@ sweeps=(
   screen_synapse screen_read_out screen_curriculum screen_carry screen_best_vs_default best_halting_inference screen_memory
   screen_tick_penalty screen_best_synapse screen_best_smooth
 )
-viz=(shipped gated_sigmoid_seed0 halting_predicted_error halting_3seeds)
+viz=(shipped halting_predicted_error halting_3seeds)
 rm -rf "$R/report"
 polibench report "${sweeps[@]/#/$R/}" "${viz[@]/#/--viz=$R/viz/}" \
   --speed benchmarks/results/speed_cpu.json --speed benchmarks/results/gpu/speed_h100.json --out "$R/report"
