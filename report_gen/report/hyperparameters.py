@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from report_gen.report.format import Tex, escape
 from report_gen.report.inputs import RunFacts, Sweep
+from report_gen.report.names import policy_name
 from report_gen.report.tables import Table
 
 class Row(NamedTuple):
@@ -55,7 +56,7 @@ ROWS: tuple[Row, ...] = tuple(Row(*r) for r in (
     ("neuron-level model", ("{p}.neuron_model",)),
     ("pairing", ("{p}.pairing",)),
     ("sync gating", ("{p}.gating",)),
-    ("halting rule", ("{p}.halting",)),
+    ("certainty head (halting rule)", ("{p}.halting",)),
     ("tick curriculum (fraction)", ("{p}.curriculum_fraction",)),
     ("tick penalty weight", ("tick_penalty.weight",)),
 ))
@@ -87,4 +88,4 @@ def hyperparameter_table(sweep: Sweep) -> Table:
     rows.append(["parameters", *(f"{f.n_params / 1e6:.2f}M" if f.n_params else "-" for f in first.values())])
     return Table("Hyperparameters of the headline policies, read from each variant's operative config (first "
                  "training seed); - where a policy has no such setting.", "tab:hyperparameters",
-                 ["setting", *first], [[Tex(escape(c)) for c in r] for r in rows])
+                 ["setting", *map(policy_name, first)], [[Tex(escape(c)) for c in r] for r in rows], compact=True)

@@ -48,14 +48,20 @@ def ranking(variants: Sequence[Mapping[str, Any]], metric: str) -> str:
 
 
 def ticks_used(sweep: Sweep) -> list[str]:
-    """How many of their ticks the CTM-ACT variants used per call, against the configured maximum."""
-    out = []
+    """How many of their ticks the CTM-ACT variants used per call, against the configured maximum; variants that
+    ran every tick of every call are said together."""
+    out, every = [], {}
     for v in _by_policy(sweep, "ctm_act"):
         stat = v["metrics"].get("ticks_per_call")
         t_max = sweep.runs[v["name"]][0].ticks
-        if stat:
+        if stat and t_max and stat["ci_low"] == stat["mean"] == stat["ci_high"] == t_max:
+            every.setdefault(t_max, []).append(policy_name(v["name"]))
+        elif stat:
             out.append(f"{policy_name(v['name'])} used {fmt_interval('ticks_per_call', stat)} ticks per call"
                        + (f" of at most {t_max}." if t_max else "."))
+    for t_max, names in every.items():
+        subject = names[0] if len(names) == 1 else f"{'Both' if len(names) == 2 else 'All of'} {join_words(names)}"
+        out.append(f"{subject} ran all {t_max} ticks of every call.")
     return out
 
 

@@ -25,6 +25,8 @@ class Table:
     label: str
     header: list[str]
     rows: list[list[Tex]]
+    #: set in smaller type with tighter rows, for a long table that should share its page with text
+    compact: bool = False
 
     @property
     def align(self) -> str:
