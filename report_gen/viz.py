@@ -176,15 +176,18 @@ class _Planned:
 
 def ticks_facts(episode: EpisodeRecord, calls: Sequence[int]) -> dict[str, Any]:
     """What the ticks figure shows, as numbers: the executed tick of each drawn call, mean certainty at tick 1 and
-    at the executed tick, and the ticks at which any neuron group fired a synchronisation event."""
+    at the executed tick, the ticks at which any neuron group fired a synchronisation event, and how many of the
+    episode's calls ran each number of ticks (where halting stops calls, whether they stop early, late or never)."""
     certainty, halt = episode.internals["certainty"], episode.internals["halt_tick"]
     executed = [chosen_tick(certainty[c], int(halt[c]))[0] for c in calls]
     gates = episode.internals["gates"]
     fired = [t for c in calls if is_gated(gates[c]) for t in np.flatnonzero(sync_events(gates[c]).any(axis=1))]
-    return {"executed_ticks": executed, "max_ticks": int(certainty.shape[1]),
+    return {"executed_ticks": executed,
             "certainty_tick1": float(np.mean(certainty[list(calls), 0])),
             "certainty_executed": float(np.mean([certainty[c, t - 1] for c, t in zip(calls, executed)])),
-            "event_ticks": sorted({int(t) + 1 for t in fired})}
+            "event_ticks": sorted({int(t) + 1 for t in fired}),
+            "calls_by_ticks": {str(t): int(n) for t, n in zip(*np.unique(episode.ticks.astype(int), return_counts=True))},
+            "calls_never_halted": int(np.sum(np.asarray(halt) < 0))}
 
 
 def attention_facts(episode: EpisodeRecord, layout: TokenLayout, calls: Sequence[int]) -> dict[str, Any]:
