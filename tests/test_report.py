@@ -644,15 +644,17 @@ def test_first_seeds_tilt_compares_the_first_starts_with_the_rest_on_the_same_we
     assert first_seeds_tilt(sweep, first=n) == []
 
 
-def _finished_copy(sweep_dir, tmp_path):
-    """A copy of a committed sweep gathered with --finished-only, with its list of runs still to come dropped, so
-    that its finished runs can stand in for a complete sweep at that budget (a test of the budget logic on real
-    verdicts; `polibench report` itself refuses the partial sweep)."""
+def _without_variant(sweep_dir, variant, tmp_path):
+    """A copy of a committed sweep without one variant (its runs, its results row and its sweep.json entry)."""
     copy = tmp_path / sweep_dir.name
     shutil.copytree(sweep_dir, copy)
-    doc = results(copy)
-    doc.pop("missing", None)
-    (copy / "results.json").write_text(json.dumps(doc))
+    shutil.rmtree(copy / "variants" / variant)
+    for name in ("results.json", "sweep.json"):
+        doc = json.loads((copy / name).read_text())
+        variants = doc["variants"]
+        doc["variants"] = ([v for v in variants if v["name"] != variant] if isinstance(variants, list)
+                           else {k: v for k, v in variants.items() if k != variant})
+        (copy / name).write_text(json.dumps(doc))
     return copy
 
 
@@ -666,7 +668,7 @@ def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path)
 
     cpu = REPO / "benchmarks" / "results" / "cpu"
     six, six_500 = load_sweep(cpu / "headline"), load_sweep(cpu / "headline_6k_500")
-    long = load_sweep(_finished_copy(cpu / "headline_long", tmp_path))
+    long = load_sweep(cpu / "headline_long")
     shift = budget_shift([six, six_500, long])
     assert shift["ctm"] == "CTM-ACT (unet)" and (shift["first"], shift["last"]) == (6000, 30000)
     def verdicts(sweep, base):
@@ -677,11 +679,16 @@ def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path)
     # ACT only at 30000 steps)
     at_long = [v["name"] for v in long.variants if long.policy(v["name"]) in ("act", "diffusion")]
     first, last = (row["verdicts"] for row in shift["rows"])
-    assert first == {"act": verdicts(six_500, "act"), "diffusion": verdicts(six, "diffusion")}
+    # both baselines from the 500-episode sweep, not the 50-episode one that also has them
+    assert first == {"act": verdicts(six_500, "act"), "diffusion": verdicts(six_500, "diffusion")}
+    assert verdicts(six, "diffusion") != verdicts(six_500, "diffusion")  # so the choice of sweep is tested
     assert last == {b: verdicts(long, b) for b in at_long} and {"act", "diffusion"} <= set(at_long)
-    # each comparison named once: per baseline where the budget's verdicts come from two sweeps, once for all
+    # each comparison named once, for all baselines where one sweep gives every verdict of the budget, and per
+    # baseline where they come from two (Diffusion Policy left out of the 500-episode sweep)
+    assert shift["rows"][0]["sentence"].endswith("(all from headline_6k_500, 3 seeds x 500 episodes).")
+    mixed = budget_shift([six, load_sweep(_without_variant(cpu / "headline_6k_500", "diffusion", tmp_path)), long])
     assert ("(against ACT: headline_6k_500, 3 seeds x 500 episodes; Diffusion Policy: headline, 3 seeds x 50 "
-            "episodes)") in shift["rows"][0]["sentence"]
+            "episodes)") in mixed["rows"][0]["sentence"]
     assert shift["rows"][1]["sentence"].endswith("(all from headline_long, 3 seeds x 500 episodes).")
     changed = {(c["baseline"], c["metric"]) for c in shift["changes"]}
     assert changed == {(name, m) for b, name in (("act", "ACT"), ("diffusion", "Diffusion Policy"))
@@ -693,7 +700,7 @@ def test_a_reference_is_set_beside_our_runs_of_its_own_budget_and_episodes(tmp_p
     """LeRobot's 6000-step runs are checked against our 6000-step runs on their own 50 starts, not against the
     longer headline; the captions say which runs, and call times name the batch the evaluation stepped."""
     cpu = REPO / "benchmarks" / "results" / "cpu"
-    long = _finished_copy(cpu / "headline_long", tmp_path)
+    long = cpu / "headline_long"
     tex = build_report([long, cpu / "headline", cpu / "headline_6k_500", cpu / "lerobot_act"], tmp_path / "out",
                        compile=False).read_text()
     tex = " ".join(unescape(tex).replace(r"\allowbreak{}", "").split())
@@ -748,7 +755,7 @@ def test_the_headline_says_how_much_of_the_lead_over_act_survives_the_capacity_m
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts
 
-    long = _finished_copy(REPO / "benchmarks" / "results" / "cpu" / "headline_long", tmp_path)
+    long = REPO / "benchmarks" / "results" / "cpu" / "headline_long"
     facts = headline_facts(load_sweep(long))
     ctm = {"CTM-ACT (screened)": "ctm_act_best", "CTM-ACT (unet)": "ctm_act_unet"}[facts["ctm"]]
     small, big = (pair_verdicts(load_sweep(long), [(ctm, b)])[0].results for b in ("act", "act_capacity"))
@@ -776,7 +783,7 @@ def test_the_screened_headline_row_is_set_against_the_default_it_replaced(tmp_pa
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts
 
-    long = _finished_copy(REPO / "benchmarks" / "results" / "cpu" / "headline_long", tmp_path)
+    long = REPO / "benchmarks" / "results" / "cpu" / "headline_long"
     facts = headline_facts(load_sweep(long))
     passed, = facts["passed_over"]
     pair, = pair_verdicts(load_sweep(long), [("ctm_act_best", "ctm_act_unet")])

@@ -135,7 +135,8 @@ def _bar_panel(ax: Any, entries: Sequence[Entry], metric: str) -> None:
     for xi, s in zip(x, stats):
         seeds = [v for v in (s or {}).get("seed_means", []) if _finite(v)]
         ax.scatter([xi] * len(seeds), seeds, color="k", s=10, zorder=3)
-    ax.set_xticks(x, names, rotation=30, ha="right", rotation_mode="anchor")
+    # steeper for many bars, whose long names would otherwise run into each other
+    ax.set_xticks(x, names, rotation=30 if len(names) <= 3 else 60, ha="right", rotation_mode="anchor")
     ax.set_title(label)
     if log:
         ax.set_yscale("log")
