@@ -186,7 +186,8 @@ def ticks_facts(episode: EpisodeRecord, calls: Sequence[int]) -> dict[str, Any]:
             "certainty_tick1": float(np.mean(certainty[list(calls), 0])),
             "certainty_executed": float(np.mean([certainty[c, t - 1] for c, t in zip(calls, executed)])),
             "event_ticks": sorted({int(t) + 1 for t in fired}),
-            "calls_by_ticks": {str(t): int(n) for t, n in zip(*np.unique(episode.ticks.astype(int), return_counts=True))},
+            "calls_by_ticks": {str(t): int(n)
+                               for t, n in zip(*np.unique(episode.ticks.astype(int), return_counts=True))},
             "calls_never_halted": int(np.sum(np.asarray(halt) < 0))}
 
 

@@ -60,7 +60,8 @@ def test_eval_and_viz_run_on_the_shipped_weights(tmp_path, monkeypatch):
                  str(tmp_path / "viz")]) == 0
     captions = [f["caption"] for f in json.loads((tmp_path / "viz" / "figures.json").read_text())["figures"]]
     # the shipped CTM-ACT never halts (its predicted-error rule has no tolerance): no infinite threshold in words
-    assert captions and all("halting off: every call runs all ticks" in c and "certainty inf" not in c for c in captions)
+    assert captions and all("halting off: every call runs all ticks" in c and "certainty inf" not in c
+                            for c in captions)
     monkeypatch.delenv("POLIBENCH_RUN_DIR", raising=False)
     monkeypatch.delenv("POLIBENCH_COMPARE_DIRS", raising=False)
     assert env_run_dir() == SHIPPED_RUN and env_compare_dirs() == list(SHIPPED_COMPARE)  # the notebooks' defaults

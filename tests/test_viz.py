@@ -250,6 +250,13 @@ def test_viz_run_writes_the_manifest_and_every_file_it_lists(runs, tmp_path):
     assert "all 2 episodes of the run's saved protocol evaluation" in captions["compute.png"]  # not only the recorded ones
     assert "training seed 0" in record["figures"][-1]["title"] and "CTM-ACT" in captions["trajectories.png"]
     assert "gate of each neuron group" in captions["ticks.png"]  # the tiny run's core is gated (sigmoid)
+    # the numbers a report words come with the figures they describe, read off the same recording
+    facts = {f["file"]: f.get("facts", {}) for f in record["figures"]}
+    ticks, attention, paths = facts["ticks.png"], facts["attention.png"], facts["trajectories.png"]
+    assert 1 <= len(ticks["executed_ticks"]) <= 4 and sum(ticks["calls_by_ticks"].values()) == attention["calls"]
+    assert sum(attention["tick1"].values()) == pytest.approx(1.0, abs=1e-4)  # a tick's weights sum to one
+    assert paths["seeds"] == SEEDS[:2] and set(paths["max_coverage"]) == {"CTM-ACT", "ACT"}
+    assert all(low <= mean <= high for runs in paths["smoothness"].values() for mean, low, high in runs.values())
 
     only = json.loads(viz_run(ctm, tmp_path / "ticks_only", seeds=SEEDS[:1], max_steps=20, only=["ticks"]).read_text())
     assert [f["file"] for f in only["figures"]] == ["ticks.png"]
