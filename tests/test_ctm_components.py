@@ -104,6 +104,17 @@ def test_unet_widths_shrink_to_the_bottleneck():
     assert [block[1].out_features for block in unet.down] == [48, 32, 16]
 
 
+def test_a_wider_unet_projects_its_outer_level_to_the_neurons():
+    unet = registry.get("synapse", "unet")(d_input=D_IN, d_model=64, n_sync_action=PA, depth=3, min_width=16,
+                                           width=256)
+    assert unet.first[0].out_features == 256 and [block[1].out_features for block in unet.down] == [136, 16]
+    assert unet(torch.randn(B, D_IN), torch.randn(B, 64), 0, torch.randn(B, PA)).shape == (B, 64)
+    plain = registry.get("synapse", "unet")(d_input=D_IN, d_model=64, n_sync_action=PA)
+    assert plain.to_neurons is None  # width None keeps the upstream layout, so earlier runs' weights load
+    with pytest.raises(ValueError, match="at least min_width"):
+        registry.get("synapse", "unet")(d_input=D_IN, d_model=64, n_sync_action=PA, width=8)
+
+
 def test_tick_sync_synapse_depends_on_the_tick():
     synapse = registry.get("synapse", "tick_sync")(d_input=D_IN, d_model=D, n_sync_action=PA)
     torch.nn.init.normal_(synapse.film.weight)

@@ -24,7 +24,8 @@ from polibench.slots import ComponentSlot
 class CTMACTPolicy(Policy):
     """ACT encoder -> CTM core (T ticks, per-tick chunks and certainty) -> the chunk of the halting tick.
 
-    Encoder arguments are ACT's (see ``policy.act``); defaults are the CPU-track sizes of gin/act.gin.
+    Encoder arguments are ACT's (see ``policy.act``), ``n_obs_steps`` included (one encoder token per entry and
+    history step); defaults are the CPU-track sizes of gin/act.gin.
 
     Args:
         neurons: D, neurons of the CTM core.
@@ -59,6 +60,7 @@ class CTMACTPolicy(Policy):
         spec: FeatureSpec,
         horizon: int = 20,
         n_action_steps: int = 1,
+        n_obs_steps: int = 1,
         temporal_ensemble_coeff: float | None = 0.01,
         dim: int = 128,
         heads: int = 4,
@@ -97,7 +99,7 @@ class CTMACTPolicy(Policy):
             raise ValueError(f"policy.ctm_act.train_windows must be >= 1, and > 1 only with carry_state = True "
                              f"(got train_windows={train_windows}, carry_state={carry_state})")
         slots = self.SLOTS
-        super().__init__(spec, n_obs_steps=1, horizon=horizon, n_action_steps=n_action_steps,
+        super().__init__(spec, n_obs_steps=n_obs_steps, horizon=horizon, n_action_steps=n_action_steps,
                          temporal_ensemble_coeff=temporal_ensemble_coeff, losses=slots["losses"].build(losses))
         self.max_ticks = ticks
         self.ticks = ticks  # current T: the curriculum lowers it during training; a loaded policy uses T_max
