@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import collections.abc
 import dataclasses
 import importlib.util
@@ -96,6 +97,42 @@ def check_field_types(settings: Any) -> None:
 
 def operative_config() -> str:
     return gin.operative_config_str()
+
+
+def _bindings(text: str) -> dict[str, str]:
+    """``name = value`` of an operative config (comments dropped, a value's continuation lines joined)."""
+    bindings: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and key is not None:
+            bindings[key] += " " + line.strip()
+            continue
+        key, _, value = line.partition(" = ")
+        bindings[key] = value.strip()
+    return bindings
+
+
+def _is_default(key: str, value: str) -> bool:
+    """Whether binding ``key = value`` sets a registered parameter to the default its code declares."""
+    selector, _, param = key.rpartition(".")
+    try:
+        declared = inspect.signature(gin.config._REGISTRY.get_match(selector).wrapped).parameters[param].default
+        return declared is not inspect.Parameter.empty and ast.literal_eval(value) == declared
+    except (KeyError, ValueError, SyntaxError, TypeError, AttributeError):  # unknown name, or not a literal
+        return False
+
+
+def added_defaults(old: str, new: str) -> list[str] | None:
+    """The bindings operative config ``new`` adds to ``old`` when every difference is a parameter at its default,
+    as when code that gained a parameter resumes a run started before (``old`` could not name it); None when the
+    two differ in anything else (a changed or dropped binding, or an added one off its default)."""
+    before, after = _bindings(old), _bindings(new)
+    if any(after.get(key) != value for key, value in before.items()):
+        return None
+    added = [f"{key} = {value}" for key, value in after.items() if key not in before]
+    return added if all(_is_default(*line.split(" = ", 1)) for line in added) else None
 
 
 def describe(exc: Exception) -> str:

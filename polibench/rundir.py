@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from polibench.config import added_defaults
 from polibench.io import read_json, write_json, write_text
 from polibench.locking import LOCK_FILE, exclusive
 
@@ -103,11 +104,15 @@ class RunDir:
     def write_config(self, text: str, resume: bool) -> None:
         """Save the operative config and its hash; on resume it must equal the saved one (else the run would mix
         two configs)."""
-        if resume and self.config_path.exists() and self.config_path.read_text() != text:
-            raise RunDirError(
-                f"the config differs from the one {self.path} was started with ({self.config_path}); "
-                "resume with the same gin files and bindings, or start a new run with another --out"
-            )
+        if resume and self.config_path.exists() and (saved := self.config_path.read_text()) != text:
+            added = added_defaults(saved, text)
+            if added is None:
+                raise RunDirError(
+                    f"the config differs from the one {self.path} was started with ({self.config_path}); "
+                    "resume with the same gin files and bindings, or start a new run with another --out"
+                )
+            log.info("%s: resuming with parameters added to the code since the run started, at their defaults "
+                     "(the saved config gains them): %s", self.path, "; ".join(added))
         write_text(self.config_path, text)
         self.write_run_info({"config_sha256": text_sha256(text)})
 

@@ -4,6 +4,7 @@ and an interrupted run resumes to exactly the weights of an uninterrupted one.""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -178,3 +179,21 @@ def test_periodic_quick_eval_is_logged_during_training(tmp_path, zarr_path, n_en
     evals = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines() if '"eval"' in x]
     assert [e["step"] for e in evals] == [6, 12]
     assert all(0.0 <= e["eval"]["avg_max_coverage"] <= e["eval"]["avg_max_reward"] <= 1.0 for e in evals)
+
+
+def test_a_run_started_before_a_parameter_existed_resumes_at_its_default(finished_run, tmp_path, zarr_path, capsys):
+    """Code that gained a parameter writes it (at its default) into the operative config; a run whose saved config
+    predates it still resumes, and the saved config gains the line. Any other difference is still refused."""
+    data = f"data_source.pusht_zarr.path = '{zarr_path}'"
+    old = tmp_path / "old"
+    shutil.copytree(finished_run, old)
+    config = (old / "config.gin").read_text()
+    assert "act.n_obs_steps = 1\n" in config
+    (old / "config.gin").write_text(config.replace("act.n_obs_steps = 1\n", ""))  # as if written before it existed
+    assert run_cli(old, data, resume=True) == 0
+    assert (old / "config.gin").read_text() == config
+    changed = tmp_path / "changed"
+    shutil.copytree(finished_run, changed)
+    (changed / "config.gin").write_text(config.replace("act.n_obs_steps = 1\n", "act.n_obs_steps = 2\n"))
+    assert run_cli(changed, data, resume=True) == EXIT_USER_ERROR
+    assert "the config differs" in capsys.readouterr().err
