@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 import pytest
 import torch
 
-from components.data_source.pusht_zarr import PushTZarr
-from polibench.config import parse
+from polibench.components.data_source.pusht_zarr import PushTZarr
+from polibench.config import CONFIG_DIR, parse
 from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
@@ -46,7 +46,7 @@ def make_policy(data, device) -> Callable[[str, Sequence[str]], Policy]:
     """Build the policy a gin file assembles (untrained), with normalisation stats from real data."""
 
     def build(gin_file: str, params: Sequence[str] = ()) -> Policy:
-        parse([REPO / "gin" / gin_file], params)
+        parse([CONFIG_DIR / gin_file], params)
         policy = build_policy(Experiment(), KEYPOINTS)
         policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in KEYPOINTS.vector_keys}
                                                  | {"action": data.action}))

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from components.data_source.pusht_zarr import PushTZarr
-from polibench.config import parse
+from polibench.components.data_source.pusht_zarr import PushTZarr
+from polibench.config import CONFIG_DIR, parse
 from polibench.data.windows import WindowSampler
 from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
@@ -36,7 +36,7 @@ def main() -> None:
 
     data = PushTZarr(max_episodes=20).load()  # $POLIBENCH_PUSHT_ZARR or the cache
     spec = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
-    parse([REPO / "gin" / args.gin_file], ["halting.variance.enabled = False"])
+    parse([CONFIG_DIR / args.gin_file], ["halting.variance.enabled = False"])
     policy = build_policy(Experiment(), spec)
     policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in spec.vector_keys} | {"action": data.action}))
     policy.set_training_progress(10**9, 10**9)

@@ -1,8 +1,8 @@
 """Speed benchmarks (pytest-benchmark): per-call inference latency at batch 1, training-step throughput, and
 evaluation throughput against the bare gym-pusht step rate, measured in one session so ratios are comparable.
 
-Run: ``python -m pytest benchmarks --benchmark-json=benchmarks/results/speed_cpu.json`` then
-``python benchmarks/ratios.py benchmarks/results/speed_cpu.json`` for the ratios against ACT and LeRobot.
+Run: ``python -m pytest benchmarks --benchmark-json=studies/ctm_act_pusht/results/speed_cpu.json`` then
+``python benchmarks/ratios.py studies/ctm_act_pusht/results/speed_cpu.json`` for the ratios against ACT and LeRobot.
 Training steps run in fp32 and under bf16 autocast (``polibench.TrainConfig.precision``), each precision its own
 group. On a GPU machine set
 ``POLIBENCH_BENCH_DEVICE=cuda``: every timed call then ends with the chunk or loss back on the host, so GPU work is

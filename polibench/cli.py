@@ -19,6 +19,11 @@ from rich.table import Table
 from polibench.console import console, err_console, metrics_table
 from polibench.rundir import EVAL_SUBDIR
 
+#: What `polibench run -h` (and a `run` without a config) shows first.
+RUN_EXAMPLE = """examples:
+  polibench run act include/quick --out runs/quick_act    # ACT, a one-minute budget
+  polibench run ctm_act_unet --out runs/ctm_act             # CTM-ACT at the CPU budget
+  polibench run my_policy.gin --gin_param 'polibench.TrainConfig.steps = 2000'"""
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 PIPED_WIDTH = 160
@@ -48,17 +53,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_configs(args: argparse.Namespace) -> int:
+    from polibench.config import shipped_configs
+
+    out = console if console.is_terminal else Console(width=PIPED_WIDTH)
+    table = Table(title="shipped configs: `polibench run NAME` (a file path works too)", title_justify="left")
+    table.add_column("name", style="bold cyan", no_wrap=True)
+    table.add_column("what it sets")
+    for name, summary in shipped_configs().items():
+        table.add_row(name, summary)
+    out.print(table)
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from polibench.config import parse
     from polibench.experiment import run
 
+    if not args.gin_files:
+        err_console.print("polibench run needs a gin config (a file, or a shipped config: `polibench configs`).\n"
+                          + RUN_EXAMPLE, highlight=False)
+        return EXIT_USER_ERROR
     params = list(args.gin_param)
     if args.data:
         params.append(f"data_source.pusht_zarr.path = '{Path(args.data).resolve()}'")
     if args.episodes is not None:
         params.append(f"polibench.EvalConfig.episodes = {args.episodes}")
     parse(args.gin_files, params)
-    out = Path(args.out) if args.out else Path("runs") / Path(args.gin_files[-1]).stem
+    out = Path(args.out) if args.out else Path("runs") / Path(args.gin_files[0]).stem
     run(out, resume=args.resume, progress=not args.no_progress)
     console.print(f"[green]run directory: {out}")
     return 0
@@ -136,10 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", nargs="?", help="only this kind (e.g. synapse)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("run", help="train and evaluate the policy a gin config assembles")
-    p.add_argument("gin_files", nargs="+", help="gin files, parsed in order")
+    p = sub.add_parser("configs", help="the shipped gin configs, by name, with what each sets")
+    p.set_defaults(func=_cmd_configs)
+
+    p = sub.add_parser("run", help="train and evaluate the policy a gin config assembles",
+                       epilog=RUN_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("gin_files", nargs="*", help="gin files or shipped config names (`polibench configs`), parsed "
+                                                "in order: later bindings win")
     p.add_argument("--gin_param", "--gin-param", action="append", default=[], help="extra binding, e.g. 'X.y = 3'")
-    p.add_argument("--out", help="run directory (default runs/<config name>)")
+    p.add_argument("--out", help="run directory (default runs/<first config's name>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--data", help="path to pusht_cchi_v7_replay.zarr (default: $POLIBENCH_PUSHT_ZARR or the cache)")
     p.add_argument("--episodes", type=int, help="evaluation episodes after training (default: the config's "
@@ -215,8 +242,7 @@ _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
      "re-evaluate trained runs once per value of an inference-time gin binding (e.g. halting on/off)"),
     (None, "reevaluate", "polibench.sweep.reevaluate",
      "evaluate trained runs again under one protocol (e.g. 500 episodes), gathered as a sweep, one variant a call"),
-    (None, "viz", "report_gen.viz", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),
-    (None, "report", "report_gen.report", "LaTeX report (CTM-ACT_PushT_report.pdf) from sweep and run directories"),
+    (None, "viz", "polibench.viz.run", "figures of a trained run: tick traces, attention, adaptive compute, trajectories"),
     ("data", "export-lerobot", "polibench.data.lerobot_export", "write the Push-T zarr data as a LeRobotDataset"),
 )
 
@@ -243,7 +269,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 _REPO = Path(__file__).resolve().parent.parent
 #: Where an exception raised on purpose, with a worded message, comes from: our packages, and gin (config errors).
-_OWN_SOURCES = (_REPO / "polibench", _REPO / "components", _REPO / "report_gen", Path(gin.__file__).resolve().parent)
+_OWN_SOURCES = (_REPO / "polibench", Path(gin.__file__).resolve().parent)
 
 
 def is_user_error(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import logging
 import re
+import sys
 import types
 import typing
 from pathlib import Path
@@ -17,10 +18,14 @@ from typing import Any, Sequence
 import gin
 from gin.config import ConfigurableReference
 
+from polibench import registry
 from polibench.registry import _closest, load_plugins
 
-#: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
-GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
+#: The shipped gin configs (package data), searched for ``include`` lines after the including file's own folder.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: How commands and sweep records name a shipped config: ``gin/act.gin`` is ``CONFIG_DIR / "act.gin"`` (the folder
+#: the configs lived in before they became package data; a file of that path in the working directory wins).
+SHIPPED_PREFIX = "gin/"
 #: A run directory's saved config and the record beside it that marks the folder as a run (polibench.rundir).
 RUN_CONFIG, RUN_INFO = "config.gin", "run.json"
 
@@ -51,19 +56,55 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
 
     register_configurables()
     gin.clear_config()
-    files = [Path(f) for f in gin_files]
+    files = [find_config(f) for f in gin_files]
+    for folder in dict.fromkeys(str(f.resolve().parent) for f in files if not f.is_relative_to(CONFIG_DIR)):
+        if folder not in sys.path:  # a gin file's own folder is importable from it, as a script's is
+            sys.path.append(folder)
     for f in files:
-        if not f.is_file():
-            raise ConfigError(f"gin file not found: {f}.{_closest(str(f), _gin_files_near(f))}".rstrip("."))
         if f.name == RUN_CONFIG and (f.parent / RUN_INFO).is_file():
             check_run_config(f.read_text(), f)
         gin.add_config_file_search_path(str(f.resolve().parent))
-    gin.add_config_file_search_path(str(GIN_DIR))
+    gin.add_config_file_search_path(str(CONFIG_DIR))
     try:
         gin.parse_config_files_and_bindings([str(f) for f in files], list(gin_params), finalize_config=False)
     except Exception as exc:  # gin raises ValueError/SyntaxError/KeyError with location details in the message
         raise ConfigError(describe(exc)) from exc
     check_bound_types()
+
+
+def find_config(name: str | Path) -> Path:
+    """The gin file ``name`` means: a file at that path, else a shipped config by name (``act``, ``act.gin``,
+    ``include/quick.gin``, or ``gin/act.gin`` as commands wrote it before the configs became package data)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a gin file: name a .gin file in it "
+                          f"({', '.join(sorted(p.name for p in path.glob('*.gin'))) or 'it holds none'})")
+    text = str(name).removeprefix(SHIPPED_PREFIX)
+    shipped = CONFIG_DIR / (text if text.endswith(".gin") else f"{text}.gin")
+    if not path.is_absolute() and shipped.is_file():
+        return shipped
+    raise ConfigError(f"gin file not found: {name} (neither a file nor a shipped config; `polibench configs` lists "
+                      f"those).{_closest(str(name), _gin_files_near(path))}".rstrip("."))
+
+
+def shipped_configs() -> dict[str, str]:
+    """Each shipped config's name (what ``polibench run NAME`` takes) and the first line of its leading comment."""
+    summaries = {}
+    for path in sorted(CONFIG_DIR.rglob("*.gin")):
+        first = next((ln.lstrip("# ").strip() for ln in path.read_text().splitlines() if ln.startswith("#")), "")
+        summaries[str(path.relative_to(CONFIG_DIR).with_suffix(""))] = first
+    return summaries
+
+
+def portable_config_name(gin_file: str | Path, root: Path) -> str:
+    """A gin file (or a run directory) as a record names it: ``gin/<name>`` for a shipped config, relative to
+    ``root`` inside it (a committed sweep resumes from any checkout location), else absolute."""
+    path = (Path(gin_file) if Path(gin_file).exists() else find_config(gin_file)).resolve()
+    if path.is_relative_to(CONFIG_DIR):
+        return SHIPPED_PREFIX + str(path.relative_to(CONFIG_DIR))
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def register_configurables() -> None:
@@ -143,12 +184,20 @@ def describe(exc: Exception) -> str:
     hint = ""
     if match := re.search(r"No configurable matching (?:reference )?'@?([\w./]+)", msg):
         name = match.group(1).rsplit("/", 1)[-1]
+        kind, _, component = name.rpartition(".")
+        if kind in registry.KINDS and component not in registry.names(kind):
+            known = registry.names(kind)
+            return (f"no module registered {kind} {component!r}.{_closest(name, [f'{kind}.{n}' for n in known])} "
+                    f"If it is your own, import the module that registers it: an `import my_module` line at the top "
+                    f"of your gin file (a module next to the gin file is importable), or install a package that "
+                    f"lists it in the `polibench.components` entry-point group. Registered {kind} components: "
+                    f"{', '.join(known)}.\n{msg}")
         hint = (f"\n {_closest(name, configurable_names())} Check the name against `polibench list` (components "
                 "are `<kind>.<name>`, e.g. `policy.act`).")
     elif match := re.search(r"Configurable '([\w./]+)' doesn't have a parameter named '(\w+)'", msg):
         hint = f"\n {_closest(match.group(2), parameter_names(match.group(1)))}".rstrip()
     elif match := re.search(r"Unable to open file: (\S+?)\. Searched", msg):
-        hint = f"\n {_closest(match.group(1), _gin_files_near(GIN_DIR / 'any.gin'))}".rstrip()
+        hint = f"\n {_closest(match.group(1), _gin_files_near(CONFIG_DIR / 'any.gin'))}".rstrip()
     elif isinstance(exc, TypeError) and (shadows := _shadowing_folders()):
         hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
                 f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
@@ -171,14 +220,14 @@ def _gin_files_near(path: Path) -> list[str]:
     """gin files a mistyped ``path`` may have meant: those in its folder, and the repository's (as an include
     names them)."""
     near = [str(p) for p in path.parent.glob("*.gin")] if path.parent.is_dir() else []
-    return near + [str(p.relative_to(GIN_DIR)) for p in GIN_DIR.rglob("*.gin")]
+    return near + [str(p.relative_to(CONFIG_DIR)) for p in CONFIG_DIR.rglob("*.gin")]
 
 
 def _shadowing_folders() -> list[str]:
     """Folders on sys.path named like a subfolder of gin/: gin's package reader finds them as namespace packages
     (no file origin) and fails with a TypeError instead of trying the next search path."""
     out = []
-    for sub in sorted(p.name for p in GIN_DIR.iterdir() if p.is_dir()):
+    for sub in sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir()):
         spec = importlib.util.find_spec(sub) if sub.isidentifier() else None
         if spec is not None and spec.origin is None:
             out.extend(str(loc) for loc in spec.submodule_search_locations or [])

@@ -25,11 +25,11 @@ from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
 from polibench.io import write_json
-from polibench.normalize import minmax_stats
-from polibench.precision import slow_precision_warning
-from polibench.policy import FeatureSpec, Policy
-from polibench.provenance import provenance
 from polibench.locking import exclusive
+from polibench.normalize import minmax_stats
+from polibench.policy import FeatureSpec, Policy
+from polibench.precision import slow_precision_warning
+from polibench.provenance import provenance
 from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target
 from polibench.tracks import get_track
 from polibench.training.checkpoint import newest_intact_checkpoint, save_weights

@@ -150,7 +150,7 @@ def load_plugins() -> None:
     if _PLUGINS_LOADED:
         return
     _PLUGINS_LOADED = True
-    importlib.import_module("components")
+    importlib.import_module("polibench.components")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()

@@ -9,7 +9,7 @@ import gin
 import pytest
 import torch
 
-from polibench.data.download import ENV_VAR
+from polibench.data.download import ENV_VAR, PUSHT_URL
 
 DEFAULT_ZARR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pusht" / "pusht_cchi_v7_replay.zarr"
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +40,8 @@ def zarr_path() -> Path:
     keypoints track should not ask: the default source (this zarr through the variable, or embedded) serves it."""
     path = find_pusht_zarr()
     if path is None:
-        pytest.skip(f"needs the full Push-T zarr: set {ENV_VAR}=/path/to/pusht_cchi_v7_replay.zarr")
+        pytest.skip(f"needs the full Push-T zarr with images: unzip Diffusion Policy's {PUSHT_URL} and set "
+                    f"{ENV_VAR}=/path/to/pusht/pusht_cchi_v7_replay.zarr")
     return path
 
 
@@ -76,6 +77,6 @@ def clean_gin():
 @pytest.fixture(scope="session")
 def small_data():
     """The first 12 real episodes, keypoints track, from the default source ($POLIBENCH_PUSHT_ZARR or embedded)."""
-    from components.data_source.pusht_zarr import PushTZarr
+    from polibench.components.data_source.pusht_zarr import PushTZarr
 
     return PushTZarr(max_episodes=12).load()

@@ -11,12 +11,12 @@ import torch
 
 from polibench import registry
 from polibench.cli import EXIT_USER_ERROR, main
+from polibench.config import CONFIG_DIR
 from polibench.policy import FeatureSpec, Policy
 from polibench.slots import ComponentSlot
-from polibench.sweep.aggregate import mark_ties, to_markdown, variant_stats
+from polibench.sweep.aggregate import to_markdown, variant_stats
 from polibench.sweep.axes import load_base, resolve, split_values
 from polibench.tracks import TRACKS
-from tests.conftest import REPO
 from tests.tiny_run import TINY
 
 VARIANTS = ("state_token", "mlp_token")
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("data_env")
 
 
 def ablate_cli(out, *extra: str, seeds: int = 2) -> int:
-    args = ["ablate", "--axis", "encoder", "--values", ",".join(VARIANTS), "--base", str(REPO / "gin" / "act.gin"),
+    args = ["ablate", "--axis", "encoder", "--values", ",".join(VARIANTS), "--base", str(CONFIG_DIR / "act.gin"),
             "--seeds", str(seeds), "--out", str(out), "--no-progress"]
     for binding in TINY:
         args += ["--gin_param", binding]
@@ -65,7 +65,7 @@ def test_sweep_writes_runs_and_results(sweep):
         cov = v["metrics"]["avg_max_coverage"]
         assert cov["ci_low"] <= cov["mean"] <= cov["ci_high"] and len(cov["seed_means"]) == 2
         assert cov["mean"] == pytest.approx(sum(cov["seed_means"]) / 2)  # equal episodes per seed
-        assert v["metrics"]["avg_max_reward"]["vs_best"] in ("best", "tie", "worse")
+        assert "vs_best" not in v["metrics"]["avg_max_reward"]  # better and worse: polibench verdicts only
     csv_lines = (sweep / "results.csv").read_text().splitlines()
     assert csv_lines[0].startswith("variant,metric,mean,ci_low,ci_high") and len(csv_lines) > 2 * 5
     markdown = (sweep / "results.md").read_text()
@@ -123,7 +123,7 @@ def test_included_files_follow_every_variant_config(tmp_path):
     protocol = tmp_path / "protocol.gin"
     protocol.write_text("polibench.EvalConfig.seed0 = 4242\n")
     out = tmp_path / "policies"
-    args = ["ablate", "--axis", "policy", "--values", str(REPO / "gin" / "act.gin"), "--include", str(protocol),
+    args = ["ablate", "--axis", "policy", "--values", str(CONFIG_DIR / "act.gin"), "--include", str(protocol),
             "--out", str(out), "--no-progress"]
     for binding in TINY:
         args += ["--gin_param", binding]
@@ -137,23 +137,23 @@ def test_included_files_follow_every_variant_config(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--axis", "ticks", "--include", "gin/include/no_such_budget.gin"],
-     "--include file(s) not found: gin/include/no_such_budget.gin"),
+     "--include: gin file not found: gin/include/no_such_budget.gin"),
     (["--axis", "synaps"], "Did you mean 'synapse'? Valid axes: policy, backbone, encoder"),
     (["--axis", "encoder", "--values", "state_token,mlp_tokn"],
      "Registered encoder components: image_tokens, mlp_token, state_token"),
-    (["--axis", "synapse", "--base", str(REPO / "gin" / "act.gin")],
+    (["--axis", "synapse", "--base", str(CONFIG_DIR / "act.gin")],
      "builds no synapse. Its component parameters: polibench.Experiment.data_source (data_source), policy.act.encoders"),
     (["--axis", "policy.ctm_act.tick", "--values", "1,5"], "Did you mean 'policy.ctm_act.ticks'?"),
 ])
 def test_unknown_axis_or_value_is_a_clear_error(tmp_path, capsys, argv, message):
-    base = ["--base", str(REPO / "gin" / "ctm_act_unet.gin")]
+    base = ["--base", str(CONFIG_DIR / "ctm_act_unet.gin")]
     assert main(["ablate", *base, *argv, "--out", str(tmp_path / "sweep"), "--no-progress"]) == EXIT_USER_ERROR
     assert message in capsys.readouterr().err.replace("\n", " ")
     assert not (tmp_path / "sweep").exists()
 
 
 def test_axis_resolution_finds_the_binding_of_each_kind():
-    ctm = load_base([REPO / "gin" / "ctm_act_unet.gin"], [])
+    ctm = load_base([CONFIG_DIR / "ctm_act_unet.gin"], [])
     synapse = resolve("synapse", None, ctm)
     assert synapse.target == "policy.ctm_act.synapse"
     assert [v.gin_params for v in synapse.variants] == [(f"policy.ctm_act.synapse = @synapse.{n}",)
@@ -168,9 +168,9 @@ def test_axis_resolution_finds_the_binding_of_each_kind():
     policies = resolve("policy", ["act", "diffusion", "ctm_act"], ctm)
     assert [v.gin_files[0].rsplit("/", 1)[1] for v in policies.variants] == ["act.gin", "diffusion.gin",
                                                                                "ctm_act_unet.gin"]
-    diffusion = load_base([REPO / "gin" / "diffusion.gin"], [])
+    diffusion = load_base([CONFIG_DIR / "diffusion.gin"], [])
     assert resolve("scheduler", None, diffusion).target == "policy.diffusion.noise_scheduler"
-    pixels = load_base([REPO / "gin" / "act.gin"], ["polibench.Experiment.track = 'pixels'"])
+    pixels = load_base([CONFIG_DIR / "act.gin"], ["polibench.Experiment.track = 'pixels'"])
     assert resolve("backbone", None, pixels).target == "encoder.image_tokens.backbone"  # its image encoder's
     assert resolve("encoder", ["mlp_token"], pixels).variants[0].gin_params == (
         "policy.act.encoders = {'agent_pos': @encoder.mlp_token}",)  # vector entries only
@@ -222,26 +222,18 @@ def test_a_plugin_policy_is_swept_by_the_kinds_it_declares(tmp_path):
                                                      for n in registry.names("synapse")]
 
 
-def test_ties_are_marked_when_intervals_overlap():
-    stats = {
-        "a": {"avg_max_reward": {"mean": 0.60, "ci_low": 0.50, "ci_high": 0.70}, "jerk": {"mean": 5.0, "ci_low": 4.0, "ci_high": 6.0}},
-        "b": {"avg_max_reward": {"mean": 0.65, "ci_low": 0.55, "ci_high": 0.75}, "jerk": {"mean": 9.0, "ci_low": 8.0, "ci_high": 10.0}},
-        "c": {"avg_max_reward": {"mean": 0.20, "ci_low": 0.10, "ci_high": 0.30}, "jerk": {"mean": 5.5, "ci_low": 5.2, "ci_high": 5.8}},
-    }
-    marked = mark_ties(stats)
-    assert [marked[v]["avg_max_reward"]["vs_best"] for v in "abc"] == ["tie", "best", "worse"]
-    assert [marked[v]["jerk"]["vs_best"] for v in "abc"] == ["best", "worse", "tie"]  # lower is better
-    assert "vs_best" not in stats["a"]["jerk"]  # the input is left alone
-
+def test_variant_stats_pool_the_episodes_of_every_seed():
     seeds = [[{"max_reward": 1.0}, {"max_reward": 0.0}], [{"max_reward": 0.5}, {"max_reward": 0.5}]]
     pooled = variant_stats(seeds)["avg_max_reward"]
     assert pooled["mean"] == 0.5 and pooled["n"] == 4 and pooled["seed_means"] == [0.5, 0.5]
 
+    stats = {"a": {"avg_max_reward": {"mean": 0.60, "ci_low": 0.50, "ci_high": 0.70}},
+             "b": {"avg_max_reward": {"mean": 0.20, "ci_low": 0.10, "ci_high": 0.30}}}
     results = {"axis": "x", "target": "x", "base": "b", "seeds": [0],
-               "variants": [{"name": v, "n_seeds": 1, "n_episodes": 1, "metrics": marked[v]} for v in "abc"]}
-    rows = {line.split(" | ")[0]: line for line in to_markdown(results).splitlines() if line[:3] in ("| a", "| b", "| c")}
-    assert "**0.600 [0.500, 0.700]**" in rows["| a"] and "**0.650" in rows["| b"]
-    assert "0.200 [0.100, 0.300]" in rows["| c"] and "**0.200" not in rows["| c"]
+               "variants": [{"name": v, "n_seeds": 1, "n_episodes": 1, "metrics": stats[v]} for v in "ab"]}
+    markdown = to_markdown(results)
+    assert "| a | 1 x 1 | 0.600 [0.500, 0.700]" in markdown and "| b | 1 x 1 | 0.200 [0.100, 0.300]" in markdown
+    assert "**" not in markdown and "polibench verdicts" in markdown  # intervals shown, nothing decided here
 
 
 def test_ray_executor_gives_the_local_metrics(sweep, tmp_path):

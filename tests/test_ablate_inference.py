@@ -10,10 +10,10 @@ import shutil
 import pytest
 
 from polibench.cli import main as polibench
+from polibench.config import CONFIG_DIR
 from polibench.rundir import RunDirError
 from polibench.sweep import inference
 from polibench.sweep.axes import AxisError
-from tests.conftest import REPO
 from tests.test_viz import BUDGET, CTM_TINY
 
 BINDING = "halting.variance.enabled"
@@ -37,7 +37,7 @@ def trained(tmp_path_factory):
     """A tiny real sweep of CTM-ACT: one variant (ticks 4), training seeds 0 and 1."""
     out = tmp_path_factory.mktemp("trained") / "ticks"
     args = ["ablate", "--axis", "policy.ctm_act.ticks", "--values", str(TICKS), "--base",
-            str(REPO / "gin" / "ctm_act_unet.gin"), "--seeds", "2", "--out", str(out), "--no-progress"]
+            str(CONFIG_DIR / "ctm_act_unet.gin"), "--seeds", "2", "--out", str(out), "--no-progress"]
     for binding in [*BUDGET, *CTM_TINY]:
         args += ["--gin_param", binding]
     assert polibench(args) == 0
@@ -138,7 +138,7 @@ def test_shared_bindings_reach_every_value_and_are_recorded(trained, tmp_path):
 
 
 def test_halting_figures_draw_an_inference_sweep_as_accuracy_against_compute(ablation, tmp_path):
-    from report_gen.halting_viz import main as halting_viz
+    from polibench.viz.halting import main as halting_viz
 
     assert halting_viz(["--sweep", f"variance={ablation}", "--difficulty", str(ablation / "variants" / "True"),
                         "--out", str(tmp_path)]) == 0

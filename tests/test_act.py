@@ -87,7 +87,7 @@ def test_wrong_observation_shape_is_a_clear_error(small_data):
 
 
 def test_pixels_track_builds_and_takes_a_training_step(zarr_path):
-    from components.data_source.pusht_zarr import PushTZarr
+    from polibench.components.data_source.pusht_zarr import PushTZarr
 
     data = PushTZarr(path=zarr_path, track="pixels", max_episodes=2).load()
     assert data.obs["pixels"].dtype == np.uint8 and data.obs["pixels"].shape[1:] == (96, 96, 3)

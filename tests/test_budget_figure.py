@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from polibench.viz.figures.save import png_bytes
 from report_gen.figures.budget import budget_figure, check_curve, collect
-from report_gen.figures.save import png_bytes
 from tests.conftest import REPO
 from tests.test_ablate import ablate_cli
 
@@ -17,7 +17,7 @@ def test_learning_curves_and_benchmark_points_from_sweeps(tmp_path, data_env):
     checks = ["polibench.TrainConfig.eval_every = 6", "polibench.TrainConfig.eval_episodes = 2",
               "polibench.TrainConfig.eval_n_envs = 2"]
     assert ablate_cli(sweep, *(a for b in checks for a in ("--gin_param", b)), seeds=2) == 0
-    policies = collect([sweep, REPO / "benchmarks" / "results" / "cpu" / "headline"])
+    policies = collect([sweep, REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline"])
     tiny = [p for p in policies if len(p.curves)]
     assert tiny and all(len(p.curves) == 2 for p in tiny)  # two seeds, each with its check curve
     steps, values = tiny[0].curves[0]["avg_max_coverage"]
@@ -34,7 +34,7 @@ def test_a_run_without_check_rollouts_has_an_empty_curve(tmp_path):
 def test_one_budget_evaluated_twice_keeps_the_larger_evaluation():
     """headline (50 episodes per seed) and headline_6k_500 (500) are both 6000 steps: ACT's 6000-step point is the
     500-episode one, whichever sweep comes first."""
-    results = REPO / "benchmarks" / "results" / "cpu"
+    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     for order in ([results / "headline", results / "headline_6k_500"], [results / "headline_6k_500", results / "headline"]):
         act = {p.name: p for p in collect(order)}["act"]
         assert list(act.points) == [6000] and act.points[6000]["success_rate"]["n"] == 1500
@@ -44,7 +44,7 @@ def test_the_report_draws_no_budget_figure_for_one_budget(tmp_path):
     """Two headline sweeps at the same 6000 steps are not a budget axis: no figure, no section."""
     from report_gen.report import build_report
 
-    results = REPO / "benchmarks" / "results" / "cpu"
+    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     tex = build_report([results / "headline", results / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
     assert r"\label{fig:budget}" not in tex and r"\label{tab:headline-outcome}" in tex
 
@@ -56,7 +56,7 @@ def test_the_budget_figure_is_written_on_its_own_from_committed_sweeps(tmp_path,
 
     from report_gen.figures.budget import main
 
-    results = REPO / "benchmarks" / "results" / "cpu"
+    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     out = tmp_path / "budget.png"
     assert main([str(results / "headline"), str(results / "headline_6k_500"), "--out", str(out)]) == 0
     assert out.read_bytes().startswith(PNG)

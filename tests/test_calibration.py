@@ -10,13 +10,19 @@ import torch
 
 from polibench import registry
 from polibench.cli import main
+from polibench.config import CONFIG_DIR
 from polibench.data.windows import WindowSampler
-from polibench.evaluation.calibration import (TickErrors, calibrate, calibration_file, collect_tick_errors,
-                                              compute_curve, excess_error)
+from polibench.evaluation.calibration import (
+    TickErrors,
+    calibrate,
+    calibration_file,
+    collect_tick_errors,
+    compute_curve,
+    excess_error,
+)
 from polibench.io import read_json
-from report_gen.figures.halting import halting_study_figure
-from report_gen.figures.save import png_bytes
-from tests.conftest import REPO
+from polibench.viz.figures.halting import halting_study_figure
+from polibench.viz.figures.save import png_bytes
 from tests.test_ctm_act import make_ctm
 from tests.tiny_run import TINY
 from tests.training import fit_steps, fixed_loss
@@ -103,7 +109,7 @@ def test_a_non_positive_budget_is_refused():
 def tiny_ctm_run(out, halting: str, *extra: str) -> list[str]:
     """`polibench run` arguments of a tiny but real 3-tick CTM-ACT run with the halting rule ``halting``."""
     losses = "[@loss.ctm_tick(), @loss.error_prediction(), @loss.kl()]"
-    args = ["run", str(REPO / "gin" / "ctm_act_mlp.gin"), "--out", str(out), "--no-progress"]
+    args = ["run", str(CONFIG_DIR / "ctm_act_mlp.gin"), "--out", str(out), "--no-progress"]
     for b in [*(t for t in TINY if not t.startswith("policy.act.")), "policy.ctm_act.dim = 32",
               "policy.ctm_act.ff_dim = 64", "policy.ctm_act.encoder_layers = 1", "policy.ctm_act.vae_layers = 1",
               "policy.ctm_act.horizon = 8", "policy.ctm_act.neurons = 32", "policy.ctm_act.memory = 4",
@@ -157,7 +163,7 @@ def test_calibrate_command_writes_budgets_from_the_runs_validation_windows(tmp_p
     budget = doc["calibrations"][1]["max_error"]
     assert main(["eval", str(out), "--episodes", "1", "--max-steps", "16", "--no-progress", "--out",
                  str(tmp_path / f"eval_{halting}"), "--gin_param", f"{binding} = {budget}"]) == 0
-    from report_gen.halting_viz import halting_figures
+    from polibench.viz.halting import halting_figures
     manifest = json.loads(halting_figures([out / calibration_file(halting)], [], tmp_path / "figures").read_text())
     assert [f["file"] for f in manifest["figures"]] == ["halting_study.png"]
     other = tmp_path / "seed1" / calibration_file(halting)  # a second seed of the same rule: one figure, two lines

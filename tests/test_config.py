@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from polibench.config import ConfigError, parse
+from polibench.config import CONFIG_DIR, ConfigError, parse
 from polibench.experiment import Experiment, build_policy
 from polibench.policy import FeatureSpec
 from polibench.tracks import get_track
@@ -84,7 +84,7 @@ def test_non_positive_budgets_are_rejected(binding):
         EvalConfig()
 
 
-CONFIGS = sorted(p.name for p in (REPO / "gin").glob("*.gin"))
+CONFIGS = sorted(p.name for p in (CONFIG_DIR).glob("*.gin"))
 
 
 @pytest.mark.parametrize("name", CONFIGS)

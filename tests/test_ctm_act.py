@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from polibench import registry
-from polibench.config import parse
+from polibench.config import CONFIG_DIR, parse
 from polibench.data.windows import WindowSampler
 from polibench.experiment import Experiment
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
-from tests.training import fit_steps, fixed_loss
-from polibench.training.warm_start import load_matching
 from polibench.training.checkpoint import save_weights
+from polibench.training.warm_start import load_matching
+from tests.training import fit_steps, fixed_loss
 
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 ENCODER = dict(horizon=10, dim=64, heads=4, ff_dim=128, encoder_layers=2, vae_layers=1, dropout=0.0)
 SMALL = dict(ENCODER, neurons=64, memory=4, ticks=4, action_pairs=16, out_pairs=32)
-GIN_DIR = Path(__file__).resolve().parents[1] / "gin"
+
 
 
 def normalised(policy, data):
@@ -162,10 +161,10 @@ def test_training_steps_lower_the_loss_on_real_data(small_data):
 
 @pytest.mark.parametrize("synapse", ["unet", "mlp", "tick_sync"])
 def test_gin_configs_build_and_share_act_encoder_shapes(synapse):
-    parse([GIN_DIR / "act.gin"])
+    parse([CONFIG_DIR / "act.gin"])
     act_shapes = {k: v.shape for k, v in Experiment().policy_factory(spec=KEYPOINTS).state_dict().items()
                   if k.startswith("encoder.")}
-    parse([GIN_DIR / f"ctm_act_{synapse}.gin"])
+    parse([CONFIG_DIR / f"ctm_act_{synapse}.gin"])
     policy = Experiment().policy_factory(spec=KEYPOINTS)
     expected = {"unet": "UNetSynapse", "mlp": "MLPSynapse", "tick_sync": "TickSyncSynapse"}[synapse]
     assert type(policy.core.synapse).__name__ == expected

@@ -10,7 +10,7 @@ import pytest
 import torch
 import zarr
 
-from components.data_source.pusht_zarr import DataFormatError, PushTZarr
+from polibench.components.data_source.pusht_zarr import DataFormatError, PushTZarr
 from polibench.data import download
 from polibench.data.download import ENV_VAR, DatasetNotFoundError
 from polibench.data.embedded import DEMO_ARRAYS, read_embedded, write_embedded

@@ -24,7 +24,7 @@ def test_demo_coverage_is_the_environments_own_measure():
 
 def test_committed_human_ceiling_is_reproduced(tmp_path):
     assert main(["--out", str(tmp_path / "demos.json")]) == 0
-    fresh, committed = read_json(tmp_path / "demos.json"), read_json(REPO / "benchmarks" / "published" / "human_demos.json")
+    fresh, committed = read_json(tmp_path / "demos.json"), read_json(REPO / "studies" / "ctm_act_pusht" / "published" / "human_demos.json")
     assert fresh["episodes"] == 206
     np.testing.assert_allclose(fresh["per_episode_max_coverage"], committed["per_episode_max_coverage"], rtol=1e-9)
     assert fresh["avg_max_coverage"] == pytest.approx(committed["avg_max_coverage"])

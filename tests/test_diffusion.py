@@ -18,8 +18,8 @@ from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
-from tests.training import fit_steps, fixed_loss
 from polibench.training.config import TrainConfig
+from tests.training import fit_steps, fixed_loss
 
 KEYPOINTS = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
 TINY_UNET = dict(down_dims=(32, 64), kernel_size=5, n_groups=8, step_embed_dim=32)
@@ -183,7 +183,7 @@ def test_chunk_queue_calls_the_model_once_per_8_steps_from_action_start(small_da
 
 
 def test_pixels_track_builds_trains_and_acts(zarr_path):
-    from components.data_source.pusht_zarr import PushTZarr
+    from polibench.components.data_source.pusht_zarr import PushTZarr
 
     data = PushTZarr(path=zarr_path, track="pixels", max_episodes=2).load()
     policy = make_diffusion(data, spec=FeatureSpec(TRACKS["pixels"].obs_shapes, 2), num_inference_steps=2)

@@ -14,6 +14,7 @@ from polibench.data.keypoints import keypoints_from_pose
 from polibench.evaluation.env import make_env, make_vector_env, set_exact_state
 from polibench.tracks import TRACKS
 
+
 @cache
 def demos() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(state [N, 5], action [N, 2], episode starts and ends [E, 2]) of the real demonstrations, from the copy

@@ -9,11 +9,16 @@ from matplotlib.collections import PathCollection
 
 from polibench.evaluation.env import make_env
 from polibench.io import read_json
-from report_gen.figures.halting import (difficulty_groups, every_call_ran_all_ticks, halting_study_figure,
-                                        start_distance, ticks_by_difficulty_figure)
-from report_gen.figures.save import png_bytes
-from report_gen.halting_viz import evaluated_episodes
-from report_gen.viz import COMPUTE_DEFAULT
+from polibench.viz.figures.halting import (
+    difficulty_groups,
+    every_call_ran_all_ticks,
+    halting_study_figure,
+    start_distance,
+    ticks_by_difficulty_figure,
+)
+from polibench.viz.figures.save import png_bytes
+from polibench.viz.halting import evaluated_episodes
+from report_gen.notebooks import COMPUTE_DEFAULT
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -13,10 +13,11 @@ pytest.importorskip(
     "lerobot", reason="LeRobot extra not installed: pip install -e '.[lerobot]' && pip install --no-deps lerobot==0.4.4"
 )
 
-from components.data_source.lerobot_dataset import LeRobotDatasetSource  # noqa: E402
-from components.data_source.pusht_zarr import PushTZarr  # noqa: E402
 from polibench import registry  # noqa: E402
 from polibench.cli import main  # noqa: E402
+from polibench.components.data_source.lerobot_dataset import LeRobotDatasetSource  # noqa: E402
+from polibench.components.data_source.pusht_zarr import PushTZarr  # noqa: E402
+from polibench.config import CONFIG_DIR
 from polibench.data import lerobot_export  # noqa: E402
 from polibench.data.windows import WindowSampler  # noqa: E402
 from polibench.interop.lerobot import (  # noqa: E402
@@ -28,7 +29,6 @@ from polibench.interop.lerobot import (  # noqa: E402
 from polibench.normalize import minmax_stats  # noqa: E402
 from polibench.policy import FeatureSpec  # noqa: E402
 from polibench.tracks import get_track  # noqa: E402
-from tests.conftest import REPO  # noqa: E402
 from tests.tiny_run import assert_acts_in_gym_pusht  # noqa: E402
 from tests.training import fit_steps, fixed_loss  # noqa: E402
 
@@ -51,7 +51,7 @@ def bindings(name: str, params: dict) -> list[str]:
 
 
 def run_cli(config: str, out, *extra: str) -> int:
-    args = ["run", str(REPO / "gin" / config), "--out", str(out), "--no-progress"]
+    args = ["run", str(CONFIG_DIR / config), "--out", str(out), "--no-progress"]
     for binding in [*TINY_BUDGET, *extra]:
         args += ["--gin_param", binding]
     return main(args)

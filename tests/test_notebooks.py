@@ -1,4 +1,4 @@
-"""Every notebook in report_gen/notebooks runs top to bottom (nbclient, the venv's python3 kernel) against tiny real
+"""Every notebook of the study (studies/ctm_act_pusht/notebooks) runs top to bottom (nbclient, the venv's python3 kernel) against tiny real
 runs made here: a CTM-ACT run ($POLIBENCH_RUN_DIR), an ACT run ($POLIBENCH_COMPARE_DIRS) and a tiny sweep
 ($POLIBENCH_SWEEP_DIR); each notebook gets all three."""
 
@@ -16,7 +16,8 @@ from tests.conftest import REPO
 from tests.test_ablate import ablate_cli
 from tests.test_viz import make_tiny_runs
 
-NOTEBOOKS = sorted((REPO / "report_gen" / "notebooks").glob("*.ipynb"))
+STUDY = REPO / "studies" / "ctm_act_pusht"
+NOTEBOOKS = sorted((STUDY / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
 
 
@@ -46,7 +47,7 @@ def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells), f"{path.name} is committed with outputs"
     NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO)}}).execute()
+                   resources={"metadata": {"path": str(STUDY)}}).execute()  # the study's code imports from there
     images = [out for cell in notebook.cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {})
               or "image/gif" in out.get("data", {})]
     assert images, f"{path.name} displayed no figure"
@@ -61,7 +62,7 @@ def test_notebook_runs(path: Path, notebook_env) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_on_committed_results_by_default(path: Path, monkeypatch) -> None:
-    """A fresh clone: nothing set, so the notebooks show the runs in weights/ and the committed sweeps and
+    """A fresh clone: nothing set, so the notebooks show the study's shipped runs (its weights/) and the committed sweeps and
     evaluations they name (no data needed)."""
     for name in ("POLIBENCH_RUN_DIR", "POLIBENCH_COMPARE_DIRS", "POLIBENCH_SWEEP_DIR", ENV_VAR):
         monkeypatch.delenv(name, raising=False)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from polibench.cli import main
-from tests.conftest import REPO
+from polibench.config import CONFIG_DIR
 from tests.tiny_run import assert_acts_in_gym_pusht
 
 BUDGET = [
@@ -30,7 +30,7 @@ TINY = {
 @pytest.mark.parametrize("gin_file", sorted(TINY))
 def test_config_trains_reloads_and_acts(gin_file, tmp_path, zarr_path):
     out = tmp_path / "run"
-    args = ["run", str(REPO / "gin" / gin_file), "--out", str(out), "--no-progress", "--data", str(zarr_path)]
+    args = ["run", str(CONFIG_DIR / gin_file), "--out", str(out), "--no-progress", "--data", str(zarr_path)]
     for binding in BUDGET + TINY[gin_file]:
         args += ["--gin_param", binding]
     assert main(args) == 0

@@ -1,14 +1,15 @@
-"""The README's component example is real code: registered as written, configured by its gin snippet, trained."""
+"""The README's component example is real code, registered, configured and trained as the README says."""
 
 from __future__ import annotations
 
 import re
 import sys
 
+import pytest
 import torch
 
 from polibench import registry
-from polibench.config import parse
+from polibench.config import ConfigError, parse
 from polibench.data.windows import WindowSampler
 from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
@@ -32,13 +33,13 @@ def _blocks(lang: str) -> list[str]:
     return blocks
 
 
-def test_the_readme_synapse_example_registers_configures_and_trains(small_data, monkeypatch, tmp_path):
+def test_the_readme_synapse_example_registers_configures_and_trains(small_data, tmp_path):
+    """As the README says: the class in my_synapse.py beside my_experiment.gin, whose import line registers it."""
     code = next(b for b in _blocks("python") if '@register("synapse", "my_synapse")' in b)
     gin_text = next(b for b in _blocks("") if "synapse.my_synapse" in b)
-    monkeypatch.chdir(REPO)  # the snippet includes 'gin/ctm_act_unet.gin' relative to the checkout
+    (tmp_path / "my_synapse.py").write_text(code)
+    (tmp_path / "my_experiment.gin").write_text(gin_text)
     try:
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
-        (tmp_path / "my_experiment.gin").write_text(gin_text)
         parse([tmp_path / "my_experiment.gin"])
         policy = build_policy(Experiment(), FeatureSpec(TRACKS["keypoints"].obs_shapes, 2))
         assert type(policy.core.synapse).__name__ == "MySynapse"
@@ -55,4 +56,20 @@ def test_the_readme_synapse_example_registers_configures_and_trains(small_data, 
         assert not torch.equal(before, policy.core.synapse.net[0].weight)
     finally:
         registry._REGISTRY["synapse"].pop("my_synapse", None)
-        sys.modules.pop("readme_example", None)
+        sys.modules.pop("my_synapse", None)
+
+
+def test_without_the_import_line_the_error_names_the_missing_module(tmp_path):
+    gin_text = next(b for b in _blocks("") if "synapse.my_synapse" in b)
+    unregistered = gin_text.replace("import my_synapse\n", "").replace("my_synapse", "never_imported_synapse")
+    (tmp_path / "my_experiment.gin").write_text(unregistered)  # (gin keeps names the test above registered)
+    with pytest.raises(ConfigError, match="no module registered synapse 'never_imported_synapse'.*import"):
+        parse([tmp_path / "my_experiment.gin"])
+
+
+def test_the_readme_is_a_front_door():
+    """At most ~250 lines, starting with the install and test commands."""
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    first = _blocks("bash")[0].splitlines()
+    assert first[0].startswith("pip install") and first[1].startswith("python -m pytest")

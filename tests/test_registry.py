@@ -95,7 +95,7 @@ def test_cli_list_prints_kinds_and_one_kind(capsys):
     out = capsys.readouterr().out
     for kind in ("policy", "synapse", "noise_scheduler", "data_source"):
         assert kind in out
-    assert "components.policy.act" in out
+    assert "polibench.components.policy.act" in out
     assert main(["list", "loss"]) == 0
     out = capsys.readouterr().out
     assert "l1_chunk" in out and "policy.act" not in out

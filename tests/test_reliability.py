@@ -17,9 +17,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from components.policy.act import ACTPolicy
 from polibench import registry
 from polibench.cli import EXIT_INTERRUPTED, EXIT_USER_ERROR
+from polibench.components.policy.act import ACTPolicy
+from polibench.config import CONFIG_DIR
 from polibench.policy import FeatureSpec
 from polibench.training.checkpoint import CheckpointError, load_into, load_weights
 from tests.conftest import REPO
@@ -50,7 +51,7 @@ def test_nan_loss_stops_with_diagnosis_and_keeps_last_good_checkpoint(tmp_path, 
 
 
 def _cli_args(out, *extra: str) -> list[str]:
-    args = [sys.executable, "-m", "polibench.cli", "run", str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
+    args = [sys.executable, "-m", "polibench.cli", "run", str(CONFIG_DIR / "act.gin"), "--out", str(out), "--no-progress"]
     for binding in [*TINY, "polibench.TrainConfig.steps = 60", "polibench.TrainConfig.checkpoint_every = 5",
                     "polibench.TrainConfig.log_every = 5", "polibench.TrainConfig.val_every = 5", *extra]:
         args += ["--gin_param", binding]
@@ -200,8 +201,8 @@ def test_safe_loader_refuses_everything_but_polibench_bindings(finished_run, tmp
         polibench.load_policy(run)
 
 
-@pytest.mark.parametrize("config", sorted((REPO / "benchmarks" / "results").rglob("config.gin")),
-                         ids=lambda p: str(p.parent.relative_to(REPO / "benchmarks" / "results")))
+@pytest.mark.parametrize("config", sorted((REPO / "studies" / "ctm_act_pusht" / "results").rglob("config.gin")),
+                         ids=lambda p: str(p.parent.relative_to(REPO / "studies" / "ctm_act_pusht" / "results")))
 def test_every_committed_run_config_loads_with_the_safe_loader(config):
     """What users will load: every config.gin under benchmarks/results (CPU and GPU tracks, LeRobot's policies)."""
     import gin
@@ -271,7 +272,7 @@ def test_second_writer_of_a_sweep_directory_is_refused(tmp_path, capsys):
 
     sweep = tmp_path / "sweep"
     with exclusive(sweep, "sweep directory"):  # what a running `polibench ablate` holds
-        assert main(["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(REPO / "gin" / "act.gin"),
+        assert main(["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(CONFIG_DIR / "act.gin"),
                      "--out", str(sweep), "--no-progress"]) == EXIT_USER_ERROR
     assert f"sweep directory {sweep} is being written by another polibench process" in capsys.readouterr().err
     assert not any(sweep.iterdir()), "the refused sweep wrote nothing"
@@ -512,7 +513,7 @@ def test_sweep_restarts_its_own_slot_that_has_no_checkpoint_without_old_log_line
     from polibench.cli import main
 
     sweep = tmp_path / "sweep"
-    argv = ["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(REPO / "gin" / "act.gin"),
+    argv = ["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(CONFIG_DIR / "act.gin"),
             "--out", str(sweep), "--no-progress"]
     for binding in TINY:
         argv += ["--gin_param", binding]

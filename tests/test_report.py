@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from polibench.cli import main as polibench_main
+from polibench.config import CONFIG_DIR
 from polibench.data.download import ENV_VAR
 from report_gen.report import REPORT_NAME, ReportError, add_arguments, build_report, main
 from report_gen.report.names import variant_name
@@ -34,8 +35,8 @@ SECTIONS = ("Abstract", "Introduction", "Related Work", "Method", "Experiments",
 PRINTED = {"success_rate": "{:.2f}", "avg_max_coverage": "{:.3f}", "avg_max_reward": "{:.3f}",
            "latency_per_call_ms": "{:.1f}"}
 #: Committed pytest-benchmark sessions: a quiet 2-core CPU and an H100 (POLIBENCH_BENCH_DEVICE=cuda).
-SPEED_JSON = [REPO / "benchmarks" / "results" / "speed_cpu.json",
-              REPO / "benchmarks" / "results" / "gpu" / "speed_h100.json"]
+SPEED_JSON = [REPO / "studies" / "ctm_act_pusht" / "results" / "speed_cpu.json",
+              REPO / "studies" / "ctm_act_pusht" / "results" / "gpu" / "speed_h100.json"]
 #: The benchmark each group's ratio divides by (benchmarks/ratios.py's convention), restated to check the table.
 ACT_REFERENCE = {"inference": "test_model_call_latency_batch1[act_chunk8]",
                  "training": "test_training_step_batch64[act]",
@@ -47,7 +48,7 @@ needs_tex = pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("
 
 
 def ablate(out, axis: str, values: str, seeds: int, base: str = "gin/ctm_act_unet.gin") -> None:
-    args = ["ablate", "--axis", axis, "--values", values, "--base", str(REPO / base), "--seeds", str(seeds),
+    args = ["ablate", "--axis", axis, "--values", values, "--base", base, "--seeds", str(seeds),
             "--out", str(out), "--no-progress"]
     for binding in [*TINY, *CTM_TINY]:
         args += ["--gin_param", binding]
@@ -189,7 +190,7 @@ def test_a_lerobot_sweep_is_a_baseline_check_beside_the_headline(sweeps, tmp_pat
 
     monkeypatch.setenv(ENV_VAR, str(zarr_path))
     reference = tmp_path / "lerobot_act"
-    args = ["ablate", "--axis", "policy", "--values", str(REPO / "gin" / "lerobot_act.gin"), "--seeds", "1",
+    args = ["ablate", "--axis", "policy", "--values", str(CONFIG_DIR / "lerobot_act.gin"), "--seeds", "1",
             "--out", str(reference), "--no-progress"]
     assert polibench_main(args + [a for b in TINY + LEROBOT_TINY_ACT for a in ("--gin_param", b)]) == 0
     # given first, the reference sweep must still not become the headline
@@ -359,11 +360,14 @@ def test_bad_speed_json_is_a_clear_error(sweeps, tmp_path, content, message):
     assert not (tmp_path / "out").exists()  # checked before anything is written
 
 
-def test_bad_speed_json_exits_non_zero(sweeps, tmp_path):
+def test_bad_speed_json_writes_nothing(sweeps, tmp_path):
     bad = tmp_path / "results.json"
     bad.write_text("[]")
-    argv = ["report", str(sweeps / "synapse"), "--out", str(tmp_path / "out"), "--no-compile", "--speed", str(bad)]
-    assert polibench_main(argv) != 0
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = [str(sweeps / "synapse"), "--out", str(tmp_path / "out"), "--no-compile", "--speed", str(bad)]
+    with pytest.raises(ReportError, match="pytest-benchmark"):
+        main(parser.parse_args(argv))
     assert not (tmp_path / "out").exists()
 
 
@@ -388,7 +392,7 @@ def test_hyperparameter_table_reads_every_headline_policys_settings():
     from report_gen.report.hyperparameters import hyperparameter_table, readable
     from report_gen.report.inputs import load_inputs
 
-    table = hyperparameter_table(load_inputs([REPO / "benchmarks" / "results" / "cpu" / "headline"]).headline)
+    table = hyperparameter_table(load_inputs([REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline"]).headline)
     rows = {unescape(str(r[0])): [unescape(str(c)) for c in r[1:]] for r in table.rows}
     assert table.header == ["setting", "ACT", "Diffusion Policy", "CTM-ACT (unet)", "CTM-ACT (mlp)",
                             "CTM-ACT (tick-sync)"]  # reader names, not config names
@@ -401,7 +405,7 @@ def test_hyperparameter_table_reads_every_headline_policys_settings():
 def test_published_anchors_sit_beside_the_headline(tmp_path):
     from report_gen.report.anchors import DEFAULT_ANCHORS, load_anchors
 
-    headline = REPO / "benchmarks" / "results" / "cpu" / "headline"
+    headline = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline"
     tex = build_report([headline], tmp_path / "out", compile=False).read_text()
     body = tex[tex.index(r"\label{tab:anchors}"):]
     assert "LeRobot diffusion" in body and "65.4" in body and "ours: ACT" in body and "6000 steps" in body
@@ -420,7 +424,7 @@ def test_the_cheapest_halting_budget_is_the_fewest_ticks_not_worse_than_never_ha
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts, question_flags
 
-    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error")
+    sweep = load_sweep(REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "halting_predicted_error")
     pairs = pair_verdicts(sweep, reps=300)
     cheapest, = question_flags("calibrated", {sweep.path.name: pairs})["cheapest"]
     ticks = {v["name"]: v["metrics"]["ticks_per_call"]["mean"] for v in sweep.variants}
@@ -443,7 +447,7 @@ def test_one_tick_at_inference_is_judged_per_training_budget():
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts, question_flags
 
-    sweeps = [load_sweep(REPO / "benchmarks" / "results" / "cpu" / name)
+    sweeps = [load_sweep(REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / name)
               for name in ("inference_ticks_long", "inference_ticks")]
     flags = question_flags("ticks", {s.path.name: pair_verdicts(s, reps=300) for s in sweeps})
     assert flags["one_tick_cut"] == [{"steps": 6000, "tied": False}, {"steps": 30000, "tied": True}]
@@ -458,7 +462,7 @@ def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import VERDICT_MARKS, pair_verdicts, verdict_table
 
-    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "halting_predicted_error")
+    sweep = load_sweep(REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "halting_predicted_error")
     pairs = pair_verdicts(sweep, reps=300)
     table = verdict_table({sweep.path.name: pairs}, "Halting.", "tab:x")
     heading, *rows = table.rows
@@ -476,11 +480,11 @@ def test_the_verdict_table_marks_each_variant_as_its_paired_verdict():
 def test_a_headline_verdict_table_gives_p_with_the_intervals_its_marks_are_read_from():
     """With probability columns, each difference cell is followed by P(better) and its interval; a cell marked
     better or worse has both intervals clear of no difference on the same side, a plain cell has not."""
+    from polibench.metric_table import METRICS
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import VERDICT_MARKS, pair_verdicts, verdict_table
-    from polibench.metric_table import METRICS
 
-    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "headline")
+    sweep = load_sweep(REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline")
     pairs = pair_verdicts(sweep, [("ctm_act_unet", "act"), ("ctm_act_unet", "diffusion")], reps=300)
     table = verdict_table({"headline": pairs}, "Headline.", "tab:x", probability=True)
     assert table.header == ["variant", "success difference", "P(better)", "avg max coverage difference", "P(better)",
@@ -507,9 +511,15 @@ def test_a_screen_of_one_variant_is_paired_with_the_rivals_its_verdicts_name(tmp
     the sweeps it names, it is refused with the fix."""
     from polibench.io import read_json
     from report_gen.report.inputs import load_sweep
-    from report_gen.report.questions import VERDICT_METRICS, assign, pair_verdicts, question_flags, verdict_table
+    from report_gen.report.questions import (
+        VERDICT_METRICS,
+        assign,
+        pair_verdicts,
+        question_flags,
+        verdict_table,
+    )
 
-    path = REPO / "benchmarks" / "results" / "cpu" / "screen_best_synapse"
+    path = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "screen_best_synapse"
     sweep = load_sweep(path)
     assert [q.key for q, _ in assign([sweep])] == ["combined"]
     pairs = pair_verdicts(sweep, reps=300)
@@ -550,7 +560,7 @@ def test_an_ablation_conclusion_groups_variants_by_their_paired_verdicts():
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import outcome_groups, pair_verdicts
 
-    results = REPO / "benchmarks" / "results" / "cpu"
+    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     synapse = outcome_groups(pair_verdicts(load_sweep(results / "screen_synapse"), reps=300))
     assert synapse["tied"] == synapse["free"] == ["mlp synapse", "tick-sync synapse"]
     assert not synapse["better"] and not synapse["worse"] and not synapse["rougher"] and not synapse["paid"]
@@ -566,11 +576,11 @@ def test_run_directories_read_as_sweep_variant_and_seeds():
     """A caption names runs by sweep, variant and seeds, not by their full paths."""
     from report_gen.report.format import runs_label
 
-    runs = [f"benchmarks/results/cpu/halting_pe3/variants/predicted_error/seed{k}" for k in (0, 1, 2)]
+    runs = [f"studies/ctm_act_pusht/results/cpu/halting_pe3/variants/predicted_error/seed{k}" for k in (0, 1, 2)]
     assert runs_label(runs) == "halting_pe3, predicted_error, seeds 0-2"
     assert runs_label(["r/a/variants/v/seed0", "r/a/variants/v/seed2", "r/b/variants/w/seed1"]) == \
         "a, v, seeds 0, 2; b, w, seed 1"
-    assert runs_label(["weights/ctm_act_unet"]) == "weights/ctm_act_unet"
+    assert runs_label(["studies/ctm_act_pusht/weights/ctm_act_unet"]) == "weights/ctm_act_unet"
 
 
 def test_verdict_clauses_group_the_baselines_by_verdict():
@@ -666,7 +676,7 @@ def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path)
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts
 
-    cpu = REPO / "benchmarks" / "results" / "cpu"
+    cpu = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     six, six_500 = load_sweep(cpu / "headline"), load_sweep(cpu / "headline_6k_500")
     long = load_sweep(cpu / "headline_long")
     shift = budget_shift([six, six_500, long])
@@ -699,7 +709,7 @@ def test_the_budget_shift_follows_one_ctm_configuration_across_budgets(tmp_path)
 def test_a_reference_is_set_beside_our_runs_of_its_own_budget_and_episodes(tmp_path):
     """LeRobot's 6000-step runs are checked against our 6000-step runs on their own 50 starts, not against the
     longer headline; the captions say which runs, and call times name the batch the evaluation stepped."""
-    cpu = REPO / "benchmarks" / "results" / "cpu"
+    cpu = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     long = cpu / "headline_long"
     tex = build_report([long, cpu / "headline", cpu / "headline_6k_500", cpu / "lerobot_act"], tmp_path / "out",
                        compile=False).read_text()
@@ -717,7 +727,7 @@ def test_smoothness_against_another_policy_is_said_apart_from_the_outcome_groups
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import assign, pair_verdicts, question_flags
 
-    sweep = load_sweep(REPO / "benchmarks" / "results" / "cpu" / "inference_ensemble_long")
+    sweep = load_sweep(REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "inference_ensemble_long")
     assert [q.key for q, _ in assign([sweep])] == ["state"]
     pairs = pair_verdicts(sweep, reps=300)
     assert [p.base_policy for p in pairs] == ["ctm_act", "act", "act"]
@@ -740,7 +750,7 @@ def test_smoothness_against_another_policy_is_said_apart_from_the_outcome_groups
 def test_a_reevaluated_comparison_names_the_commands_that_made_it(tmp_path):
     """A `polibench reevaluate` sweep records a command per variant, not one for the sweep: the report prints each
     of them under the comparison instead of a placeholder."""
-    cpu = REPO / "benchmarks" / "results" / "cpu"
+    cpu = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     tex = build_report([cpu / "headline", cpu / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
     tex = " ".join(unescape(tex).replace(r"\allowbreak{}", "").split())
     for variant in ("act", "ctm_act_unet"):
@@ -755,7 +765,7 @@ def test_the_headline_says_how_much_of_the_lead_over_act_survives_the_capacity_m
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts
 
-    long = REPO / "benchmarks" / "results" / "cpu" / "headline_long"
+    long = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline_long"
     facts = headline_facts(load_sweep(long))
     ctm = {"CTM-ACT (screened)": "ctm_act_best", "CTM-ACT (unet)": "ctm_act_unet"}[facts["ctm"]]
     small, big = (pair_verdicts(load_sweep(long), [(ctm, b)])[0].results for b in ("act", "act_capacity"))
@@ -783,7 +793,7 @@ def test_the_screened_headline_row_is_set_against_the_default_it_replaced(tmp_pa
     from report_gen.report.inputs import load_sweep
     from report_gen.report.questions import pair_verdicts
 
-    long = REPO / "benchmarks" / "results" / "cpu" / "headline_long"
+    long = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline_long"
     facts = headline_facts(load_sweep(long))
     passed, = facts["passed_over"]
     pair, = pair_verdicts(load_sweep(long), [("ctm_act_best", "ctm_act_unet")])

@@ -15,6 +15,7 @@ from polibench.cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, main
 from polibench.training.trainer import Trainer
 from tests.tiny_run import assert_acts_in_gym_pusht, run_cli
 
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, zarr_path):
     out = tmp_path_factory.mktemp("runs") / "act"
@@ -44,7 +45,7 @@ def test_run_directory_holds_everything(finished_run):
 
 
 def test_run_json_records_the_facts_reports_print(finished_run, tmp_path):
-    """Policy, T, budget and precision (bf16: the CPU budget trains ACT so) are recorded when a run is made; the report and the table prefer them and
+    """Policy, T, budget and precision are recorded when a run is made; the report and the table prefer them and
     read config.gin only for runs made before they were recorded (as every committed run was)."""
     import shutil
 
@@ -52,7 +53,7 @@ def test_run_json_records_the_facts_reports_print(finished_run, tmp_path):
 
     info = json.loads((finished_run / "run.json").read_text())
     assert {k: info[k] for k in ("policy", "ticks", "steps", "batch_size", "lr", "precision")} == {
-        "policy": "act", "ticks": None, "steps": 12, "batch_size": 8, "lr": 3e-4, "precision": "bf16"}
+        "policy": "act", "ticks": None, "steps": 12, "batch_size": 8, "lr": 3e-4, "precision": "fp32"}
     run = tmp_path / "act"
     shutil.copytree(finished_run, run, ignore=shutil.ignore_patterns("checkpoints", "model.safetensors*"))
     recorded = {**info, "policy": "act_renamed", "ticks": 5, "steps": 99, "batch_size": 3, "lr": 0.5}

@@ -1,4 +1,4 @@
-"""The trained runs shipped in weights/ (weights/README.md): intact, loadable, and the very weights behind their
+"""The trained runs shipped in weights/ (studies/ctm_act_pusht/weights/README.md): intact, loadable, and the very weights behind their
 committed evaluations; `polibench eval` and `polibench viz` run on them from a fresh clone."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import polibench
 from polibench.cli import main
 from polibench.evaluation.rollout import evaluate
 from polibench.sweep.aggregate import load_episodes
-from report_gen.viz import SHIPPED, SHIPPED_COMPARE, SHIPPED_RUN, env_compare_dirs, env_run_dir
+from report_gen.notebooks import SHIPPED, SHIPPED_COMPARE, SHIPPED_RUN, env_compare_dirs, env_run_dir
 from tests.test_viz import DETERMINISTIC
 
 RUNS = sorted(p.name for p in SHIPPED.iterdir() if (p / "config.gin").is_file())

@@ -13,7 +13,7 @@ from polibench.rundir import RunDirError
 from polibench.sweep.verdicts import compare, probability_of_improvement, to_markdown, verdict_of, verdicts
 from tests.conftest import REPO
 
-HEADLINE = REPO / "benchmarks" / "results" / "cpu" / "headline"
+HEADLINE = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline"
 
 
 def test_vectorised_probability_of_improvement_is_rliables():
@@ -84,7 +84,7 @@ def test_a_variant_of_another_sweep_on_the_same_starts_is_paired():
     """The screened configuration's weights never halting (an inference sweep) against the default trained in the
     sweep beside it: the paired difference is the difference of their committed means; a sweep on other start
     seeds is refused."""
-    results = REPO / "benchmarks" / "results" / "cpu"
+    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
     inference, trained = results / "best_halting_inference", results / "screen_best_vs_default"
     doc = verdicts(inference, "None", ["screen_best_vs_default/ctm_act_unet"], ["max_coverage"], reps=200,
                    also=[trained])

@@ -14,18 +14,18 @@ import pytest
 import polibench
 from polibench import registry
 from polibench.cli import main
+from polibench.config import CONFIG_DIR
 from polibench.evaluation.rollout import evaluate, load_episodes, save_eval
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDirError
 from polibench.tracks import TRACKS
-from report_gen.figures.attention import attention_figure, attention_grid_figure, column_weights, token_layout
-from report_gen.figures.halting import ticks_by_difficulty_figure
-from report_gen.figures.save import png_bytes
-from report_gen.figures.ticks import chosen_tick, default_calls, is_gated, sync_events, tick_traces_figure
-from report_gen.figures.trajectories import save_rollout_gif, trajectory_comparison_figure
-from report_gen.viz import record_run, viz_run
-from tests.conftest import REPO
+from polibench.viz.figures.attention import attention_figure, attention_grid_figure, column_weights, token_layout
+from polibench.viz.figures.halting import ticks_by_difficulty_figure
+from polibench.viz.figures.save import png_bytes
+from polibench.viz.figures.ticks import chosen_tick, default_calls, is_gated, sync_events, tick_traces_figure
+from polibench.viz.figures.trajectories import save_rollout_gif, trajectory_comparison_figure
+from polibench.viz.run import record_run, viz_run
 from tests.test_rollout import ChunkedPusher
 from tests.tiny_run import TINY
 
@@ -44,7 +44,7 @@ DETERMINISTIC = ("success", "max_coverage", "jerk", "action_change", "chunk_jump
 
 def tiny_run(gin_file: str, out: Path, bindings: list[str]) -> Path:
     """A tiny but real `polibench run` (seconds): the CTM-ACT one uses sigmoid gating, so gates vary by group."""
-    args = ["run", str(REPO / "gin" / gin_file), "--out", str(out), "--no-progress"]
+    args = ["run", str(CONFIG_DIR / gin_file), "--out", str(out), "--no-progress"]
     for binding in [*BUDGET, *bindings]:
         args += ["--gin_param", binding]
     assert main(args) == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from polibench.cli import main
-from tests.conftest import REPO
+from polibench.config import CONFIG_DIR
 
 TINY = [
     "polibench.TrainConfig.steps = 12", "polibench.TrainConfig.batch_size = 8", "polibench.TrainConfig.warmup_steps = 2",
@@ -17,7 +17,7 @@ TINY = [
 
 
 def run_cli(out, *extra: str, resume: bool = False) -> int:
-    args = ["run", str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
+    args = ["run", str(CONFIG_DIR / "act.gin"), "--out", str(out), "--no-progress"]
     for binding in [*TINY, *extra]:
         args += ["--gin_param", binding]
     return main(args + (["--resume"] if resume else []))

@@ -54,7 +54,7 @@ def write_dataset(data: EpisodeData, track: str, root: Path, repo_id: str) -> No
 def export(zarr: str | os.PathLike, out: str | os.PathLike, repo_id: str, track: str = "keypoints",
            max_episodes: int | None = None) -> Path:
     """Export the zarr's demonstrations (first ``max_episodes``) to ``out``; returns ``out``."""
-    from components.data_source.pusht_zarr import PushTZarr
+    from polibench.components.data_source.pusht_zarr import PushTZarr
 
     out = Path(out).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -23,10 +23,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from components.loss.ctm_tick import per_tick_error
+from polibench.components.loss.ctm_tick import per_tick_error
 from polibench.data.windows import WindowSampler
 from polibench.policy import Policy
-
 
 #: Batches of 64 validation windows a calibration reads (`polibench calibrate --batches`, and every evaluation of a
 #: rule given a tolerance), from generator seed 0: the same weights always get the same budget.

@@ -16,8 +16,8 @@ import numpy as np
 
 from polibench.data.embedded import read_embedded
 from polibench.evaluation.env import make_env
-from polibench.tracks import SUCCESS_COVERAGE
 from polibench.io import write_json
+from polibench.tracks import SUCCESS_COVERAGE
 
 
 def demo_max_coverage(state: np.ndarray, episode_ends: np.ndarray) -> np.ndarray:

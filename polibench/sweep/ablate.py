@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from polibench.config import GIN_DIR
+from polibench.config import portable_config_name
 from polibench.console import console
 from polibench.io import read_json, write_json
 from polibench.locking import exclusive
@@ -141,7 +141,6 @@ def _record(spec: SweepSpec, axis: Axis, seeds: list[int]) -> None:
 
 
 def _portable(gin_file: str) -> str:
-    """A gin file as recorded in sweep.json: relative to the repository when inside it, so that a committed sweep
-    resumes from any checkout location."""
-    path, root = Path(gin_file).resolve(), GIN_DIR.parent
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    """A gin file as recorded in sweep.json (:func:`~polibench.config.portable_config_name`, relative to the working
+    directory)."""
+    return portable_config_name(gin_file, Path.cwd().resolve())

@@ -1,33 +1,35 @@
-"""Results of a sweep across seeds and episodes, with ties marked as the protocol requires.
+"""Results of a sweep across seeds and episodes: what each variant scored, not which one is better.
 
 Per variant and metric: the mean and 95% bootstrap interval over all episodes of all its training seeds, and the
-mean of each seed. A variant whose interval overlaps the best variant's is a tie: the sweep does not show it is
-worse (shared/docs/protocol.md: a claim that A beats B needs non-overlapping intervals).
+mean of each seed. Whether one variant is better than another is decided in one place, by the paired verdicts of
+:mod:`polibench.sweep.verdicts` (docs/verdicts.md); overlapping or separate intervals here decide nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import math
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from rich.table import Table
 
 from polibench.evaluation.metrics import EPISODE_ROWS, summarize
 from polibench.io import atomic_write, write_json, write_text
-from polibench.metric_table import METRICS, RANKED, VIEWS, View
+from polibench.metric_table import METRICS, VIEWS, View
 from polibench.rundir import RunDir
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: The metric the terminal table and the per-seed column lead with (Diffusion Policy's "max reward").
 PRIMARY = "avg_max_reward"
-LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. **Bold**: the best "
-          "variant and every variant whose interval overlaps it (a tie: not shown to be worse).")
+LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all training seeds. Which variant is "
+          "better: `polibench verdicts SWEEP --variant A --against B` (paired over training and start seeds).")
 
 
 def load_episodes(run_dir: Path) -> list[dict[str, Any]]:
@@ -44,56 +46,43 @@ def variant_stats(seed_episodes: Sequence[Sequence[Mapping[str, Any]]]) -> dict[
     return pooled
 
 
-def mark_ties(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Copy of ``{variant: {metric: stat}}`` where each ranked metric's stat gains ``vs_best``: ``best``, ``tie``
-    (its interval overlaps the best's) or ``worse``."""
-    marked = {v: {m: dict(s) for m, s in metrics.items()} for v, metrics in stats.items()}
-    for metric, direction in RANKED.items():
-        measured = {v: s[metric] for v, s in marked.items() if metric in s and math.isfinite(s[metric]["mean"])}
-        if not measured:
-            continue
-        best = max(measured, key=lambda v: direction * measured[v]["mean"])
-        top = measured[best]
-        for variant, stat in measured.items():
-            overlap = stat["ci_low"] <= top["ci_high"] and top["ci_low"] <= stat["ci_high"]
-            stat["vs_best"] = "best" if variant == best else "tie" if overlap else "worse"
-    return marked
-
-
 def aggregate(header: Mapping[str, Any], runs: Mapping[str, Sequence[Path]], sweep_dir: Path) -> dict[str, Any]:
     """The sweep's results document: ``header`` (axis, base, seeds, ...) and, per variant, its runs and stats."""
-    stats = mark_ties({name: variant_stats([load_episodes(r) for r in dirs]) for name, dirs in runs.items()})
+    stats = {name: variant_stats([load_episodes(r) for r in dirs]) for name, dirs in runs.items()}
     variants = [{"name": name, "runs": [str(r.relative_to(sweep_dir)) for r in dirs], "n_seeds": len(dirs),
                  "n_episodes": stats[name].get("success_rate", {}).get("n", 0), "metrics": stats[name]}
                 for name, dirs in runs.items()]
-    best = {m: v["name"] for v in variants for m, s in v["metrics"].items() if s.get("vs_best") == "best"}
-    return {**header, "primary_metric": PRIMARY, "best": best, "variants": variants}
+    return {**header, "primary_metric": PRIMARY, "variants": variants}
 
 
 def write_results(results: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
-    """results.json, results.csv (one row per variant and metric), results.md and results.png, each atomically."""
-    return {
+    """results.json, results.csv (one row per variant and metric), results.md and, with the ``report`` extra
+    (matplotlib) installed, results.png, each atomically."""
+    written = {
         "json": write_json(out_dir / "results.json", results),
         "csv": write_text(out_dir / "results.csv", to_csv(results)),
         "markdown": write_text(out_dir / "results.md", to_markdown(results)),
-        "chart": atomic_write(out_dir / "results.png", lambda p: bar_chart(results).savefig(p, format="png", dpi=120)),
     }
+    if importlib.util.find_spec("matplotlib") is not None:
+        written["chart"] = atomic_write(out_dir / "results.png",
+                                        lambda p: bar_chart(results).savefig(p, format="png", dpi=120))
+    return written
 
 
 def to_csv(results: Mapping[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["variant", "metric", "mean", "ci_low", "ci_high", "n_episodes", "n_seeds", "vs_best",
+    writer.writerow(["variant", "metric", "mean", "ci_low", "ci_high", "n_episodes", "n_seeds",
                      "seed_means"])
     for v in results["variants"]:
         for metric, s in v["metrics"].items():
             writer.writerow([v["name"], metric, s["mean"], s["ci_low"], s["ci_high"], s["n"], v["n_seeds"],
-                             s.get("vs_best", ""), ";".join(_num(x) for x in s.get("seed_means", []))])
+                             ";".join(_num(x) for x in s.get("seed_means", []))])
     return buf.getvalue()
 
 
 def to_markdown(results: Mapping[str, Any]) -> str:
-    """Mean [95% interval] per variant; bold where a variant is the best or tied with it."""
+    """Mean [95% interval] per variant and metric, and the primary metric's mean per seed."""
     metrics = _table_metrics(results)
     primary = METRICS[PRIMARY]
     head = ["variant", "seeds x episodes", *(METRICS[m].heading for m in metrics), f"{primary.heading} per seed"]
@@ -106,8 +95,7 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     for v in results["variants"]:
         cells = [v["name"], f"{v['n_seeds']} x {v['n_episodes'] // v['n_seeds']}"]
         for m in metrics:
-            text = _interval(v["metrics"].get(m), METRICS[m].fmt)
-            cells.append(f"**{text}**" if v["metrics"].get(m, {}).get("vs_best") in ("best", "tie") else text)
+            cells.append(_interval(v["metrics"].get(m), METRICS[m].fmt))
         seed_means = v["metrics"].get(PRIMARY, {}).get("seed_means", [])
         cells.append(", ".join(_num(x, primary.fmt) for x in seed_means))
         lines.append("| " + " | ".join(cells) + " |")
@@ -116,27 +104,24 @@ def to_markdown(results: Mapping[str, Any]) -> str:
 
 
 def rich_table(results: Mapping[str, Any]) -> Table:
-    """The headline columns of the markdown table, ties labelled, for a terminal."""
+    """The headline columns of the markdown table, for a terminal."""
     metrics = _table_metrics(results, "sweep_terminal")
     table = Table(title=f"ablation: {results['axis']} ({results['target']})", title_justify="left")
     table.add_column("variant", style="bold cyan")
     table.add_column("seeds", justify="right")
     for m in metrics:
         table.add_column(METRICS[m].heading, justify="right")
-    style = {"best": "bold green", "tie": "green", "worse": "dim"}
     for v in results["variants"]:
-        cells = []
-        for m in metrics:
-            stat = v["metrics"].get(m, {})
-            mark = stat.get("vs_best")
-            text = _interval(stat, METRICS[m].fmt) + (" (tie)" if mark == "tie" else "")
-            cells.append(f"[{style[mark]}]{text}[/]" if mark else text)
+        cells = [_interval(v["metrics"].get(m, {}), METRICS[m].fmt) for m in metrics]
         table.add_row(v["name"], str(v["n_seeds"]), *cells)
     return table
 
 
-def bar_chart(results: Mapping[str, Any]) -> Figure:
+def bar_chart(results: Mapping[str, Any]) -> "Figure":
     """One panel per headline metric: bars at the pooled mean with 95% interval error bars, dots at seed means."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     metrics = _table_metrics(results, "sweep_chart")
     names = [v["name"] for v in results["variants"]]
     fig = Figure(figsize=(max(4.0, 0.6 * len(names) + 2) * len(metrics), 3.8), layout="constrained")
@@ -145,9 +130,8 @@ def bar_chart(results: Mapping[str, Any]) -> Figure:
         stats = [v["metrics"].get(metric, {}) for v in results["variants"]]
         mean = np.array([s.get("mean", np.nan) for s in stats], dtype=float)
         err = np.array([[m - s.get("ci_low", np.nan), s.get("ci_high", np.nan) - m] for m, s in zip(mean, stats)])
-        colors = ["C7" if s.get("vs_best") == "worse" else "C0" for s in stats]
         x = np.arange(len(names))
-        ax.bar(x, mean, color=colors)
+        ax.bar(x, mean, color="C0")
         # errorbar, not bar(yerr=): bar's error path warns on a single bar (NumPy scalar conversion in matplotlib)
         ax.errorbar(x, mean, yerr=err.T, fmt="none", ecolor="k", capsize=4)
         for xi, s in zip(x, stats):
@@ -156,7 +140,7 @@ def bar_chart(results: Mapping[str, Any]) -> Figure:
         ax.set_xticks(x, names, rotation=30, ha="right")
         ax.set_ylim(0.0, 1.05)
         ax.set_title(METRICS[metric].heading)
-    fig.suptitle(f"{results['axis']}: mean and 95% interval (grey: worse than the best)")
+    fig.suptitle(f"{results['axis']}: mean and 95% interval (which differ: `polibench verdicts`)")
     return fig
 
 

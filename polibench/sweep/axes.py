@@ -30,7 +30,7 @@ import gin
 from gin.config import ConfigurableReference
 
 from polibench import registry
-from polibench.config import GIN_DIR, ConfigError, parse
+from polibench.config import CONFIG_DIR, ConfigError, find_config, parse
 from polibench.registry import _closest
 from polibench.slots import ComponentSlot
 from polibench.tracks import Track, get_track
@@ -144,12 +144,11 @@ def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str],
     a bindings list."""
     from polibench.experiment import Experiment  # registers polibench.Experiment, TrainConfig, EvalConfig with gin
 
-    missing = [str(f) for f in include if not Path(f).is_file()]
-    if missing:
-        raise AxisError(f"--include file(s) not found: {', '.join(missing)} (give paths to gin files, e.g. "
-                        f"gin/include/budget_cpu_long.gin)")
-    included = tuple(str(Path(f).resolve()) for f in include)
-    files = tuple(str(Path(f).resolve()) for f in gin_files) + included
+    try:
+        included = tuple(str(find_config(f).resolve()) for f in include)
+    except ConfigError as exc:
+        raise AxisError(f"--include: {exc}") from exc
+    files = tuple(str(find_config(f).resolve()) for f in gin_files) + included
     parse(files, gin_params)
     try:
         bindings, reached = _reachable_bindings()
@@ -215,13 +214,13 @@ def _policy_axis(values: Sequence[str] | None, include: tuple[str, ...]) -> Axis
     variants = []
     for value in values:
         if value.endswith(".gin"):
-            path = Path(value)
+            path = find_config(value)
         else:
             registry.get("policy", value)  # unknown names raise, listing the registered ones
             if value not in POLICY_CONFIGS:
                 raise AxisError(f"policy {value!r} has no whole config for --axis policy; known: "
                                 f"{', '.join(POLICY_CONFIGS)} (or give a gin file, e.g. --values gin/ctm_act_mlp.gin)")
-            path = GIN_DIR / POLICY_CONFIGS[value]
+            path = CONFIG_DIR / POLICY_CONFIGS[value]
         variants.append(Variant(variant_name(path.stem if value.endswith(".gin") else value),
                                 (str(path.resolve()), *include), ()))
     return Axis("policy", "polibench.Experiment.policy (whole configs)", tuple(variants))
