@@ -21,8 +21,10 @@ from polibench.registry import _closest, load_plugins
 
 #: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
 GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
-#: A run directory's saved config and the record beside it that marks the folder as a run (polibench.rundir).
-RUN_CONFIG, RUN_INFO = "config.gin", "run.json"
+#: A run directory's saved config, and what else a run directory holds (polibench.rundir): a gin file named like
+#: the first, or beside any of the others, came from a run, so possibly from elsewhere.
+RUN_CONFIG = "config.gin"
+RUN_MARKERS = ("run.json", "train_log.jsonl", "checkpoints", "eval", "model.safetensors")
 
 
 class _IncludeProbeFilter(logging.Filter):
@@ -45,7 +47,9 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
 
     Full gin, for the user's own files, which may import modules. A run directory's saved config.gin comes from
     elsewhere: given here (``polibench run RUN/config.gin`` retrains a shared run), it is checked first by
-    :func:`polibench.safe_config.check_run_config`, as loading the run would.
+    :func:`polibench.safe_config.check_run_config`, as loading the run would. What counts as a run's config does
+    not hang on one file being there (a shared copy may lack run.json): every file named config.gin, and every gin
+    file in a directory holding any of :data:`RUN_MARKERS`.
     """
     from polibench.safe_config import check_run_config
 
@@ -55,8 +59,13 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     for f in files:
         if not f.is_file():
             raise ConfigError(f"gin file not found: {f}.{_closest(str(f), _gin_files_near(f))}".rstrip("."))
-        if f.name == RUN_CONFIG and (f.parent / RUN_INFO).is_file():
-            check_run_config(f.read_text(), f)
+        if looks_like_run_config(f):
+            try:
+                check_run_config(f.read_text(), f)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc}. ({f} is read as a run's saved config, as every config.gin and every gin "
+                                  "file in a run directory is; a config of your own that needs full gin must have "
+                                  "another name, outside run directories.)") from None
         gin.add_config_file_search_path(str(f.resolve().parent))
     gin.add_config_file_search_path(str(GIN_DIR))
     try:
@@ -64,6 +73,11 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     except Exception as exc:  # gin raises ValueError/SyntaxError/KeyError with location details in the message
         raise ConfigError(describe(exc)) from exc
     check_bound_types()
+
+
+def looks_like_run_config(path: Path) -> bool:
+    """Whether gin file ``path`` may be a run's saved config (so input from elsewhere, parsed only safely)."""
+    return path.name == RUN_CONFIG or any((path.parent / marker).exists() for marker in RUN_MARKERS)
 
 
 def register_configurables() -> None:
