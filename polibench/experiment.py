@@ -24,7 +24,6 @@ from polibench.data.windows import WindowSampler
 from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
-from polibench.io import write_json
 from polibench.normalize import minmax_stats
 from polibench.precision import slow_precision_warning
 from polibench.policy import FeatureSpec, Policy
@@ -219,12 +218,11 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
     eval_cfg = EvalConfig(**eval_overrides)  # fields not overridden now come from the run's parsed config
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"eval_seed{eval_cfg.seed0}_n{eval_cfg.episodes}"
-    _check_eval_target(Path(run_dir), out_dir, force)
     with exclusive(out_dir, "evaluation directory"):
+        _check_eval_target(Path(run_dir), out_dir, force)
+        command = {"run_dir": str(run_dir), "gin_params": list(gin_params), "device": device, **eval_cfg.__dict__}
         summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again",
-                               calibration=calibrate_halting(policy, Path(run_dir)))
-        write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
-                                                   "device": device, **eval_cfg.__dict__})
+                               calibration=calibrate_halting(policy, Path(run_dir)), command=command)
     return Reevaluation(summary, out_dir, eval_cfg)
 
 
@@ -252,10 +250,12 @@ def calibrate_halting(policy: Policy, run_dir: Path) -> dict[str, Any] | None:
 
 
 def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool,
-                 again: str, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl, with the halting
-    ``calibration`` the evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message
-    says how to evaluate ``again``."""
+                 again: str, calibration: dict[str, Any] | None = None,
+                 command: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The protocol evaluation, written whole to ``out_dir`` (:func:`~polibench.evaluation.rollout.save_eval`:
+    episodes.jsonl, the ``command`` as eval_command.json, then metrics.json with the halting ``calibration`` the
+    evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message says how to evaluate
+    ``again``."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     try:
         result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
@@ -265,5 +265,5 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
         raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
     if calibration is not None:
         result.config["halting_calibration"] = calibration
-    save_eval(result, out_dir)
+    save_eval(result, out_dir, {"eval_command.json": command} if command is not None else None)
     return result.summary

@@ -3,9 +3,51 @@ written whole, symlinks that lead out, interrupts inside a training step, signal
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from polibench.cli import EXIT_USER_ERROR, main
+from polibench.rundir import RunDir
+from tests.tiny_run import run_cli
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A tiny real ACT run (12 steps, checkpoints every 4, 2 evaluation episodes of 20 steps)."""
+    out = tmp_path_factory.mktemp("runs") / "act"
+    assert run_cli(out) == 0
+    return out
+
+
+def _copy(run, dest):
+    shutil.copytree(run, dest)
+    return dest
+
+
+def _files(root, skip=()) -> dict[str, str]:
+    """Every file under ``root`` (relative path -> SHA-256), leaving out those under the ``skip`` folders."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(p.relative_to(root).parts[0] == s for s in skip)}
+
+
+def _polibench_dying_at(file_name: str, argv: list[str]) -> subprocess.CompletedProcess:
+    """`polibench ARGV` in a process that dies (os._exit, as SIGKILL: nothing cleans up) just before it writes a
+    file called ``file_name``."""
+    script = ("import os, sys, polibench.io as io\n"
+              "real = io.atomic_write\n"
+              "def dying(path, write):\n"
+              f"    if os.path.basename(path) == {file_name!r}: os._exit(9)\n"
+              "    return real(path, write)\n"
+              "io.atomic_write = dying\n"
+              "from polibench.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    return subprocess.run([sys.executable, "-c", script, *argv], env=dict(os.environ), capture_output=True, timeout=600)
 
 
 def _crafted(marker) -> str:
@@ -45,3 +87,24 @@ def test_the_users_own_gin_file_keeps_full_gin(tmp_path):
     mine.write_text("import polibench.experiment\npolibench.TrainConfig.steps = 7\n")
     parse([mine])
     assert gin.query_parameter("polibench.TrainConfig.steps") == 7
+
+
+# ----- an evaluation is written whole ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dies_before", ["episodes.jsonl", "metrics.json"])
+def test_eval_force_killed_midway_leaves_no_evaluation_that_looks_complete(finished_run, tmp_path, capsys,
+                                                                           dies_before):
+    run = _copy(finished_run, tmp_path / "run")
+    outside = _files(run, skip=("eval",))
+    done = _polibench_dying_at(dies_before, ["eval", str(run), "--out", str(run / "eval"), "--episodes", "1",
+                                             "--force", "--no-progress"])
+    assert done.returncode == 9, done.stderr.decode()
+    assert not (run / "eval" / "metrics.json").exists() and not RunDir(run).evaluated()
+    assert main(["table", str(run)]) == EXIT_USER_ERROR
+    assert "has no evaluation eval/metrics.json" in capsys.readouterr().err.replace("\n", " ")
+    assert _files(run, skip=("eval",)) == outside
+    assert main(["eval", str(run), "--out", str(run / "eval"), "--episodes", "1", "--no-progress"]) == 0  # no --force
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    episodes = (run / "eval" / "episodes.jsonl").read_text().splitlines()
+    command = json.loads((run / "eval" / "eval_command.json").read_text())
+    assert len(metrics["config"]["seeds"]) == len(episodes) == command["episodes"] == 1
