@@ -28,8 +28,7 @@ from polibench.normalize import minmax_stats
 from polibench.precision import slow_precision_warning
 from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
-from polibench.locking import exclusive
-from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target
+from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target, check_inside, held
 from polibench.tracks import get_track
 from polibench.training.checkpoint import newest_intact_checkpoint, save_weights
 from polibench.training.config import TrainConfig
@@ -218,7 +217,8 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
     eval_cfg = EvalConfig(**eval_overrides)  # fields not overridden now come from the run's parsed config
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"eval_seed{eval_cfg.seed0}_n{eval_cfg.episodes}"
-    with exclusive(out_dir, "evaluation directory"):
+    check_inside(out_dir, Path(run_dir), "run directory")
+    with held(out_dir, "evaluation directory"):
         _check_eval_target(Path(run_dir), out_dir, force)
         command = {"run_dir": str(run_dir), "gin_params": list(gin_params), "device": device, **eval_cfg.__dict__}
         summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -83,7 +84,7 @@ class RunDir:
         if resume and not self.path.exists():
             raise RunDirError(f"--resume: {self.path} does not exist, so there is nothing to resume. Drop --resume to "
                               "start a new run there, or give the run directory that was interrupted.")
-        with exclusive(self.path, "run directory"):
+        with held(self.path, "run directory"):
             self._check_contents(resume)
             yield
 
@@ -149,3 +150,35 @@ def check_directory_target(path: Path) -> None:
     """A directory a command writes (``--out``) must not be an existing file."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path} is a file, not a directory: give --out a directory path (new or existing)")
+
+
+@contextmanager
+def held(path: Path, what: str) -> Iterator[None]:
+    """Write directory ``path`` (``what``: "run directory", "sweep directory", ...) as its one writer: refused when
+    it is a file, when another process holds it (:func:`polibench.locking.exclusive`), or when a symbolic link
+    inside it leads out (:func:`refuse_links_out`)."""
+    check_directory_target(path)
+    with exclusive(path, what):
+        refuse_links_out(path, what)
+        yield
+
+
+def refuse_links_out(root: Path, what: str) -> None:
+    """Refuse (RunDirError) a symbolic link anywhere under ``root`` that leads outside it: writing or pruning
+    through it (an evaluation directory, ``checkpoints/``, a sweep's run slot) would change files elsewhere."""
+    base = Path(root).resolve()
+    for folder, dirs, files in os.walk(root):  # links to folders are listed, not followed
+        for name in dirs + files:
+            link = Path(folder) / name
+            if link.is_symlink() and not link.resolve().is_relative_to(base):
+                raise RunDirError(f"{link} is a symbolic link to {link.resolve()}, outside the {what} {root}: writing "
+                                  "there would change files elsewhere. Replace the link with a copy of what it points "
+                                  "at, or choose another --out.")
+
+
+def check_inside(path: Path, root: Path, what: str) -> None:
+    """A directory written inside ``root`` (e.g. a run's evaluation) must stay inside it once links are followed."""
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(root)) and \
+            not Path(path).resolve().is_relative_to(Path(root).resolve()):
+        raise RunDirError(f"{path} leads to {Path(path).resolve()}, outside the {what} {root} (a symbolic link): "
+                          "writing there would change files elsewhere. Remove the link, or choose another --out.")

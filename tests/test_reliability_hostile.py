@@ -108,3 +108,57 @@ def test_eval_force_killed_midway_leaves_no_evaluation_that_looks_complete(finis
     episodes = (run / "eval" / "episodes.jsonl").read_text().splitlines()
     command = json.loads((run / "eval" / "eval_command.json").read_text())
     assert len(metrics["config"]["seeds"]) == len(episodes) == command["episodes"] == 1
+
+
+# ----- symbolic links out of a run or sweep directory are refused --------------------------------------------------
+
+def _elsewhere(tmp_path):
+    """A directory outside every run, with a file a write through a link would replace."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "episodes.jsonl").write_text("keep me\n")
+    return elsewhere
+
+
+def test_eval_refuses_an_evaluation_directory_linked_out_of_the_run(finished_run, tmp_path, capsys):
+    run, elsewhere = _copy(finished_run, tmp_path / "run"), _elsewhere(tmp_path)
+    (run / "eval_seed5_n1").symlink_to(elsewhere)  # the default --out of `eval RUN --seed0 5 --episodes 1`
+    assert main(["eval", str(run), "--seed0", "5", "--episodes", "1", "--no-progress"]) == EXIT_USER_ERROR
+    shutil.rmtree(run / "eval")
+    (run / "eval").symlink_to(elsewhere)
+    assert main(["eval", str(run), "--out", str(run / "eval"), "--force", "--episodes", "1",
+                 "--no-progress"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert err.count(f"leads to {elsewhere}, outside the run directory") == 2
+    assert _files(elsewhere) == {"episodes.jsonl": hashlib.sha256(b"keep me\n").hexdigest()}
+
+
+def test_resume_refuses_checkpoints_linked_out_of_the_run(finished_run, tmp_path, capsys):
+    run, elsewhere = _copy(finished_run, tmp_path / "run"), tmp_path / "elsewhere"
+    for done in ("model.safetensors", "model.safetensors.sha256", "eval"):
+        shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
+    shutil.move(run / "checkpoints", elsewhere)
+    (elsewhere / "step_00000099").mkdir()  # newer than the one resumed from: a resume would prune it
+    (run / "checkpoints").symlink_to(elsewhere)
+    before = sorted(p.name for p in elsewhere.iterdir()), _files(elsewhere)
+    assert run_cli(run, resume=True) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert f"{run / 'checkpoints'} is a symbolic link to {elsewhere}, outside the run directory" in err
+    assert (sorted(p.name for p in elsewhere.iterdir()), _files(elsewhere)) == before
+    assert not (run / "model.safetensors").exists()
+
+
+def test_sweep_refuses_a_run_slot_linked_out(tmp_path, capsys):
+    from tests.conftest import REPO
+    from tests.tiny_run import TINY
+
+    sweep, elsewhere = tmp_path / "sweep", _elsewhere(tmp_path)
+    (sweep / "variants").mkdir(parents=True)
+    (sweep / "variants" / "32").symlink_to(elsewhere)
+    argv = ["ablate", "--axis", "policy.act.dim", "--values", "32", "--base", str(REPO / "gin" / "act.gin"),
+            "--out", str(sweep), "--no-progress"]
+    for binding in TINY:
+        argv += ["--gin_param", binding]
+    assert main(argv) == EXIT_USER_ERROR
+    assert f"is a symbolic link to {elsewhere}, outside the sweep directory" in capsys.readouterr().err.replace("\n", " ")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["episodes.jsonl"] and not (sweep / "sweep.json").exists()
