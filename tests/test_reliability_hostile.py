@@ -7,10 +7,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
 
 from polibench.cli import EXIT_USER_ERROR, main
 from polibench.rundir import RunDir
@@ -162,3 +165,75 @@ def test_sweep_refuses_a_run_slot_linked_out(tmp_path, capsys):
     assert main(argv) == EXIT_USER_ERROR
     assert f"is a symbolic link to {elsewhere}, outside the sweep directory" in capsys.readouterr().err.replace("\n", " ")
     assert sorted(p.name for p in elsewhere.iterdir()) == ["episodes.jsonl"] and not (sweep / "sweep.json").exists()
+
+
+# ----- Ctrl-C inside a training step resumes exactly ---------------------------------------------------------------
+
+def test_ctrl_c_inside_a_training_steps_forward_resumes_to_the_uninterrupted_weights(finished_run, tmp_path,
+                                                                                     monkeypatch, capsys):
+    """The interrupt comes after step 7 drew its batch and used dropout's random numbers; the checkpoint holds
+    the state from before that step, so the resumed run draws the same batches as the uninterrupted one."""
+    from safetensors.torch import load_file
+
+    from components.policy.act import ACTPolicy
+    from polibench.cli import EXIT_INTERRUPTED
+
+    original, calls = ACTPolicy.forward, {"n": 0}
+
+    def interrupted_in_step_7(self, batch):
+        out = original(self, batch)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 7:
+                raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(ACTPolicy, "forward", interrupted_in_step_7)
+    out = tmp_path / "run"
+    assert run_cli(out) == EXIT_INTERRUPTED
+    assert "interrupted at step 6; checkpoint saved" in capsys.readouterr().err
+    monkeypatch.setattr(ACTPolicy, "forward", original)
+    assert run_cli(out, resume=True) == 0
+    assert "(step 6 of 12)" in capsys.readouterr().out
+    a, b = load_file(finished_run / "model.safetensors"), load_file(out / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _run_args(out, *extra: str) -> list[str]:
+    """`polibench run` of the tiny config for 60 steps (checkpoints and log every 5), as a subprocess argv."""
+    from tests.conftest import REPO
+    from tests.tiny_run import TINY
+
+    args = [sys.executable, "-m", "polibench.cli", "run", str(REPO / "gin" / "act.gin"), "--out", str(out),
+            "--no-progress"]
+    for binding in [*TINY, "polibench.TrainConfig.steps = 60", "polibench.TrainConfig.checkpoint_every = 5",
+                    "polibench.TrainConfig.log_every = 5", "polibench.TrainConfig.val_every = 5", *extra]:
+        args += ["--gin_param", binding]
+    return args
+
+
+def _started(proc: subprocess.Popen, ready, what: str) -> None:
+    """Wait until ``ready()`` while ``proc`` runs."""
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.05)
+    assert proc.poll() is None and ready(), f"{what} did not start, or ended too soon; raise its step count"
+
+
+def test_sigint_during_training_resumes_to_the_uninterrupted_weights(tmp_path):
+    from safetensors.torch import load_file
+
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    subprocess.run(_run_args(reference), env=dict(os.environ), check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen(_run_args(interrupted), env=dict(os.environ), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    pointer = interrupted / "checkpoints" / "latest.json"
+    _started(proc, lambda: pointer.exists() and json.loads(pointer.read_text())["step"] >= 15, "training")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=300) == 130
+    assert "checkpoint saved" in proc.stderr.read().decode()
+    assert not (interrupted / "model.safetensors").exists()
+    subprocess.run(_run_args(interrupted) + ["--resume"], env=dict(os.environ), check=True, capture_output=True,
+                   timeout=600)
+    a, b = load_file(reference / "model.safetensors"), load_file(interrupted / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
