@@ -30,7 +30,7 @@ from polibench.policy import FeatureSpec, Policy
 from polibench.provenance import provenance
 from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target, check_inside, held
 from polibench.tracks import get_track
-from polibench.training.checkpoint import newest_intact_checkpoint, save_weights
+from polibench.training.checkpoint import newest_intact_checkpoint, save_weights, weights_problem
 from polibench.training.config import TrainConfig
 from polibench.training.trainer import Trainer
 from polibench.training.warm_start import load_matching
@@ -105,16 +105,26 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True,
 
 
 def _resume_point(rundir: RunDir, resume: bool, restart_unstarted: bool) -> Path | None:
-    """The checkpoint training continues from (None: step 0, or no training left), said out loud."""
-    if not resume or rundir.model_path.exists():
+    """The checkpoint training continues from (None: step 0, or no training left), said out loud.
+
+    Final weights that cannot be trusted (a process killed between writing model.safetensors and its checksum)
+    are made again from the newest intact checkpoint: training there is deterministic, so they come out the same."""
+    if not resume:
+        return None
+    final_problem = weights_problem(rundir.model_path) if rundir.model_path.exists() else None
+    if rundir.model_path.exists() and final_problem is None:
         return None
     path, notes = newest_intact_checkpoint(rundir.checkpoints_dir)
     for note in notes:
         console.print(f"[yellow]{note}", soft_wrap=True)
-    if path is None and not restart_unstarted:
-        raise RunDirError(f"--resume: {rundir.path} has no intact checkpoint to resume from"
+    if path is None and (final_problem or not restart_unstarted):
+        why = f"{rundir.model_path} {final_problem}, and " if final_problem else ""
+        raise RunDirError(f"--resume: {why}{rundir.path} has no intact checkpoint to resume from"
                           f"{' (' + '; '.join(notes) + ')' if notes else ''}. Start the run again with another --out, "
                           f"or delete {rundir.path} first.")
+    if final_problem:
+        console.print(f"[yellow]{rundir.model_path} {final_problem}: it is made again from {path}", soft_wrap=True)
+        rundir.model_path.unlink()
     if path is None:
         console.print(f"[yellow]{rundir.path} has no checkpoint yet: training starts again from step 0", soft_wrap=True)
     return path
@@ -149,6 +159,8 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
         train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, start, progress)
         metadata = {"spec": spec.to_json(), "track": exp.track, "step": str(train_cfg.steps)}
         save_weights(rundir.model_path, policy.state_dict(), metadata)
+        if train_summary["steps_trained"] == 0 and "train" in rundir.read_run_info():
+            train_summary = rundir.read_run_info()["train"]  # only the final weights were made again: keep the timing
         rundir.write_run_info({"train": train_summary})
     else:
         console.print(f"[yellow]{rundir.model_path} exists: training already finished, evaluating only")

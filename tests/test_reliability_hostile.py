@@ -237,3 +237,34 @@ def test_sigint_during_training_resumes_to_the_uninterrupted_weights(tmp_path):
                    timeout=600)
     a, b = load_file(reference / "model.safetensors"), load_file(interrupted / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ----- a run killed between its final weights and their checksum finishes ------------------------------------------
+
+def test_final_weights_without_their_checksum_are_made_again_from_the_last_checkpoint(finished_run, tmp_path,
+                                                                                       capsys):
+    from safetensors.torch import load_file
+
+    run = _copy(finished_run, tmp_path / "run")
+    (run / "model.safetensors.sha256").unlink()  # killed between writing the weights and their checksum
+    shutil.rmtree(run / "eval")
+    train = json.loads((run / "run.json").read_text())["train"]
+    assert run_cli(run, resume=True) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "model.safetensors has no checksum file model.safetensors.sha256; it was not written completely: it is " \
+           f"made again from {run / 'checkpoints' / 'step_00000012'}" in out
+    a, b = load_file(finished_run / "model.safetensors"), load_file(run / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a) and RunDir(run).evaluated()
+    assert json.loads((run / "run.json").read_text())["train"] == train
+    assert (run / "model.safetensors.sha256").read_text() == (finished_run / "model.safetensors.sha256").read_text()
+
+
+def test_final_weights_without_checksum_or_checkpoint_are_refused(finished_run, tmp_path, capsys):
+    run = _copy(finished_run, tmp_path / "run")
+    (run / "model.safetensors.sha256").unlink()
+    shutil.rmtree(run / "checkpoints")
+    before = _files(run)
+    assert run_cli(run, resume=True) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "it was not written completely, and" in err and "has no intact checkpoint to resume from" in err
+    assert _files(run) == before

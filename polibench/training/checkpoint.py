@@ -49,13 +49,21 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}: train the run first (polibench run) or check the path")
+    if (problem := weights_problem(path)) is not None:
+        raise CheckpointError(f"{path} {problem}")
+    return load_file(str(path))
+
+
+def weights_problem(path: Path) -> str | None:
+    """Why the weights file ``path`` cannot be trusted (no checksum beside it, or one it does not match); None
+    when it is intact."""
     sidecar = path.with_name(path.name + ".sha256")
     if not sidecar.exists():
-        raise CheckpointError(f"{path} has no checksum file {sidecar.name}; it was not written completely")
+        return f"has no checksum file {sidecar.name}; it was not written completely"
     expected, actual = sidecar.read_text().strip(), sha256(path)
     if expected != actual:
-        raise CheckpointError(f"{path} is corrupt: SHA-256 {actual[:12]}... does not match the recorded {expected[:12]}...")
-    return load_file(str(path))
+        return f"is corrupt: SHA-256 {actual[:12]}... does not match the recorded {expected[:12]}..."
+    return None
 
 
 def read_metadata(path: Path) -> dict[str, str]:
