@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from polibench.console import console, err_console, metrics_table
+from polibench.interrupts import sigterm_as_interrupt
 from polibench.rundir import EVAL_SUBDIR
 
 EXIT_USER_ERROR = 2
@@ -279,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("polibench").setLevel(logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with sigterm_as_interrupt():
+            return func(args)
     except KeyboardInterrupt as exc:
         err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}", highlight=False)
         return EXIT_INTERRUPTED

@@ -168,9 +168,10 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
 
         policy = load_policy(rundir.path, device=device)
 
-    summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
-                           again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
-                                 "evaluates again", calibration=calibrate_halting(policy, rundir.path))
+    with held(rundir.eval_dir, "evaluation directory"):  # the lock `polibench eval --out RUN/eval` takes too
+        summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
+                               again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
+                                     "evaluates again", calibration=calibrate_halting(policy, rundir.path))
     summary["n_params"] = n_params
     console.print(metrics_table(summary, title=f"{rundir.path} ({eval_cfg.episodes} episodes from seed "
                                                 f"{eval_cfg.seed0})"))

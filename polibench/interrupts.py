@@ -36,3 +36,21 @@ def interrupts_held(deliver: bool = True) -> Iterator[None]:
             signal.signal(sig, handler)
     if held and deliver:
         signal.raise_signal(held[0])
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a scheduler's stop) ends the block as Ctrl-C does: training saves a checkpoint, a sweep stops
+    its workers, instead of dying mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

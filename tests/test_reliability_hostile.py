@@ -268,3 +268,78 @@ def test_final_weights_without_checksum_or_checkpoint_are_refused(finished_run, 
     err = capsys.readouterr().err.replace("\n", " ")
     assert "it was not written completely, and" in err and "has no intact checkpoint to resume from" in err
     assert _files(run) == before
+
+
+# ----- signals reach a sweep's workers; one writer per evaluation directory ----------------------------------------
+
+def _tiny_argv(verb: str, out, *extra: str) -> list[str]:
+    """`polibench VERB` arguments of the tiny config (tests/tiny_run.py) with ``extra`` bindings."""
+    from tests.conftest import REPO
+    from tests.tiny_run import TINY
+
+    argv = [verb, *(["--axis", "policy.act.dim", "--values", "32,48", "--base"] if verb == "ablate" else []),
+            str(REPO / "gin" / "act.gin"), "--out", str(out), "--no-progress"]
+    for binding in [*TINY, *extra]:
+        argv += ["--gin_param", binding]
+    return argv
+
+
+def _gone(pid: int, within_s: float = 30.0) -> bool:
+    deadline = time.time() + within_s
+    while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.1)
+    return not os.path.exists(f"/proc/{pid}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_a_parallel_sweep_stops_its_workers(tmp_path, sig):
+    sweep = tmp_path / "sweep"
+    argv = _tiny_argv("ablate", sweep, "polibench.TrainConfig.steps = 100000", "polibench.TrainConfig.log_every = 1",
+                      "polibench.TrainConfig.val_every = 1000") + ["--workers", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "polibench.cli", *argv], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    slots = [sweep / "variants" / v / "seed0" for v in ("32", "48")]
+    _started(proc, lambda: all((s / "train_log.jsonl").exists() for s in slots), "the sweep's two runs")
+    workers = [int((s / ".polibench.lock").read_text()) for s in slots]
+    assert proc.pid not in workers
+    proc.send_signal(sig)  # to the sweep's own process only, as `kill` sends it
+    assert proc.wait(timeout=300) == 130
+    assert "every running run saved a checkpoint and stopped" in proc.stderr.read().decode().replace("\n", " ")
+    assert all(_gone(pid) for pid in workers), "a worker trains on after its sweep ended"
+    for slot in slots:
+        assert not (slot / ".polibench.lock").exists() and (slot / "checkpoints" / "latest.json").exists()
+
+
+def test_eval_into_a_runs_eval_is_refused_while_the_run_evaluates(finished_run, tmp_path, capsys):
+    """`run --resume` of a finished run evaluates it again into RUN/eval; `eval --out RUN/eval --force`
+    meanwhile is a second writer of that directory."""
+    run, evaluating, go_on = _copy(finished_run, tmp_path / "run"), tmp_path / "evaluating", tmp_path / "go_on"
+    script = ("import pathlib, sys, time, polibench.experiment as e\n"
+              "real = e.evaluate\n"
+              "def paused(*args, **kwargs):\n"
+              f"    pathlib.Path({str(evaluating)!r}).touch()\n"
+              f"    while not pathlib.Path({str(go_on)!r}).exists(): time.sleep(0.05)\n"
+              "    return real(*args, **kwargs)\n"
+              "e.evaluate = paused\n"
+              "from polibench.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, *_tiny_argv("run", run), "--resume"], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _started(proc, evaluating.exists, "the resumed run's evaluation")
+        assert main(["eval", str(run), "--out", str(run / "eval"), "--force", "--episodes", "1",
+                     "--no-progress"]) == EXIT_USER_ERROR
+        err = capsys.readouterr().err.replace("\n", " ")
+        assert f"evaluation directory {run / 'eval'} is being written by another polibench process (pid {proc.pid})" in err
+        assert not (run / "eval" / "eval_command.json").exists()
+    finally:
+        go_on.touch()
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
+    metrics = json.loads((run / "eval" / "metrics.json").read_text())
+    assert len(metrics["config"]["seeds"]) == len((run / "eval" / "episodes.jsonl").read_text().splitlines()) == 2
+
+
+def test_zero_workers_is_refused(tmp_path, capsys):
+    assert main(_tiny_argv("ablate", tmp_path / "sweep") + ["--workers", "0"]) == EXIT_USER_ERROR
+    assert "--workers must be at least 1 (runs at a time), got 0" in capsys.readouterr().err
+    assert not (tmp_path / "sweep").exists()
