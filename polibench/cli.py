@@ -229,7 +229,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from polibench.data.zarr_reader import DataFormatError
     from polibench.device import DeviceError
     from polibench.interop.lerobot import LeRobotMissingError
-    from polibench.io import JSONFileError
+    from polibench.io import InputFileError, JSONFileError
     from polibench.locking import DirectoryLockedError
     from polibench.registry import DuplicateComponentError, UnknownComponentError
     from polibench.rundir import RunDirError
@@ -238,8 +238,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from polibench.training.trainer import TrainingDiverged
 
     return (ConfigError, DataFormatError, DatasetNotFoundError, DeviceError, LeRobotMissingError, JSONFileError,
-            DirectoryLockedError, UnknownComponentError, DuplicateComponentError, RunDirError, AxisError,
-            CheckpointError, TrainingDiverged)
+            InputFileError, DirectoryLockedError, UnknownComponentError, DuplicateComponentError, RunDirError,
+            AxisError, CheckpointError, TrainingDiverged)
 
 
 _REPO = Path(__file__).resolve().parent.parent

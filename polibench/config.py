@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import gin
 from gin.config import ConfigurableReference
 
+from polibench.io import check_regular_file, read_text
 from polibench.registry import _closest, load_plugins
 
 #: The repository's gin folder, searched for ``include`` lines after the including file's own folder.
@@ -25,6 +26,8 @@ GIN_DIR = Path(__file__).resolve().parent.parent / "gin"
 #: the first, or beside any of the others, came from a run, so possibly from elsewhere.
 RUN_CONFIG = "config.gin"
 RUN_MARKERS = ("run.json", "train_log.jsonl", "checkpoints", "eval", "model.safetensors")
+#: The largest gin file read: an operative config is a few kilobytes.
+MAX_CONFIG_BYTES = 4 << 20
 
 
 class _IncludeProbeFilter(logging.Filter):
@@ -57,11 +60,12 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     gin.clear_config()
     files = [Path(f) for f in gin_files]
     for f in files:
-        if not f.is_file():
+        if not f.exists():
             raise ConfigError(f"gin file not found: {f}.{_closest(str(f), _gin_files_near(f))}".rstrip("."))
+        check_regular_file(f, MAX_CONFIG_BYTES)
         if looks_like_run_config(f):
             try:
-                check_run_config(f.read_text(), f)
+                check_run_config(read_text(f, MAX_CONFIG_BYTES), f)
             except ConfigError as exc:
                 raise ConfigError(f"{exc}. ({f} is read as a run's saved config, as every config.gin and every gin "
                                   "file in a run directory is; a config of your own that needs full gin must have "

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from polibench.config import added_defaults
-from polibench.io import read_json, write_json, write_text
+from polibench.io import read_json, read_text, write_json, write_text
 from polibench.locking import LOCK_FILE, exclusive
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class RunDir:
     def write_config(self, text: str, resume: bool) -> None:
         """Save the operative config and its hash; on resume it must equal the saved one (else the run would mix
         two configs)."""
-        if resume and self.config_path.exists() and (saved := self.config_path.read_text()) != text:
+        if resume and self.config_path.exists() and (saved := read_text(self.config_path)) != text:
             added = added_defaults(saved, text)
             if added is None:
                 raise RunDirError(

@@ -19,7 +19,15 @@ import gin
 from gin import config_parser
 
 from polibench import registry
-from polibench.config import ConfigError, check_bound_types, describe, parameter_names, register_configurables
+from polibench.config import (
+    MAX_CONFIG_BYTES,
+    ConfigError,
+    check_bound_types,
+    describe,
+    parameter_names,
+    register_configurables,
+)
+from polibench.io import read_text
 from polibench.registry import _closest
 
 
@@ -56,7 +64,7 @@ def read_run_config(path: Path) -> str:
     """The text of a run's config.gin, checked by :func:`check_run_config`."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path, MAX_CONFIG_BYTES)
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text file, so not a gin config") from None
     check_run_config(text, path)

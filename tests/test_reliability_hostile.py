@@ -343,3 +343,64 @@ def test_zero_workers_is_refused(tmp_path, capsys):
     assert main(_tiny_argv("ablate", tmp_path / "sweep") + ["--workers", "0"]) == EXIT_USER_ERROR
     assert "--workers must be at least 1 (runs at a time), got 0" in capsys.readouterr().err
     assert not (tmp_path / "sweep").exists()
+
+
+# ----- only regular files of plausible size are read ---------------------------------------------------------------
+
+@pytest.fixture
+def no_hang():
+    """Fail, rather than hang the suite, when the code under test blocks for a minute."""
+    def hung(signum, frame):
+        raise AssertionError("the command hung")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _fifo_config(run):
+    (run / "config.gin").unlink()
+    os.mkfifo(run / "config.gin")
+
+
+def _zero_model(run):
+    (run / "model.safetensors").unlink()
+    (run / "model.safetensors").symlink_to("/dev/zero")
+
+
+def _directory_config(run):
+    (run / "config.gin").unlink()
+    (run / "config.gin").mkdir()
+
+
+def _huge_config(run):
+    with open(run / "config.gin", "a") as fh:
+        fh.write("# padding\n" * 500_000)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_fifo_config, "config.gin is a FIFO (named pipe), not a regular file"),
+    (_zero_model, "model.safetensors is a character device, not a regular file"),
+    (_directory_config, "config.gin is a directory, not a regular file"),
+    (_huge_config, "bytes, more than the 4194304 any such file polibench writes can hold"),
+])
+def test_eval_refuses_special_or_huge_files_in_a_run(finished_run, tmp_path, capsys, no_hang, damage, message):
+    run = _copy(finished_run, tmp_path / "run")
+    damage(run)
+    assert main(["eval", str(run), "--out", str(tmp_path / "ev"), "--no-progress"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("make, message", [
+    (os.mkfifo, "is a FIFO (named pipe), not a regular file"),
+    (os.mkdir, "is a directory, not a regular file"),
+])
+def test_run_refuses_a_gin_file_that_is_not_a_regular_file(tmp_path, capsys, no_hang, make, message):
+    make(tmp_path / "mine.gin")
+    assert main(["run", str(tmp_path / "mine.gin"), "--out", str(tmp_path / "out"), "--no-progress"]) == EXIT_USER_ERROR
+    assert f"{tmp_path / 'mine.gin'} {message}" in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "out").exists()

@@ -20,11 +20,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from polibench.io import JSONFileError, atomic_write, read_json, write_json, write_text
+from polibench.io import JSONFileError, atomic_write, check_regular_file, read_json, read_text, write_json, write_text
 
 STEP_PREFIX = "step_"
 TRAINER_STATE = "trainer_state.pt"
 LATEST = "latest.json"
+SIDECAR_BYTES = 1024  # a checksum file holds one hex digest
 
 
 class CheckpointError(RuntimeError):
@@ -32,6 +33,8 @@ class CheckpointError(RuntimeError):
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of regular file ``path`` (a FIFO or a device is refused, not read forever)."""
+    check_regular_file(path)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -60,7 +63,7 @@ def weights_problem(path: Path) -> str | None:
     sidecar = path.with_name(path.name + ".sha256")
     if not sidecar.exists():
         return f"has no checksum file {sidecar.name}; it was not written completely"
-    expected, actual = sidecar.read_text().strip(), sha256(path)
+    expected, actual = read_text(sidecar, SIDECAR_BYTES).strip(), sha256(path)
     if expected != actual:
         return f"is corrupt: SHA-256 {actual[:12]}... does not match the recorded {expected[:12]}..."
     return None
@@ -120,7 +123,7 @@ def checkpoint_problem(path: Path) -> str | None:
         file, sidecar = path / name, path / (name + ".sha256")
         if not file.exists() or not sidecar.exists():
             return f"{(file if not file.exists() else sidecar).name} is missing"
-        if sidecar.read_text().strip() != sha256(file):
+        if read_text(sidecar, SIDECAR_BYTES).strip() != sha256(file):
             return f"{name} is corrupt (its SHA-256 does not match {sidecar.name})"
     return None
 
