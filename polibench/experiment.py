@@ -19,7 +19,7 @@ import torch
 from polibench import registry
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
-from polibench.data.episodes import split_episodes
+from polibench.data.episodes import check_values, split_episodes
 from polibench.data.windows import WindowSampler
 from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
@@ -137,6 +137,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
         torch.set_num_threads(train_cfg.num_threads)
 
     data = exp.data_source.load()
+    check_values(data)
     train_data, val_data = split_episodes(data, exp.val_fraction, exp.split_seed)
     track = get_track(exp.track)
     spec = FeatureSpec({k: track.obs_shapes[k] for k in track.obs_shapes}, int(data.action.shape[1]))

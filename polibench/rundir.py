@@ -146,10 +146,17 @@ class RunDir:
         return True
 
 
+#: polibench's own code: no command writes there (results would mix with the package and go with a reinstall).
+CODE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "components")
+
+
 def check_directory_target(path: Path) -> None:
-    """A directory a command writes (``--out``) must not be an existing file."""
+    """A directory a command writes (``--out``) must not be an existing file, nor inside polibench's code."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path} is a file, not a directory: give --out a directory path (new or existing)")
+    if code := next((d for d in CODE_DIRS if Path(path).resolve().is_relative_to(d)), None):
+        raise RunDirError(f"{path} is inside polibench's installed code ({code}): results there would mix with the "
+                          "package and go with a reinstall. Choose an --out outside it")
 
 
 @contextmanager

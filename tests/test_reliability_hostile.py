@@ -404,3 +404,117 @@ def test_run_refuses_a_gin_file_that_is_not_a_regular_file(tmp_path, capsys, no_
     assert main(["run", str(tmp_path / "mine.gin"), "--out", str(tmp_path / "out"), "--no-progress"]) == EXIT_USER_ERROR
     assert f"{tmp_path / 'mine.gin'} {message}" in capsys.readouterr().err.replace("\n", " ")
     assert not (tmp_path / "out").exists()
+
+
+# ----- silent wrongs become errors ---------------------------------------------------------------------------------
+
+def test_observations_beyond_float32_or_complex_are_refused(finished_run):
+    import numpy as np
+
+    import polibench
+    from polibench.evaluation.env import make_env
+
+    policy = polibench.load_policy(finished_run)
+    obs, _ = make_env(policy.track).reset(seed=3)
+    policy.reset()
+    with pytest.raises(ValueError, match=r"observation 'agent_pos' holds values beyond float32's range"):
+        policy.select_action({**obs, "agent_pos": np.array([1e39, 1.0])})
+    with pytest.raises(TypeError, match=r"observation 'agent_pos' must be real numbers, got an array of complex128"):
+        policy.select_action({**obs, "agent_pos": obs["agent_pos"] + 1j})
+    assert np.isfinite(policy.select_action(obs)).all()  # nothing of the refused ones was kept
+
+
+def _bad_data(monkeypatch, value):
+    """Training data of the tiny run with ``value`` in frame 37's agent_pos y."""
+    from components.data_source.pusht_zarr import PushTZarr
+
+    real = PushTZarr.load
+
+    def load(self):
+        data = real(self)
+        data.obs["agent_pos"][37, 1] = value
+        return data
+
+    monkeypatch.setattr(PushTZarr, "load", load)
+
+
+@pytest.mark.parametrize("value, message", [
+    (1e30, "the training data's observation 'agent_pos', dimension 1, spans [59.07, 1e+30] but almost all its "
+           "values lie within"),
+    (float("nan"), "the training data's observation 'agent_pos' holds nan (dimension 1, frame 37 of episode 0): "
+                   "the data is damaged"),
+])
+def test_training_data_far_outside_its_range_or_nan_is_named(tmp_path, capsys, monkeypatch, value, message):
+    _bad_data(monkeypatch, value)
+    assert run_cli(tmp_path / "run") == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "lower the learning rate" not in err.lower()
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_an_empty_dataset_is_named(tmp_path, capsys):
+    import numpy as np
+    import zarr
+
+    empty = tmp_path / "empty.zarr"
+    root = zarr.open_group(str(empty), mode="w")
+    for name, shape, dtype in (("meta/episode_ends", (0,), np.int64), ("data/state", (0, 5), np.float32),
+                               ("data/action", (0, 2), np.float32)):
+        root.create_array(name, shape=shape, dtype=dtype)
+    assert run_cli(tmp_path / "run", f"data_source.pusht_zarr.path = '{empty}'") == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert f"{empty} holds no episodes (its episode_ends is empty)" in err and "IndexError" not in err
+
+
+def test_weights_of_another_dtype_are_refused(finished_run, tmp_path, capsys):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from polibench.training.checkpoint import sha256
+
+    run = _copy(finished_run, tmp_path / "run")
+    model = run / "model.safetensors"
+    with safe_open(str(model), framework="pt") as fh:
+        metadata = fh.metadata()
+    tensors = load_file(model)
+    name = next(k for k, v in tensors.items() if v.is_floating_point() and v.numel() > 1)
+    tensors[name] = tensors[name].round().to(torch.int8)
+    save_file(tensors, str(model), metadata=metadata)
+    (run / "model.safetensors.sha256").write_text(sha256(model) + "\n")
+    assert main(["eval", str(run), "--out", str(tmp_path / "ev"), "--no-progress"]) == EXIT_USER_ERROR
+    assert f"dtype mismatch ['{name}: checkpoint torch.int8 vs model torch.float32']" in \
+        capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "ev").exists()
+
+
+def _set(path, change):
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps(change(data)))
+
+
+@pytest.mark.parametrize("file, change, message", [
+    ("eval/metrics.json", lambda m: {**m, "summary": {**m["summary"], "success_rate": {
+        **m["summary"]["success_rate"], "mean": float("inf")}}}, "summary.success_rate.mean is inf, not a finite number"),
+    ("eval/metrics.json", lambda m: {**m, "summary": "high"}, "is not an evaluation polibench wrote"),
+    ("eval/metrics.json", lambda m: [m], "is not an evaluation polibench wrote"),
+    ("eval/metrics.json", lambda m: {**m, "summary": {**m["summary"], "jerk": "low"}}, "summary.jerk is 'low'"),
+    ("run.json", lambda info: [info], "holds list, not the JSON object polibench writes"),
+    ("run.json", lambda info: {**info, "train": "long"}, "is not the record polibench writes"),
+])
+def test_table_refuses_records_of_the_wrong_types_or_infinite(finished_run, tmp_path, capsys, file, change, message):
+    run = _copy(finished_run, tmp_path / "run")
+    _set(run / file, change)
+    assert main(["table", str(run), "--out", str(tmp_path / "table.md")]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "table.md").exists()
+
+
+def test_out_inside_polibenchs_code_is_refused(finished_run, capsys):
+    from tests.conftest import REPO
+
+    inside = REPO / "polibench" / "my_runs"
+    assert run_cli(inside) == EXIT_USER_ERROR
+    assert main(["eval", str(finished_run), "--out", str(inside), "--no-progress"]) == EXIT_USER_ERROR
+    assert capsys.readouterr().err.replace("\n", " ").count("is inside polibench's installed code") == 2
+    assert not inside.exists()

@@ -39,7 +39,7 @@ def read_embedded(max_episodes: int | None = None, path: Path = EMBEDDED_PATH) -
             "(`pip install -e .` from a full clone), or point POLIBENCH_PUSHT_ZARR at pusht_cchi_v7_replay.zarr"
         )
     with np.load(path, allow_pickle=False) as npz:
-        ends = first_episodes(npz["episode_ends"], max_episodes)
+        ends = first_episodes(npz["episode_ends"], max_episodes, path)
         n = int(ends[-1])
         return {"episode_ends": ends} | {key: npz[key][:n] for key in DEMO_ARRAYS}
 

@@ -83,9 +83,12 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: P
     unexpected = sorted(set(state) - set(own))
     shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
+    # load_state_dict would cast another dtype silently: int8 weights would load, rounded, and run
+    dtypes = [f"{k}: checkpoint {state[k].dtype} vs model {own[k].dtype}"
+              for k in own if k in state and state[k].dtype != own[k].dtype]
+    if missing or unexpected or shapes or dtypes:
         parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {unexpected[:5]}" if unexpected else "",
-                 f"shape mismatch {shapes[:5]}" if shapes else ""]
+                 f"shape mismatch {shapes[:5]}" if shapes else "", f"dtype mismatch {dtypes[:5]}" if dtypes else ""]
         raise CheckpointError(f"{source} does not match this model ({'; '.join(p for p in parts if p)}). "
                               "Was it trained with other observation/action dimensions or another config?")
     module.load_state_dict(state)
