@@ -156,6 +156,11 @@ def added_defaults(old: str, new: str) -> list[str] | None:
 def describe(exc: Exception) -> str:
     """gin's message for a failed parse, with the closest valid name where it names an unknown one."""
     msg = str(exc).strip()
+    if isinstance(exc, RecursionError):
+        return "the gin config is nested too deeply to parse (brackets within brackets); no config polibench writes is"
+    if match := re.search(r"malformed node or string.*?<ast\.\w+ object at 0x[0-9a-f]+>\s*Failed to parse token "
+                          r"'(.*?)'", msg, re.S):
+        return f"{unquoted(match.group(1))}{msg[match.end():]}"
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"gin syntax error in {exc.filename}, line {exc.lineno}: {exc.msg}\n  {(exc.text or '').rstrip()}"
     hint = ""
@@ -171,6 +176,13 @@ def describe(exc: Exception) -> str:
         hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
                 f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
     return f"{msg}{hint}"
+
+
+def unquoted(token: str) -> str:
+    """What to write instead of a bare name where gin expects a value (``steps = sixty``, ``lr = nan``)."""
+    if token.lower() in ("nan", "inf", "infinity"):
+        return f"unquoted name {token!r}: gin values are Python literals, and NaN or inf is no valid setting"
+    return f"unquoted string {token!r}: write '{token}' in quotes (or @{token} for a configurable)"
 
 
 def configurable_names() -> list[str]:

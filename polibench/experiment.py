@@ -19,6 +19,7 @@ import torch
 from polibench import registry
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
+from polibench.device import check_device_name
 from polibench.data.episodes import check_values, split_episodes
 from polibench.data.windows import WindowSampler
 from polibench.evaluation.calibration import apply_tolerance, validation_sampler
@@ -226,6 +227,7 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     from polibench.api import load_policy
 
     EvalConfig(**eval_overrides)  # bad counts fail here, before the run directory is read
+    check_device_name(device, "device")
     if out_dir is not None:
         _check_eval_target(Path(run_dir), Path(out_dir), force)
     policy = load_policy(run_dir, device=device, gin_params=gin_params)

@@ -80,8 +80,10 @@ def check_run_config(text: str, path: Path) -> None:
         statements = list(config_parser.ConfigParser(io.StringIO(text), _Delegate()))
     except SyntaxError as exc:
         raise ConfigError(f"{path}, line {exc.lineno}: gin syntax error: {exc.msg}") from None
-    except ValueError as exc:  # a malformed selector
-        raise ConfigError(f"{path}: {exc}") from None
+    except ValueError as exc:  # a malformed selector, or a bare name where a value belongs
+        raise ConfigError(f"{path}: {describe(exc)}") from None
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: {describe(exc)}") from None
     for statement in statements:
         line = statement.location.line_num
         here = f"{path}, line {line}: `{statement.location.line_content.strip()}`"

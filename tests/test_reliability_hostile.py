@@ -518,3 +518,141 @@ def test_out_inside_polibenchs_code_is_refused(finished_run, capsys):
     assert main(["eval", str(finished_run), "--out", str(inside), "--no-progress"]) == EXIT_USER_ERROR
     assert capsys.readouterr().err.replace("\n", " ").count("is inside polibench's installed code") == 2
     assert not inside.exists()
+
+
+# ----- tracebacks and unclear errors become one line naming the value and the fix ----------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", "RUN", "--seed0", "-1"], "EvalConfig.seed0 = -1: the seeds seed0 .. seed0 + episodes - 1 must lie in 0 .."),
+    (["eval", "RUN", "--seed0", str(2**64)], f"EvalConfig.seed0 = {2**64}: the seeds"),
+    (["eval", "RUN", "--episodes", str(10**12)], "EvalConfig.episodes = 1000000000000 is more than the 1000000"),
+    (["eval", "RUN", "--device", "mps"], "device = 'mps': polibench runs on 'cpu' or 'cuda'"),
+    (["eval", "RUN", "--device", "meta"], "device = 'meta': polibench runs on 'cpu' or 'cuda'"),
+    (["verdicts", "SWEEP", "--variant", "a", "--against", "b", "--reps", "0"], "--reps must be at least 1"),
+    (["calibrate", "RUN", "--tolerance", "abc"], "--tolerance 'abc' is not a number"),
+])
+def test_bad_command_line_values_are_one_line_errors(tmp_path, capsys, argv, message):
+    argv = [str(tmp_path / a) if a in ("RUN", "SWEEP") else a for a in argv]
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bindings, message", [
+    (["polibench.TrainConfig.device = 'mps'"], "TrainConfig.device = 'mps': polibench runs on 'cpu' or 'cuda'"),
+    (["policy.act.dim = 30", "policy.act.heads = 4"], "dim = 30 with heads = 4: dim must be a multiple of heads"),
+    (["polibench.TrainConfig.steps = sixty"], "unquoted string 'sixty': write 'sixty' in quotes"),
+    (["polibench.TrainConfig.lr = nan"], "unquoted name 'nan': gin values are Python literals, and NaN or inf is no "
+                                         "valid setting"),
+])
+def test_bad_bindings_are_one_line_errors(tmp_path, capsys, bindings, message):
+    assert run_cli(tmp_path / "run", *bindings) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "Traceback" not in err and "<ast." not in err
+    assert not (tmp_path / "run" / "config.gin").exists()
+
+
+def test_a_config_nested_too_deeply_is_a_one_line_error(finished_run, tmp_path, capsys):
+    import polibench
+    from polibench.config import ConfigError
+
+    deep = "polibench.TrainConfig.betas = " + "[" * 20000 + "]" * 20000 + "\n"
+    (tmp_path / "mine.gin").write_text(deep)
+    assert main(["run", str(tmp_path / "mine.gin"), "--out", str(tmp_path / "out"), "--no-progress"]) == EXIT_USER_ERROR
+    assert "nested too deeply to parse" in capsys.readouterr().err.replace("\n", " ")
+    run = _copy(finished_run, tmp_path / "run")
+    with open(run / "config.gin", "a") as fh:
+        fh.write(deep)
+    with pytest.raises(ConfigError, match="config.gin: the gin config is nested too deeply"):
+        polibench.load_policy(run)
+    assert not (tmp_path / "out").exists()
+
+
+def test_load_policy_of_something_not_a_path_says_what_it_takes():
+    import polibench
+
+    with pytest.raises(TypeError, match=r"load_policy takes a run directory's path \(str or pathlib.Path\), got int 123"):
+        polibench.load_policy(123)
+
+
+def test_calibrate_on_a_run_without_halting_says_what_it_needs(finished_run, capsys):
+    before = _files(finished_run)
+    assert main(["calibrate", str(finished_run)]) == EXIT_USER_ERROR
+    assert "trained ACTPolicy, which has no halting rule: calibrate needs a CTM-ACT run" in \
+        capsys.readouterr().err.replace("\n", " ")
+    assert _files(finished_run) == before
+
+
+def _rewrite_model(run, blob: bytes) -> None:
+    """Replace the run's model.safetensors by ``blob``, with a matching checksum (as its author would)."""
+    from polibench.training.checkpoint import sha256
+
+    (run / "model.safetensors").write_bytes(blob)
+    (run / "model.safetensors.sha256").write_text(sha256(run / "model.safetensors") + "\n")
+
+
+def _with_metadata(run, metadata):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(run / "model.safetensors")
+    save_file(tensors, str(run / "model.safetensors"), metadata=metadata)
+    _rewrite_model(run, (run / "model.safetensors").read_bytes())
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda run: _rewrite_model(run, (2**62).to_bytes(8, "little") + b"{}"), "is not a readable safetensors file"),
+    (lambda run: _rewrite_model(run, (9).to_bytes(8, "little") + b"not json!"), "is not a readable safetensors file"),
+    (lambda run: _with_metadata(run, {"track": "keypoints"}), "metadata has no valid 'spec' (KeyError"),
+    (lambda run: _with_metadata(run, {"spec": "{not json"}), "metadata has no valid 'spec' (JSONDecodeError"),
+])
+def test_corrupt_weights_with_a_matching_checksum_are_one_line_errors(finished_run, tmp_path, capsys, damage, message):
+    run = _copy(finished_run, tmp_path / "run")
+    damage(run)
+    assert main(["eval", str(run), "--out", str(tmp_path / "ev"), "--no-progress"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "ev").exists()
+
+
+def _truncate(state):
+    state.write_bytes(state.read_bytes()[:100])
+
+
+def _drop_optimizer(state):
+    saved = torch.load(state, weights_only=True)
+    del saved["optimizer"]
+    torch.save(saved, state)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_truncate, "trainer_state.pt is not a readable trainer state"),
+    (_drop_optimizer, "trainer_state.pt lacks ['optimizer'], which every trainer state holds"),
+])
+def test_a_damaged_trainer_state_with_a_matching_checksum_is_a_one_line_error(finished_run, tmp_path, capsys,
+                                                                               damage, message):
+    from polibench.training.checkpoint import sha256
+
+    run = _copy(finished_run, tmp_path / "run")
+    for done in ("model.safetensors", "model.safetensors.sha256", "eval"):
+        shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
+    state = run / "checkpoints" / "step_00000012" / "trainer_state.pt"
+    damage(state)
+    (state.parent / "trainer_state.pt.sha256").write_text(sha256(state) + "\n")
+    assert run_cli(run, resume=True) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in err and "to resume from the checkpoint before it" in err and "Traceback" not in err
+    assert not (run / "model.safetensors").exists()
+
+
+def test_a_garbage_line_in_a_sweeps_episodes_is_named(finished_run, tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    slot = _copy(finished_run, sweep / "variants" / "32" / "seed0")
+    with open(slot / "eval" / "episodes.jsonl", "a") as fh:
+        fh.write("{\"seed\": 3, \"succ\n")
+    argv = _tiny_argv("ablate", sweep) + ["--finished-only"]
+    argv[argv.index("--values") + 1] = "32"
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert f"{slot / 'eval' / 'episodes.jsonl'}, line 3, is not valid JSON" in err and "Traceback" not in err
+    assert not (sweep / "results.json").exists()

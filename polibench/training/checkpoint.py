@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from polibench.io import JSONFileError, atomic_write, check_regular_file, read_json, read_text, write_json, write_text
@@ -26,6 +27,8 @@ STEP_PREFIX = "step_"
 TRAINER_STATE = "trainer_state.pt"
 LATEST = "latest.json"
 SIDECAR_BYTES = 1024  # a checksum file holds one hex digest
+#: What polibench.training.trainer.Trainer saves in a trainer state and reads back on resume.
+TRAINER_STATE_KEYS = frozenset({"step", "optimizer", "scheduler", "ema", "generator", "torch_rng", "cuda_rng"})
 
 
 class CheckpointError(RuntimeError):
@@ -54,7 +57,10 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"no checkpoint at {path}: train the run first (polibench run) or check the path")
     if (problem := weights_problem(path)) is not None:
         raise CheckpointError(f"{path} {problem}")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except SafetensorError as exc:
+        raise _unreadable(path, exc) from None
 
 
 def weights_problem(path: Path) -> str | None:
@@ -72,8 +78,16 @@ def weights_problem(path: Path) -> str | None:
 def read_metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        return dict(fh.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except SafetensorError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path} is not a readable safetensors file ({exc}), although its checksum matches: it was "
+                           "saved like this, not by polibench. Use the weights `polibench run` saved")
 
 
 def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
@@ -163,10 +177,19 @@ def load_training_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} cannot be resumed from: {problem}")
     try:
-        return load_file(str(path / "model.safetensors")), torch.load(path / TRAINER_STATE, weights_only=True)
+        weights, state = load_weights(path / "model.safetensors"), torch.load(path / TRAINER_STATE, weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(f"{path / TRAINER_STATE} holds objects a trainer state never does, so it is not loaded "
                               f"(weights_only): {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, EOFError) as exc:  # torch's reader on a truncated or foreign file
+        raise CheckpointError(f"{path / TRAINER_STATE} is not a readable trainer state ({str(exc).splitlines()[0]}), "
+                              f"although its checksum matches. Delete {path} to resume from the checkpoint before "
+                              "it") from None
+    missing = sorted(TRAINER_STATE_KEYS - set(state)) if isinstance(state, dict) else sorted(TRAINER_STATE_KEYS)
+    if missing:
+        raise CheckpointError(f"{path / TRAINER_STATE} lacks {missing}, which every trainer state holds. Delete {path} "
+                              "to resume from the checkpoint before it")
+    return weights, state
 
 
 def _step_dirs(ckpt_root: Path) -> list[Path]:
