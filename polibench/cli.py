@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import linecache
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -21,6 +23,8 @@ from polibench.interrupts import sigterm_as_interrupt
 from polibench.rundir import EVAL_SUBDIR
 
 EXIT_USER_ERROR = 2
+#: Writes the machine refused, not bugs: a read-only file system, a full disk or quota, a file-size limit.
+WRITE_ERRNOS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 EXIT_INTERRUPTED = 130
 PIPED_WIDTH = 160
 
@@ -279,12 +283,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=err_console, show_path=False)])
     logging.getLogger("polibench").setLevel(logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over a file-size limit, a write fails (EFBIG), said below
     try:
         with sigterm_as_interrupt():
             return func(args)
     except KeyboardInterrupt as exc:
         err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}", highlight=False)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        what = escape(f"cannot write {exc.filename or 'a file'}: {exc.strerror}")
+        err_console.print(f"[red]error:[/red] {what}. Make room (or choose another --out); an interrupted training "
+                          "run continues with --resume", highlight=False)
+        return EXIT_USER_ERROR
     except Exception as exc:
         if not is_user_error(exc):
             raise

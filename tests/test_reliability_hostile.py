@@ -656,3 +656,25 @@ def test_a_garbage_line_in_a_sweeps_episodes_is_named(finished_run, tmp_path, ca
     err = capsys.readouterr().err.replace("\n", " ")
     assert f"{slot / 'eval' / 'episodes.jsonl'}, line 3, is not valid JSON" in err and "Traceback" not in err
     assert not (sweep / "results.json").exists()
+
+
+@pytest.mark.parametrize("limit, message", [
+    (1500, "config.gin: File too large. Make room"),  # config.gin is the first file over it
+    (100_000, "model.safetensors could not be written"),  # the first checkpoint's weights
+    (200_000, "trainer_state.pt could not be written"),  # its optimiser state
+])
+def test_a_file_size_limit_or_full_disk_is_a_one_line_error(tmp_path, limit, message):
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "polibench.cli", *_tiny_argv("run", out)], env=dict(os.environ),
+                          capture_output=True, timeout=600, preexec_fn=limited)
+    err = done.stderr.decode().replace("\n", " ")
+    assert done.returncode == EXIT_USER_ERROR, err
+    assert message in err and "Traceback" not in err
+    assert "Make room" in err and "--resume" in err
+    assert not (out / "model.safetensors").exists() and not list(out.glob("checkpoints/step_*"))
+    assert not list(out.glob("checkpoints/.tmp_*")) and not list(out.glob(".*.tmp"))

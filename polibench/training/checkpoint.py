@@ -47,7 +47,10 @@ def sha256(path: Path) -> str:
 
 def save_weights(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata=metadata or {}))
+    try:
+        atomic_write(path, lambda p: save_file(tensors, str(p), metadata=metadata or {}))
+    except SafetensorError as exc:  # safetensors reports a failed write (disk full, file-size limit) this way
+        raise _not_written(path, exc) from None
     write_text(path.with_name(path.name + ".sha256"), sha256(path) + "\n")
 
 
@@ -85,6 +88,11 @@ def read_metadata(path: Path) -> dict[str, str]:
         raise _unreadable(path, exc) from None
 
 
+def _not_written(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path} could not be written ({str(exc).splitlines()[0]}): the disk may be full or a "
+                           "file-size limit reached. Make room and resume (--resume) from the last checkpoint")
+
+
 def _unreadable(path: Path, exc: Exception) -> CheckpointError:
     return CheckpointError(f"{path} is not a readable safetensors file ({exc}), although its checksum matches: it was "
                            "saved like this, not by polibench. Use the weights `polibench run` saved")
@@ -117,7 +125,10 @@ def save_training_checkpoint(ckpt_root: Path, step: int, model_state: dict[str, 
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=ckpt_root))
     try:
         save_weights(tmp / "model.safetensors", model_state)
-        torch.save(trainer_state, tmp / TRAINER_STATE)
+        try:
+            torch.save(trainer_state, tmp / TRAINER_STATE)
+        except RuntimeError as exc:  # torch's writer reports a failed write (disk full, file-size limit) this way
+            raise _not_written(final / TRAINER_STATE, exc) from None
         write_text(tmp / (TRAINER_STATE + ".sha256"), sha256(tmp / TRAINER_STATE) + "\n")
         if final.exists():
             shutil.rmtree(final)
