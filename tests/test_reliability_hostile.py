@@ -4,6 +4,7 @@ written whole, symlinks that lead out, interrupts inside a training step, signal
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -678,3 +679,46 @@ def test_a_file_size_limit_or_full_disk_is_a_one_line_error(tmp_path, limit, mes
     assert "Make room" in err and "--resume" in err
     assert not (out / "model.safetensors").exists() and not list(out.glob("checkpoints/step_*"))
     assert not list(out.glob("checkpoints/.tmp_*")) and not list(out.glob(".*.tmp"))
+
+
+def _replaced(path, good):
+    path.write_bytes(b"not an archive")
+
+
+def _truncated(path, good):
+    path.write_bytes(good.read_bytes()[:2000])
+
+
+def _pickled(path, good):
+    import pickle
+
+    path.write_bytes(pickle.dumps({"state": [1, 2, 3]}))
+
+
+def _missing_array(path, good):
+    import numpy as np
+
+    with np.load(good) as npz:
+        np.savez(path, **{k: npz[k] for k in npz.files if k != "action"})
+
+
+def _short_array(path, good):
+    import numpy as np
+
+    with np.load(good) as npz:
+        np.savez(path, **{k: (npz[k][:100] if k == "state" else npz[k]) for k in npz.files})
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_replaced, "cannot be read"), (_truncated, "cannot be read"), (_pickled, "cannot be read (ValueError"),
+    (_missing_array, "cannot be read (KeyError"), (_short_array, "hold fewer frames in ['state']"),
+])
+def test_a_damaged_embedded_demonstrations_file_is_named(tmp_path, damage, message):
+    from polibench.data.embedded import EMBEDDED_PATH, read_embedded
+    from polibench.data.zarr_reader import DataFormatError
+
+    bad = tmp_path / "pusht_keypoints.npz"
+    damage(bad, EMBEDDED_PATH)
+    with pytest.raises(DataFormatError, match=re.escape(message)) as err:
+        read_embedded(3, bad)
+    assert str(bad) in str(err.value) and "reinstall polibench" in str(err.value)
