@@ -724,3 +724,19 @@ def test_a_damaged_embedded_demonstrations_file_is_named(tmp_path, damage, messa
     with pytest.raises(DataFormatError, match=re.escape(message)) as err:
         read_embedded(3, bad)
     assert str(bad) in str(err.value) and "reinstall polibench" in str(err.value)
+
+
+def test_a_file_size_limit_during_eval_is_a_one_line_error_and_writes_no_metrics(finished_run, tmp_path):
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))
+
+    out = tmp_path / "ev"
+    done = subprocess.run([sys.executable, "-m", "polibench.cli", "eval", str(finished_run), "--out", str(out),
+                           "--no-progress"], env=dict(os.environ), capture_output=True, timeout=600,
+                          preexec_fn=limited)
+    err = done.stderr.decode().replace("\n", " ")
+    assert done.returncode == EXIT_USER_ERROR, err
+    assert f"cannot write {out / 'episodes.jsonl'}: File too large. Make room" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == []
