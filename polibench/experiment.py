@@ -19,9 +19,9 @@ import torch
 from polibench import registry
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
-from polibench.device import check_device_name
 from polibench.data.episodes import check_values, split_episodes
 from polibench.data.windows import WindowSampler
+from polibench.device import check_device_name
 from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
