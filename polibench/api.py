@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -12,7 +13,7 @@ from polibench.device import resolve_device
 from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDir, RunDirError
 from polibench.safe_config import parse_run_config
-from polibench.training.checkpoint import load_into, load_weights, read_metadata
+from polibench.training.checkpoint import CheckpointError, load_into, load_weights, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     """
     from polibench.experiment import Experiment, build_policy
 
+    if not isinstance(run_dir, (str, os.PathLike)):
+        raise TypeError(f"load_policy takes a run directory's path (str or pathlib.Path), got "
+                        f"{type(run_dir).__name__} {run_dir!r}")
     rundir = RunDir(run_dir)
     if not rundir.config_path.exists():
         raise RunDirError(f"{rundir.path} is not a polibench run directory (no config.gin)")
@@ -45,7 +49,7 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     meta = read_metadata(rundir.model_path)
     rundir.warn_if_config_edited(parse_run_config(rundir.config_path, gin_params))
     exp = Experiment()
-    policy = build_policy(exp, FeatureSpec.from_json(meta["spec"]))
+    policy = build_policy(exp, _spec(meta, rundir.model_path))
     state, notes = policy.adapt_trained_state(state)
     for note in notes:
         log.warning("%s: %s", rundir.path, note)
@@ -53,3 +57,12 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     policy.to(device).eval()
     policy.track = exp.track
     return policy
+
+
+def _spec(metadata: dict[str, str], path: Path) -> FeatureSpec:
+    """The feature spec training stored in the weights' metadata (CheckpointError when absent or malformed)."""
+    try:
+        return FeatureSpec.from_json(metadata["spec"])
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}'s metadata has no valid 'spec' ({type(exc).__name__}: {exc}), so the policy it "
+                              "holds cannot be built; these are not weights `polibench run` saved") from None

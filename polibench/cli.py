@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import linecache
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -17,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from polibench.console import console, err_console, metrics_table
+from polibench.interrupts import sigterm_as_interrupt
 from polibench.rundir import EVAL_SUBDIR
 
 #: What `polibench run -h` (and a `run` without a config) shows first.
@@ -25,6 +28,8 @@ RUN_EXAMPLE = """examples:
   polibench run ctm_act_unet --out runs/ctm_act             # CTM-ACT at the CPU budget
   polibench run my_policy.gin --gin_param 'polibench.TrainConfig.steps = 2000'"""
 EXIT_USER_ERROR = 2
+#: Writes the machine refused, not bugs: a read-only file system, a full disk or quota, a file-size limit.
+WRITE_ERRNOS = (errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 EXIT_INTERRUPTED = 130
 PIPED_WIDTH = 160
 
@@ -254,7 +259,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from polibench.data.zarr_reader import DataFormatError
     from polibench.device import DeviceError
     from polibench.interop.lerobot import LeRobotMissingError
-    from polibench.io import JSONFileError
+    from polibench.io import InputFileError, JSONFileError
     from polibench.locking import DirectoryLockedError
     from polibench.registry import DuplicateComponentError, UnknownComponentError
     from polibench.rundir import RunDirError
@@ -263,8 +268,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from polibench.training.trainer import TrainingDiverged
 
     return (ConfigError, DataFormatError, DatasetNotFoundError, DeviceError, LeRobotMissingError, JSONFileError,
-            DirectoryLockedError, UnknownComponentError, DuplicateComponentError, RunDirError, AxisError,
-            CheckpointError, TrainingDiverged)
+            InputFileError, DirectoryLockedError, UnknownComponentError, DuplicateComponentError, RunDirError,
+            AxisError, CheckpointError, TrainingDiverged)
 
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -304,11 +309,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=err_console, show_path=False)])
     logging.getLogger("polibench").setLevel(logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over a file-size limit, a write fails (EFBIG), said below
     try:
-        return func(args)
+        with sigterm_as_interrupt():
+            return func(args)
     except KeyboardInterrupt as exc:
         err_console.print(f"[yellow]{escape(str(exc) or 'interrupted')}", highlight=False)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        what = escape(f"cannot write {exc.filename or 'a file'}: {exc.strerror}")
+        err_console.print(f"[red]error:[/red] {what}. Make room (or choose another --out); an interrupted training "
+                          "run continues with --resume", highlight=False)
+        return EXIT_USER_ERROR
     except Exception as exc:
         if not is_user_error(exc):
             raise

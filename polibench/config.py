@@ -19,6 +19,7 @@ import gin
 from gin.config import ConfigurableReference
 
 from polibench import registry
+from polibench.io import check_regular_file, read_text
 from polibench.registry import _closest, load_plugins
 
 #: The shipped gin configs (package data), searched for ``include`` lines after the including file's own folder.
@@ -26,8 +27,12 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 #: How commands and sweep records name a shipped config: ``gin/act.gin`` is ``CONFIG_DIR / "act.gin"`` (the folder
 #: the configs lived in before they became package data; a file of that path in the working directory wins).
 SHIPPED_PREFIX = "gin/"
-#: A run directory's saved config and the record beside it that marks the folder as a run (polibench.rundir).
-RUN_CONFIG, RUN_INFO = "config.gin", "run.json"
+#: A run directory's saved config, and what else a run directory holds (polibench.rundir): a gin file named like
+#: the first, or beside any of the others, came from a run, so possibly from elsewhere.
+RUN_CONFIG = "config.gin"
+RUN_MARKERS = ("run.json", "train_log.jsonl", "checkpoints", "eval", "model.safetensors")
+#: The largest gin file read: an operative config is a few kilobytes.
+MAX_CONFIG_BYTES = 4 << 20
 
 
 class _IncludeProbeFilter(logging.Filter):
@@ -50,7 +55,9 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
 
     Full gin, for the user's own files, which may import modules. A run directory's saved config.gin comes from
     elsewhere: given here (``polibench run RUN/config.gin`` retrains a shared run), it is checked first by
-    :func:`polibench.safe_config.check_run_config`, as loading the run would.
+    :func:`polibench.safe_config.check_run_config`, as loading the run would. What counts as a run's config does
+    not hang on one file being there (a shared copy may lack run.json): every file named config.gin, and every gin
+    file in a directory holding any of :data:`RUN_MARKERS`.
     """
     from polibench.safe_config import check_run_config
 
@@ -61,8 +68,14 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
         if folder not in sys.path:  # a gin file's own folder is importable from it, as a script's is
             sys.path.append(folder)
     for f in files:
-        if f.name == RUN_CONFIG and (f.parent / RUN_INFO).is_file():
-            check_run_config(f.read_text(), f)
+        check_regular_file(f, MAX_CONFIG_BYTES)
+        if looks_like_run_config(f):
+            try:
+                check_run_config(read_text(f, MAX_CONFIG_BYTES), f)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc}. ({f} is read as a run's saved config, as every config.gin and every gin "
+                                  "file in a run directory is; a config of your own that needs full gin must have "
+                                  "another name, outside run directories.)") from None
         gin.add_config_file_search_path(str(f.resolve().parent))
     gin.add_config_file_search_path(str(CONFIG_DIR))
     try:
@@ -76,10 +89,10 @@ def find_config(name: str | Path) -> Path:
     """The gin file ``name`` means: a file at that path, else a shipped config by name (``act``, ``act.gin``,
     ``include/quick.gin``, or ``gin/act.gin`` as commands wrote it before the configs became package data)."""
     path = Path(name)
-    if path.is_file():
-        return path
+    if path.exists() and not path.is_dir():
+        return path  # a FIFO or device is refused by the caller's regular-file check, with its reason
     if path.is_dir():
-        raise ConfigError(f"{path} is a directory, not a gin file: name a .gin file in it "
+        raise ConfigError(f"{path} is a directory, not a regular file: name a .gin file in it "
                           f"({', '.join(sorted(p.name for p in path.glob('*.gin'))) or 'it holds none'})")
     text = str(name).removeprefix(SHIPPED_PREFIX)
     shipped = CONFIG_DIR / (text if text.endswith(".gin") else f"{text}.gin")
@@ -105,6 +118,11 @@ def portable_config_name(gin_file: str | Path, root: Path) -> str:
     if path.is_relative_to(CONFIG_DIR):
         return SHIPPED_PREFIX + str(path.relative_to(CONFIG_DIR))
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def looks_like_run_config(path: Path) -> bool:
+    """Whether gin file ``path`` may be a run's saved config (so input from elsewhere, parsed only safely)."""
+    return path.name == RUN_CONFIG or any((path.parent / marker).exists() for marker in RUN_MARKERS)
 
 
 def register_configurables() -> None:
@@ -179,6 +197,11 @@ def added_defaults(old: str, new: str) -> list[str] | None:
 def describe(exc: Exception) -> str:
     """gin's message for a failed parse, with the closest valid name where it names an unknown one."""
     msg = str(exc).strip()
+    if isinstance(exc, RecursionError):
+        return "the gin config is nested too deeply to parse (brackets within brackets); no config polibench writes is"
+    if match := re.search(r"malformed node or string.*?<ast\.\w+ object at 0x[0-9a-f]+>\s*Failed to parse token "
+                          r"'(.*?)'", msg, re.S):
+        return f"{unquoted(match.group(1))}{msg[match.end():]}"
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"gin syntax error in {exc.filename}, line {exc.lineno}: {exc.msg}\n  {(exc.text or '').rstrip()}"
     hint = ""
@@ -202,6 +225,13 @@ def describe(exc: Exception) -> str:
         hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
                 f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
     return f"{msg}{hint}"
+
+
+def unquoted(token: str) -> str:
+    """What to write instead of a bare name where gin expects a value (``steps = sixty``, ``lr = nan``)."""
+    if token.lower() in ("nan", "inf", "infinity"):
+        return f"unquoted name {token!r}: gin values are Python literals, and NaN or inf is no valid setting"
+    return f"unquoted string {token!r}: write '{token}' in quotes (or @{token} for a configurable)"
 
 
 def configurable_names() -> list[str]:

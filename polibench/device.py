@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import torch
 
+#: Device types polibench is tested on; others (``mps``, ``meta``) fail inside torch or compute nothing.
+SUPPORTED = ("cpu", "cuda")
+
 
 class DeviceError(ValueError):
     """A device setting names a device that is malformed or that this machine does not have."""
@@ -20,6 +23,9 @@ def check_device_name(name: str, setting: str) -> str:
             torch.device(name)
         except (RuntimeError, TypeError):
             raise DeviceError(f"{setting} = {name!r} is not a device: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+        if torch.device(name).type not in SUPPORTED:
+            raise DeviceError(f"{setting} = {name!r}: polibench runs on 'cpu' or 'cuda' (or 'cuda:N'; 'auto' picks), "
+                              f"not on {torch.device(name).type!r} devices")
     return name
 
 
@@ -32,6 +38,8 @@ def resolve_device(name: str | torch.device, setting: str) -> torch.device:
         if check_device_name(name, setting) == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         name = torch.device(name)
+    elif name.type not in SUPPORTED:
+        raise DeviceError(f"{setting} = {str(name)!r}: polibench runs on 'cpu' or 'cuda', not on {name.type!r} devices")
     if name.type == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(f"{setting} = {str(name)!r}, but torch sees no CUDA GPU on this machine: use 'auto' "

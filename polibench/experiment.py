@@ -19,20 +19,19 @@ import torch
 from polibench import registry
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
-from polibench.data.episodes import split_episodes
+from polibench.data.episodes import check_values, split_episodes
 from polibench.data.windows import WindowSampler
+from polibench.device import check_device_name
 from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
-from polibench.io import write_json
-from polibench.locking import exclusive
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.precision import slow_precision_warning
 from polibench.provenance import provenance
-from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target
+from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target, check_inside, held
 from polibench.tracks import get_track
-from polibench.training.checkpoint import newest_intact_checkpoint, save_weights
+from polibench.training.checkpoint import newest_intact_checkpoint, save_weights, weights_problem
 from polibench.training.config import TrainConfig
 from polibench.training.trainer import Trainer
 from polibench.training.warm_start import load_matching
@@ -107,16 +106,26 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True,
 
 
 def _resume_point(rundir: RunDir, resume: bool, restart_unstarted: bool) -> Path | None:
-    """The checkpoint training continues from (None: step 0, or no training left), said out loud."""
-    if not resume or rundir.model_path.exists():
+    """The checkpoint training continues from (None: step 0, or no training left), said out loud.
+
+    Final weights that cannot be trusted (a process killed between writing model.safetensors and its checksum)
+    are made again from the newest intact checkpoint: training there is deterministic, so they come out the same."""
+    if not resume:
+        return None
+    final_problem = weights_problem(rundir.model_path) if rundir.model_path.exists() else None
+    if rundir.model_path.exists() and final_problem is None:
         return None
     path, notes = newest_intact_checkpoint(rundir.checkpoints_dir)
     for note in notes:
         console.print(f"[yellow]{note}", soft_wrap=True)
-    if path is None and not restart_unstarted:
-        raise RunDirError(f"--resume: {rundir.path} has no intact checkpoint to resume from"
+    if path is None and (final_problem or not restart_unstarted):
+        why = f"{rundir.model_path} {final_problem}, and " if final_problem else ""
+        raise RunDirError(f"--resume: {why}{rundir.path} has no intact checkpoint to resume from"
                           f"{' (' + '; '.join(notes) + ')' if notes else ''}. Start the run again with another --out, "
                           f"or delete {rundir.path} first.")
+    if final_problem:
+        console.print(f"[yellow]{rundir.model_path} {final_problem}: it is made again from {path}", soft_wrap=True)
+        rundir.model_path.unlink()
     if path is None:
         console.print(f"[yellow]{rundir.path} has no checkpoint yet: training starts again from step 0", soft_wrap=True)
     return path
@@ -129,6 +138,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
         torch.set_num_threads(train_cfg.num_threads)
 
     data = exp.data_source.load()
+    check_values(data)
     train_data, val_data = split_episodes(data, exp.val_fraction, exp.split_seed)
     track = get_track(exp.track)
     spec = FeatureSpec({k: track.obs_shapes[k] for k in track.obs_shapes}, int(data.action.shape[1]))
@@ -151,6 +161,8 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
         train_summary = _train(exp, policy, train_cfg, eval_cfg, rundir, train_data, val_data, start, progress)
         metadata = {"spec": spec.to_json(), "track": exp.track, "step": str(train_cfg.steps)}
         save_weights(rundir.model_path, policy.state_dict(), metadata)
+        if train_summary["steps_trained"] == 0 and "train" in rundir.read_run_info():
+            train_summary = rundir.read_run_info()["train"]  # only the final weights were made again: keep the timing
         rundir.write_run_info({"train": train_summary})
     else:
         console.print(f"[yellow]{rundir.model_path} exists: training already finished, evaluating only")
@@ -158,9 +170,10 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
 
         policy = load_policy(rundir.path, device=device)
 
-    summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
-                           again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
-                                 "evaluates again", calibration=calibrate_halting(policy, rundir.path))
+    with held(rundir.eval_dir, "evaluation directory"):  # the lock `polibench eval --out RUN/eval` takes too
+        summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
+                               again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
+                                     "evaluates again", calibration=calibrate_halting(policy, rundir.path))
     summary["n_params"] = n_params
     console.print(metrics_table(summary, title=f"{rundir.path} ({eval_cfg.episodes} episodes from seed "
                                                 f"{eval_cfg.seed0})"))
@@ -214,17 +227,18 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     from polibench.api import load_policy
 
     EvalConfig(**eval_overrides)  # bad counts fail here, before the run directory is read
+    check_device_name(device, "device")
     if out_dir is not None:
         _check_eval_target(Path(run_dir), Path(out_dir), force)
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
     eval_cfg = EvalConfig(**eval_overrides)  # fields not overridden now come from the run's parsed config
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"eval_seed{eval_cfg.seed0}_n{eval_cfg.episodes}"
-    _check_eval_target(Path(run_dir), out_dir, force)
-    with exclusive(out_dir, "evaluation directory"):
+    check_inside(out_dir, Path(run_dir), "run directory")
+    with held(out_dir, "evaluation directory"):
+        _check_eval_target(Path(run_dir), out_dir, force)
+        command = {"run_dir": str(run_dir), "gin_params": list(gin_params), "device": device, **eval_cfg.__dict__}
         summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again",
-                               calibration=calibrate_halting(policy, Path(run_dir)))
-        write_json(out_dir / "eval_command.json", {"run_dir": str(run_dir), "gin_params": list(gin_params),
-                                                   "device": device, **eval_cfg.__dict__})
+                               calibration=calibrate_halting(policy, Path(run_dir)), command=command)
     return Reevaluation(summary, out_dir, eval_cfg)
 
 
@@ -252,10 +266,12 @@ def calibrate_halting(policy: Policy, run_dir: Path) -> dict[str, Any] | None:
 
 
 def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool,
-                 again: str, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The protocol evaluation, written atomically to ``out_dir`` (metrics.json + episodes.jsonl, with the halting
-    ``calibration`` the evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message
-    says how to evaluate ``again``."""
+                 again: str, calibration: dict[str, Any] | None = None,
+                 command: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The protocol evaluation, written whole to ``out_dir`` (:func:`~polibench.evaluation.rollout.save_eval`:
+    episodes.jsonl, the ``command`` as eval_command.json, then metrics.json with the halting ``calibration`` the
+    evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message says how to evaluate
+    ``again``."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     try:
         result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
@@ -265,5 +281,5 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
         raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
     if calibration is not None:
         result.config["halting_calibration"] = calibration
-    save_eval(result, out_dir)
+    save_eval(result, out_dir, {"eval_command.json": command} if command is not None else None)
     return result.summary

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from polibench.data.windows import WindowSampler
 
 IMAGE_NDIM = 3  # (H, W, C) uint8, as gym-pusht renders
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -253,14 +254,18 @@ class Policy(nn.Module):
         step, batch_sizes = {}, set()
         for key, shape in self.spec.obs_shapes.items():
             value = np.asarray(obs[key])
-            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-                raise TypeError(f"observation {key!r} must be numeric, got an array of {value.dtype}")
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool) or np.iscomplexobj(value):
+                raise TypeError(f"observation {key!r} must be real numbers, got an array of {value.dtype}")
             if value.ndim not in (len(shape), len(shape) + 1) or value.shape[value.ndim - len(shape):] != tuple(shape):
                 raise ValueError(f"observation {key!r} has shape {value.shape}, but the policy was trained on "
                                  f"{tuple(shape)} (or a batch of them, (n_envs, *{tuple(shape)}))")
             if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
                 raise ValueError(f"observation {key!r} holds NaN or inf ({np.array2string(value, threshold=20)}): "
                                  "the actions would be NaN. Check the environment or sensor that produced it")
+            if np.issubdtype(value.dtype, np.floating) and (np.abs(value) > FLOAT32_MAX).any():
+                raise ValueError(f"observation {key!r} holds values beyond float32's range (+-{FLOAT32_MAX:.3g}, "
+                                 f"{np.array2string(value, threshold=20)}): the policy computes in float32, where they "
+                                 "are inf and the actions NaN. Check the environment or sensor that produced it")
             batch_sizes.add(None if value.ndim == len(shape) else value.shape[0])
             step[key] = value[None] if value.ndim == len(shape) else value
         if len(batch_sizes) > 1:

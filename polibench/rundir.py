@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from polibench.config import added_defaults
-from polibench.io import read_json, write_json, write_text
+from polibench.io import read_json, read_text, write_json, write_text
 from polibench.locking import LOCK_FILE, exclusive
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class RunDir:
         if resume and not self.path.exists():
             raise RunDirError(f"--resume: {self.path} does not exist, so there is nothing to resume. Drop --resume to "
                               "start a new run there, or give the run directory that was interrupted.")
-        with exclusive(self.path, "run directory"):
+        with held(self.path, "run directory"):
             self._check_contents(resume)
             yield
 
@@ -104,7 +105,7 @@ class RunDir:
     def write_config(self, text: str, resume: bool) -> None:
         """Save the operative config and its hash; on resume it must equal the saved one (else the run would mix
         two configs)."""
-        if resume and self.config_path.exists() and (saved := self.config_path.read_text()) != text:
+        if resume and self.config_path.exists() and (saved := read_text(self.config_path)) != text:
             added = added_defaults(saved, text)
             if added is None:
                 raise RunDirError(
@@ -145,7 +146,46 @@ class RunDir:
         return True
 
 
+#: polibench's own code: no command writes there (results would mix with the package and go with a reinstall).
+CODE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "components")
+
+
 def check_directory_target(path: Path) -> None:
-    """A directory a command writes (``--out``) must not be an existing file."""
+    """A directory a command writes (``--out``) must not be an existing file, nor inside polibench's code."""
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path} is a file, not a directory: give --out a directory path (new or existing)")
+    if code := next((d for d in CODE_DIRS if Path(path).resolve().is_relative_to(d)), None):
+        raise RunDirError(f"{path} is inside polibench's installed code ({code}): results there would mix with the "
+                          "package and go with a reinstall. Choose an --out outside it")
+
+
+@contextmanager
+def held(path: Path, what: str) -> Iterator[None]:
+    """Write directory ``path`` (``what``: "run directory", "sweep directory", ...) as its one writer: refused when
+    it is a file, when another process holds it (:func:`polibench.locking.exclusive`), or when a symbolic link
+    inside it leads out (:func:`refuse_links_out`)."""
+    check_directory_target(path)
+    with exclusive(path, what):
+        refuse_links_out(path, what)
+        yield
+
+
+def refuse_links_out(root: Path, what: str) -> None:
+    """Refuse (RunDirError) a symbolic link anywhere under ``root`` that leads outside it: writing or pruning
+    through it (an evaluation directory, ``checkpoints/``, a sweep's run slot) would change files elsewhere."""
+    base = Path(root).resolve()
+    for folder, dirs, files in os.walk(root):  # links to folders are listed, not followed
+        for name in dirs + files:
+            link = Path(folder) / name
+            if link.is_symlink() and not link.resolve().is_relative_to(base):
+                raise RunDirError(f"{link} is a symbolic link to {link.resolve()}, outside the {what} {root}: writing "
+                                  "there would change files elsewhere. Replace the link with a copy of what it points "
+                                  "at, or choose another --out.")
+
+
+def check_inside(path: Path, root: Path, what: str) -> None:
+    """A directory written inside ``root`` (e.g. a run's evaluation) must stay inside it once links are followed."""
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(root)) and \
+            not Path(path).resolve().is_relative_to(Path(root).resolve()):
+        raise RunDirError(f"{path} leads to {Path(path).resolve()}, outside the {what} {root} (a symbolic link): "
+                          "writing there would change files elsewhere. Remove the link, or choose another --out.")

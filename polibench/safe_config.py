@@ -19,7 +19,15 @@ import gin
 from gin import config_parser
 
 from polibench import registry
-from polibench.config import ConfigError, check_bound_types, describe, parameter_names, register_configurables
+from polibench.config import (
+    MAX_CONFIG_BYTES,
+    ConfigError,
+    check_bound_types,
+    describe,
+    parameter_names,
+    register_configurables,
+)
+from polibench.io import read_text
 from polibench.registry import _closest
 
 
@@ -56,7 +64,7 @@ def read_run_config(path: Path) -> str:
     """The text of a run's config.gin, checked by :func:`check_run_config`."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path, MAX_CONFIG_BYTES)
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text file, so not a gin config") from None
     check_run_config(text, path)
@@ -72,8 +80,10 @@ def check_run_config(text: str, path: Path) -> None:
         statements = list(config_parser.ConfigParser(io.StringIO(text), _Delegate()))
     except SyntaxError as exc:
         raise ConfigError(f"{path}, line {exc.lineno}: gin syntax error: {exc.msg}") from None
-    except ValueError as exc:  # a malformed selector
-        raise ConfigError(f"{path}: {exc}") from None
+    except ValueError as exc:  # a malformed selector, or a bare name where a value belongs
+        raise ConfigError(f"{path}: {describe(exc)}") from None
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: {describe(exc)}") from None
     for statement in statements:
         line = statement.location.line_num
         here = f"{path}, line {line}: `{statement.location.line_content.strip()}`"

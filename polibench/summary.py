@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,12 @@ def load_row(path: Path, eval_subdir: str = EVAL_SUBDIR) -> dict[str, Any]:
     if not (eval_dir / METRICS_FILE).is_file():
         raise RunDirError(f"{run_dir} has no evaluation {eval_dir.name}/{METRICS_FILE} (still training, or "
                           f"evaluated elsewhere); run `polibench eval {run_dir}` first, or give --eval-subdir")
-    info = read_json(rundir.info_path)
-    metrics = read_json(eval_dir / METRICS_FILE)
-    train = info.get("train", {})
+    info = rundir.read_run_info()
+    metrics = _read_metrics(eval_dir / METRICS_FILE)
+    train = info.get("train") or {}
+    if not isinstance(train, dict) or not all(isinstance(info.get(k), (int, type(None))) for k in ("seed", "n_params")):
+        raise RunDirError(f"{rundir.info_path} is not the record polibench writes ('train' an object, 'seed' and "
+                          "'n_params' integers); restore it from a copy or run the run again")
     return {
         "run": label,
         "policy": run_policy(rundir, info),
@@ -75,6 +79,27 @@ def load_row(path: Path, eval_subdir: str = EVAL_SUBDIR) -> dict[str, Any]:
         "eval_seeds": f"{metrics['config']['seeds'][0]}-{metrics['config']['seeds'][-1]}",
         "summary": metrics["summary"],
     }
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """metrics.json as tables read it. Entries of the wrong JSON type, and numbers that are not finite (polibench
+    writes null for those), are a RunDirError naming the file and the entry, not a wrong table or a traceback."""
+    metrics = read_json(path)
+    config = metrics.get("config") if isinstance(metrics, dict) else None
+    summary = metrics.get("summary") if isinstance(metrics, dict) else None
+    if not isinstance(summary, dict) or not isinstance(config, dict) or not isinstance(config.get("seeds"), list) \
+            or not config["seeds"]:
+        raise RunDirError(f"{path} is not an evaluation polibench wrote (an object with a 'summary' object and "
+                          "'config.seeds', a non-empty list); evaluate the run again with `polibench eval`")
+    for name, value in summary.items():
+        parts = value.items() if isinstance(value, dict) else [("", value)]
+        for key, number in parts:
+            finite = isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
+            if not (number is None or finite or (not key and isinstance(number, str) and name not in METRICS)):
+                raise RunDirError(f"{path}: summary.{name}{'.' + key if key else ''} is {number!r}, not a finite "
+                                  "number (polibench writes null where there is none); evaluate the run again with "
+                                  "`polibench eval`")
+    return metrics
 
 
 def _cell(value: Any, fmt: str) -> str:

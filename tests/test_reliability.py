@@ -204,7 +204,7 @@ def test_safe_loader_refuses_everything_but_polibench_bindings(finished_run, tmp
 @pytest.mark.parametrize("config", sorted((REPO / "studies" / "ctm_act_pusht" / "results").rglob("config.gin")),
                          ids=lambda p: str(p.parent.relative_to(REPO / "studies" / "ctm_act_pusht" / "results")))
 def test_every_committed_run_config_loads_with_the_safe_loader(config):
-    """What users will load: every config.gin under benchmarks/results (CPU and GPU tracks, LeRobot's policies)."""
+    """What users will load: every config.gin of the study's results (CPU and GPU tracks, LeRobot's policies)."""
     import gin
 
     from polibench.safe_config import parse_run_config

@@ -10,6 +10,7 @@ the file against the zarr). Rebuild it with ``python -m polibench.data.embedded 
 from __future__ import annotations
 
 import argparse
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -31,17 +32,28 @@ def write_embedded(zarr_path: Path, out: Path = EMBEDDED_PATH) -> Path:
     return out
 
 
+REINSTALL = ("reinstall polibench (`pip install -e .` from a full clone), or point POLIBENCH_PUSHT_ZARR at "
+             "pusht_cchi_v7_replay.zarr")
+
+
 def read_embedded(max_episodes: int | None = None, path: Path = EMBEDDED_PATH) -> dict[str, np.ndarray]:
     """``episode_ends``, ``state`` and ``action`` of the first ``max_episodes`` episodes of the shipped file."""
     if not path.exists():
-        raise DataFormatError(
-            f"the embedded Push-T demonstrations {path} are missing from this install: reinstall polibench "
-            "(`pip install -e .` from a full clone), or point POLIBENCH_PUSHT_ZARR at pusht_cchi_v7_replay.zarr"
-        )
-    with np.load(path, allow_pickle=False) as npz:
-        ends = first_episodes(npz["episode_ends"], max_episodes)
-        n = int(ends[-1])
-        return {"episode_ends": ends} | {key: npz[key][:n] for key in DEMO_ARRAYS}
+        raise DataFormatError(f"the embedded Push-T demonstrations {path} are missing from this install: {REINSTALL}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            ends = first_episodes(npz["episode_ends"], max_episodes, path)
+            n = int(ends[-1])
+            out = {"episode_ends": ends} | {key: npz[key][:n] for key in DEMO_ARRAYS}
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataFormatError):
+            raise
+        raise DataFormatError(f"the embedded Push-T demonstrations {path} cannot be read ({type(exc).__name__}: "
+                              f"{exc}): {REINSTALL}") from None
+    if short := [key for key in DEMO_ARRAYS if len(out[key]) != n]:
+        raise DataFormatError(f"the embedded Push-T demonstrations {path} hold fewer frames in {short} than their "
+                              f"episode_ends say ({n}): {REINSTALL}")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from polibench.data.zarr_reader import DataFormatError
+
+#: Min-max normalisation squeezes a feature whose central values (all but 0.1% at each end) span less than this
+#: share of its range into nothing: its extremes are outliers (a corrupt frame), not demonstrations.
+MIN_CENTRAL_SHARE = 1e-3
+
 
 @dataclass
 class EpisodeData:
@@ -57,3 +63,30 @@ def split_episodes(data: EpisodeData, val_fraction: float, seed: int) -> tuple[E
         return data, None
     order = np.random.default_rng(seed).permutation(data.n_episodes)
     return data.select(np.sort(order[n_val:])), data.select(np.sort(order[:n_val]))
+
+
+def check_values(data: EpisodeData) -> None:
+    """Refuse (DataFormatError naming the feature, dimension and episode) vector data min-max normalisation cannot
+    serve: NaN or inf, which training would report as a diverging loss, and extremes so far out that the other
+    frames normalise to one value, which would train and evaluate without a word."""
+    arrays = {f"observation {k!r}": v for k, v in data.obs.items() if v.ndim == 2} | {"action": data.action}
+    for name, values in arrays.items():
+        values = np.asarray(values, dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            frame, dim = np.argwhere(bad)[0]
+            raise DataFormatError(f"the training data's {name} holds {values[frame, dim]} (dimension {dim}, "
+                                  f"{_where(data, frame)}): the data is damaged; repair or drop that episode")
+        low, high = values.min(axis=0), values.max(axis=0)
+        central = np.quantile(values, 0.999, axis=0) - np.quantile(values, 0.001, axis=0)
+        for dim in np.flatnonzero(central < MIN_CENTRAL_SHARE * (high - low)):
+            frame = int(np.argmax(np.abs(values[:, dim] - np.median(values[:, dim]))))
+            raise DataFormatError(f"the training data's {name}, dimension {dim}, spans [{low[dim]:.4g}, "
+                                  f"{high[dim]:.4g}] but almost all its values lie within {central[dim]:.4g} of each "
+                                  f"other; {values[frame, dim]:.4g} ({_where(data, frame)}) would squeeze the rest "
+                                  "into one value when normalised. Repair or drop that episode")
+
+
+def _where(data: EpisodeData, frame: int) -> str:
+    position = int(np.searchsorted(data.episode_ends, frame, side="right"))
+    return f"frame {frame - data.episode_starts[position]} of episode {data.episode_ids[position]}"

@@ -18,8 +18,12 @@ class DataFormatError(ValueError):
     """The data exists but is not a complete, readable Push-T demonstration set."""
 
 
-def first_episodes(episode_ends: np.ndarray, max_episodes: int | None) -> np.ndarray:
-    """The end indices of the first ``max_episodes`` episodes (all of them for ``None``)."""
+def first_episodes(episode_ends: np.ndarray, max_episodes: int | None, source: Path) -> np.ndarray:
+    """The end indices of the first ``max_episodes`` episodes (all of them for ``None``); DataFormatError when
+    ``source`` holds none."""
+    if len(episode_ends) == 0:
+        raise DataFormatError(f"{source} holds no episodes (its episode_ends is empty): give a demonstration set "
+                              "with at least one episode")
     return episode_ends if max_episodes is None else episode_ends[:max_episodes]
 
 
@@ -45,9 +49,11 @@ def read_pusht_zarr(path: Path, arrays: dict[str, str], max_episodes: int | None
     for name in names:
         _check_chunks(root[name], path, name)
     try:
-        ends = first_episodes(np.asarray(root[EPISODE_ENDS][:], dtype=np.int64), max_episodes)
+        ends = first_episodes(np.asarray(root[EPISODE_ENDS][:], dtype=np.int64), max_episodes, path)
         n = int(ends[-1])
         out = {key: np.asarray(root[name][:n]) for key, name in arrays.items()}
+    except DataFormatError:
+        raise
     except Exception as exc:  # blosc/zarr errors on truncated or corrupt chunks
         raise DataFormatError(
             f"{path} could not be read ({type(exc).__name__}: {exc}); the copy is probably truncated or "

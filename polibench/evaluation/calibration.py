@@ -201,9 +201,13 @@ def main(args: argparse.Namespace) -> int:
     from polibench.locking import exclusive
 
     run_dir = Path(args.run_dir)
-    tolerances = [float(t) for t in args.tolerance.split(",") if t.strip()]
+    tolerances = [_tolerance(t) for t in args.tolerance.split(",") if t.strip()]
     policy = load_policy(run_dir, device=args.device, gin_params=args.gin_param)  # fails here, before the lock
-    rule = _registered_name(policy.core.halting)
+    halting = getattr(getattr(policy, "core", None), "halting", None)
+    if halting is None:
+        raise ValueError(f"{run_dir} trained {type(policy).__name__}, which has no halting rule: calibrate needs a "
+                         "CTM-ACT run (policy.ctm_act) with halting.predicted_error or halting.convergence")
+    rule = _registered_name(halting)
     out = run_dir / calibration_file(rule)
     with exclusive(run_dir, "run directory"):  # no run or eval may write the directory meanwhile
         errors = collect_tick_errors(policy, validation_sampler(run_dir, policy), batches=args.batches)
@@ -222,6 +226,14 @@ def main(args: argparse.Namespace) -> int:
                                          "the rule picks when it does not halt is not the best one"))
     console.print(f"[green]written: {out}")
     return 0
+
+
+def _tolerance(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--tolerance {text.strip()!r} is not a number: give mean excess errors such as "
+                         "0.005,0.01") from None
 
 
 def _registered_name(part: object) -> str:

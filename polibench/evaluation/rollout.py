@@ -298,14 +298,23 @@ def _json_clean(obj: Any) -> Any:
     return obj
 
 
-def save_eval(result: EvalResult, out_dir: Path) -> None:
-    """``metrics.json`` (summary + config) and ``episodes.jsonl`` (one row per episode), each written atomically;
-    plus ``trajectories.npz`` when the evaluation recorded its episodes (read back with :func:`load_episodes`)."""
+def save_eval(result: EvalResult, out_dir: Path, extra: dict[str, Any] | None = None) -> None:
+    """An evaluation written whole into ``out_dir``: ``episodes.jsonl`` (one row per episode), ``trajectories.npz``
+    when the evaluation recorded its episodes (read back with :func:`load_episodes`), each of ``extra`` (file name
+    -> JSON object, e.g. the command) and, last, ``metrics.json`` (summary + config).
+
+    metrics.json marks a complete evaluation for every reader, so it is removed first and written last: a process
+    killed in between leaves no metrics at all, never new metrics beside an older evaluation's episodes."""
     out_dir = Path(out_dir)
-    write_json(out_dir / METRICS_FILE, _json_clean({"summary": result.summary, "config": result.config}))
+    (out_dir / METRICS_FILE).unlink(missing_ok=True)
     write_jsonl(out_dir / EPISODES_FILE, (_json_clean(row) for row in result.per_episode))
     if result.episodes is not None:
         save_episodes(result.episodes, out_dir / TRAJECTORIES_FILE)
+    else:
+        (out_dir / TRAJECTORIES_FILE).unlink(missing_ok=True)  # an older evaluation's
+    for name, obj in (extra or {}).items():
+        write_json(out_dir / name, obj)
+    write_json(out_dir / METRICS_FILE, _json_clean({"summary": result.summary, "config": result.config}))
 
 
 #: Recorded episodes in an evaluation directory. Keys: ``ep<i>.<field>`` and ``ep<i>.internals.<name>``.

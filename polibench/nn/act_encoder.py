@@ -45,6 +45,11 @@ class EncoderSettings:
     use_vae: bool
     encoders: dict[str, Callable[..., nn.Module]] | None = None
 
+    def __post_init__(self) -> None:
+        if self.heads < 1 or self.dim % self.heads:  # attention splits dim evenly across the heads
+            raise ValueError(f"dim = {self.dim} with heads = {self.heads}: dim must be a multiple of heads (each head "
+                             f"attends over dim / heads features); set the policy's dim or heads so that it is")
+
 
 def transformer_encoder(dim: int, heads: int, ff_dim: int, layers: int, dropout: float) -> nn.TransformerEncoder:
     """Post-norm ReLU encoder stack, as LeRobot's ACT."""

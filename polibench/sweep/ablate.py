@@ -25,8 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from polibench.config import portable_config_name
 from polibench.console import console
 from polibench.io import read_json, write_json
-from polibench.locking import exclusive
-from polibench.rundir import RunDir, RunDirError, check_directory_target
+from polibench.rundir import RunDir, RunDirError, held
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
 from polibench.sweep.axes import Axis, Variant, load_base, resolve
 from polibench.sweep.executors import Executor, Task, make_task
@@ -91,8 +90,7 @@ def ablate(spec: SweepSpec, executor: Executor, progress: bool = True, finished_
     """Resolve the axis, run every unfinished run on ``executor`` (none with ``finished_only``), and write and print
     the results."""
     axis = resolve(spec.axis, spec.values, load_base([spec.base], spec.gin_params, spec.include))
-    check_directory_target(spec.out)
-    with exclusive(spec.out, "sweep directory"):  # each run slot is locked by its own run as well
+    with held(spec.out, "sweep directory"):  # each run slot is locked by its own run as well
         return _ablate(spec, axis, executor, progress, finished_only)
 
 

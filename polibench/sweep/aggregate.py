@@ -19,7 +19,7 @@ import numpy as np
 from rich.table import Table
 
 from polibench.evaluation.metrics import EPISODE_ROWS, summarize
-from polibench.io import atomic_write, write_json, write_text
+from polibench.io import JSONFileError, atomic_write, read_text, write_json, write_text
 from polibench.metric_table import METRICS, VIEWS, View
 from polibench.rundir import RunDir
 
@@ -33,7 +33,18 @@ LEGEND = ("Mean [95% bootstrap interval] over all evaluation episodes of all tra
 
 
 def load_episodes(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in RunDir(run_dir).episodes_path.read_text().splitlines()]
+    path = RunDir(run_dir).episodes_path
+    rows = []
+    for number, line in enumerate(read_text(path).splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise JSONFileError(f"{path}, line {number}, is not valid JSON ({exc.msg}): evaluate the run again "
+                                f"(`polibench eval {run_dir} --out {path.parent} --force`)") from None
+        if not isinstance(rows[-1], dict):
+            raise JSONFileError(f"{path}, line {number}, is not an episode's record (a JSON object): evaluate the "
+                                f"run again (`polibench eval {run_dir} --out {path.parent} --force`)")
+    return rows
 
 
 def variant_stats(seed_episodes: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:

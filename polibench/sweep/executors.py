@@ -7,14 +7,18 @@ needs (e.g. ``POLIBENCH_PUSHT_ZARR``). :func:`run_task` parses it in the worker 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence, TypedDict
 
 import gin
+
+from polibench.interrupts import sigterm_as_interrupt
 
 #: Environment variables handed to every worker (a remote Ray node does not share the driver's environment).
 ENV_PREFIX = "POLIBENCH_"
@@ -44,7 +48,8 @@ def run_task(task: Task) -> dict[str, Any]:
     os.environ.update(task["env"])
     parse(task["gin_files"], task["gin_params"])
     try:
-        return run(Path(task["out_dir"]), resume=task["resume"], progress=False, restart_unstarted=True)
+        with sigterm_as_interrupt():
+            return run(Path(task["out_dir"]), resume=task["resume"], progress=False, restart_unstarted=True)
     finally:
         gin.clear_config()
 
@@ -72,8 +77,20 @@ class LocalExecutor:
             futures = {pool.submit(run_task, task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
+        except (KeyboardInterrupt, GeneratorExit):
+            _interrupt_workers(pool)
+            raise KeyboardInterrupt("sweep interrupted: every running run saved a checkpoint and stopped; the same "
+                                    "command resumes the sweep") from None
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)  # waits for the workers, so none trains on unseen
+
+
+def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C for every worker of ``pool`` (a signal sent to the sweep's process alone, SIGTERM included, reaches
+    no worker): each run saves a checkpoint and stops."""
+    for process in list((pool._processes or {}).values()):  # the pool offers no public list of its processes
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGINT)
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,8 @@ class RayExecutor:
 
 
 def make_executor(name: str, workers: int = 1, ray_address: str | None = None) -> Executor:
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1 (runs at a time), got {workers}")
     if name == "local":
         if ray_address:
             raise ValueError("--ray-address needs --executor ray")

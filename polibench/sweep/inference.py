@@ -33,9 +33,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from polibench.console import console
 from polibench.evaluation.calibration import calibration_file
 from polibench.io import read_json, write_json
-from polibench.locking import exclusive
 from polibench.registry import _closest
-from polibench.rundir import RunDir, RunDirError, check_directory_target
+from polibench.rundir import RunDir, RunDirError, held
 from polibench.safe_config import read_run_config
 from polibench.sweep.ablate import SWEEP_FILE, _portable
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
@@ -116,8 +115,7 @@ def ablate_inference(spec: InferenceSpec, progress: bool = True) -> dict[str, An
                    for v in (axis.variants if axis else ()) for s in sources]
     evaluations += calibrated_evaluations(spec, sources)
     target = axis.target if axis else spec.binding  # a calibrated budget is always a literal halting.<rule>.<param>
-    check_directory_target(spec.out)
-    with exclusive(spec.out, "sweep directory"):
+    with held(spec.out, "sweep directory"):
         return _ablate_inference(spec, sources, evaluations, target, progress)
 
 

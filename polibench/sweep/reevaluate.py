@@ -24,8 +24,7 @@ from typing import Any, Sequence
 
 from polibench.console import console
 from polibench.io import read_json, write_json
-from polibench.locking import exclusive
-from polibench.rundir import RunDir, RunDirError, check_directory_target
+from polibench.rundir import RunDir, RunDirError, held
 from polibench.sweep.ablate import SWEEP_FILE, _portable
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
 from polibench.sweep.axes import variant_name
@@ -94,8 +93,7 @@ def source_runs(paths: Sequence[Path]) -> list[tuple[Path, int]]:
 def reevaluate_sweep(spec: ReevalSpec, progress: bool = True) -> dict[str, Any]:
     """Evaluate the variant's source runs under the protocol (skipping finished ones); write the results."""
     sources = source_runs(spec.runs)
-    check_directory_target(spec.out)
-    with exclusive(spec.out, "sweep directory"):
+    with held(spec.out, "sweep directory"):
         variants = _record(spec, sources)
         for i, (run, seed) in enumerate(sources, 1):
             target = spec.out / "variants" / spec.variant / f"seed{seed}"

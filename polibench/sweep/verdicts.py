@@ -200,6 +200,8 @@ def main(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.out):
         raise RunDirError(f"--out {args.out!r} is not a plain file name: give a name such as verdicts_ctm_act_unet "
                           f"(letters, digits, '_', '.', '-'; it is written into the sweep directory)")
+    if args.reps < 1:
+        raise ValueError(f"--reps must be at least 1 (bootstrap replications; the default is {REPS}), got {args.reps}")
     sweep = Path(args.sweep)
     doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
                    [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)

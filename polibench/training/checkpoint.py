@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from polibench.io import JSONFileError, atomic_write, read_json, write_json, write_text
+from polibench.io import JSONFileError, atomic_write, check_regular_file, read_json, read_text, write_json, write_text
 
 STEP_PREFIX = "step_"
 TRAINER_STATE = "trainer_state.pt"
 LATEST = "latest.json"
+SIDECAR_BYTES = 1024  # a checksum file holds one hex digest
+#: What polibench.training.trainer.Trainer saves in a trainer state and reads back on resume.
+TRAINER_STATE_KEYS = frozenset({"step", "optimizer", "scheduler", "ema", "generator", "torch_rng", "cuda_rng"})
 
 
 class CheckpointError(RuntimeError):
@@ -32,6 +36,8 @@ class CheckpointError(RuntimeError):
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of regular file ``path`` (a FIFO or a device is refused, not read forever)."""
+    check_regular_file(path)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -41,7 +47,10 @@ def sha256(path: Path) -> str:
 
 def save_weights(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata=metadata or {}))
+    try:
+        atomic_write(path, lambda p: save_file(tensors, str(p), metadata=metadata or {}))
+    except SafetensorError as exc:  # safetensors reports a failed write (disk full, file-size limit) this way
+        raise _not_written(path, exc) from None
     write_text(path.with_name(path.name + ".sha256"), sha256(path) + "\n")
 
 
@@ -49,20 +58,44 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}: train the run first (polibench run) or check the path")
+    if (problem := weights_problem(path)) is not None:
+        raise CheckpointError(f"{path} {problem}")
+    try:
+        return load_file(str(path))
+    except SafetensorError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def weights_problem(path: Path) -> str | None:
+    """Why the weights file ``path`` cannot be trusted (no checksum beside it, or one it does not match); None
+    when it is intact."""
     sidecar = path.with_name(path.name + ".sha256")
     if not sidecar.exists():
-        raise CheckpointError(f"{path} has no checksum file {sidecar.name}; it was not written completely")
-    expected, actual = sidecar.read_text().strip(), sha256(path)
+        return f"has no checksum file {sidecar.name}; it was not written completely"
+    expected, actual = read_text(sidecar, SIDECAR_BYTES).strip(), sha256(path)
     if expected != actual:
-        raise CheckpointError(f"{path} is corrupt: SHA-256 {actual[:12]}... does not match the recorded {expected[:12]}...")
-    return load_file(str(path))
+        return f"is corrupt: SHA-256 {actual[:12]}... does not match the recorded {expected[:12]}..."
+    return None
 
 
 def read_metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        return dict(fh.metadata() or {})
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except SafetensorError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _not_written(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path} could not be written ({str(exc).splitlines()[0]}): the disk may be full or a "
+                           "file-size limit reached. Make room and resume (--resume) from the last checkpoint")
+
+
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path} is not a readable safetensors file ({exc}), although its checksum matches: it was "
+                           "saved like this, not by polibench. Use the weights `polibench run` saved")
 
 
 def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
@@ -72,9 +105,12 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: P
     unexpected = sorted(set(state) - set(own))
     shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
+    # load_state_dict would cast another dtype silently: int8 weights would load, rounded, and run
+    dtypes = [f"{k}: checkpoint {state[k].dtype} vs model {own[k].dtype}"
+              for k in own if k in state and state[k].dtype != own[k].dtype]
+    if missing or unexpected or shapes or dtypes:
         parts = [f"missing {missing[:5]}" if missing else "", f"unexpected {unexpected[:5]}" if unexpected else "",
-                 f"shape mismatch {shapes[:5]}" if shapes else ""]
+                 f"shape mismatch {shapes[:5]}" if shapes else "", f"dtype mismatch {dtypes[:5]}" if dtypes else ""]
         raise CheckpointError(f"{source} does not match this model ({'; '.join(p for p in parts if p)}). "
                               "Was it trained with other observation/action dimensions or another config?")
     module.load_state_dict(state)
@@ -89,7 +125,10 @@ def save_training_checkpoint(ckpt_root: Path, step: int, model_state: dict[str, 
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=ckpt_root))
     try:
         save_weights(tmp / "model.safetensors", model_state)
-        torch.save(trainer_state, tmp / TRAINER_STATE)
+        try:
+            torch.save(trainer_state, tmp / TRAINER_STATE)
+        except RuntimeError as exc:  # torch's writer reports a failed write (disk full, file-size limit) this way
+            raise _not_written(final / TRAINER_STATE, exc) from None
         write_text(tmp / (TRAINER_STATE + ".sha256"), sha256(tmp / TRAINER_STATE) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -112,7 +151,7 @@ def checkpoint_problem(path: Path) -> str | None:
         file, sidecar = path / name, path / (name + ".sha256")
         if not file.exists() or not sidecar.exists():
             return f"{(file if not file.exists() else sidecar).name} is missing"
-        if sidecar.read_text().strip() != sha256(file):
+        if read_text(sidecar, SIDECAR_BYTES).strip() != sha256(file):
             return f"{name} is corrupt (its SHA-256 does not match {sidecar.name})"
     return None
 
@@ -149,10 +188,19 @@ def load_training_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} cannot be resumed from: {problem}")
     try:
-        return load_file(str(path / "model.safetensors")), torch.load(path / TRAINER_STATE, weights_only=True)
+        weights, state = load_weights(path / "model.safetensors"), torch.load(path / TRAINER_STATE, weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(f"{path / TRAINER_STATE} holds objects a trainer state never does, so it is not loaded "
                               f"(weights_only): {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, EOFError) as exc:  # torch's reader on a truncated or foreign file
+        raise CheckpointError(f"{path / TRAINER_STATE} is not a readable trainer state ({str(exc).splitlines()[0]}), "
+                              f"although its checksum matches. Delete {path} to resume from the checkpoint before "
+                              "it") from None
+    missing = sorted(TRAINER_STATE_KEYS - set(state)) if isinstance(state, dict) else sorted(TRAINER_STATE_KEYS)
+    if missing:
+        raise CheckpointError(f"{path / TRAINER_STATE} lacks {missing}, which every trainer state holds. Delete {path} "
+                              "to resume from the checkpoint before it")
+    return weights, state
 
 
 def _step_dirs(ckpt_root: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from diffusers.training_utils import EMAModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.data.windows import WindowSampler
+from polibench.interrupts import interrupts_held
 from polibench.io import write_text
 from polibench.policy import Policy
 from polibench.precision import autocast
@@ -48,7 +49,9 @@ class Trainer:
     """AdamW + warm-up/cosine schedule + gradient clipping + optional EMA, with atomic, resumable checkpoints.
 
     Resuming restores the optimiser, scheduler, EMA, the batch-sampling generator and the torch RNG, so a resumed
-    run ends with the same weights as an uninterrupted one.
+    run ends with the same weights as an uninterrupted one. That holds for a Ctrl-C anywhere: a step interrupted
+    before its update is undone (the generator, RNG and buffer states it had used restored), and the update itself
+    and the checkpoint written on interrupt are not interruptible.
     """
 
     def __init__(self, policy: Policy, sampler: WindowSampler, cfg: TrainConfig, run_dir: Path, seed: int,
@@ -64,6 +67,7 @@ class Trainer:
                     if cfg.ema_decay else None)
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
+        self._before_step: dict[str, Any] | None = None  # what a step in progress may change before its update
         self.wall_s_before = 0.0  # training wall time of earlier sessions of this run (resume adds it up)
         self._t0 = time.perf_counter()  # start of this session's training
         self.log_path = self.run_dir / "train_log.jsonl"
@@ -81,6 +85,26 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
+
+    def _snapshot(self) -> dict[str, Any]:
+        """What drawing a batch and the forward pass change before the update: the generator, the RNGs (dropout,
+        noise) and the buffers (BatchNorm statistics)."""
+        return {"generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "buffers": {name: b.detach().clone() for name, b in self.policy.named_buffers()}}
+
+    def _undo_unfinished_step(self) -> None:
+        """Back to the state before a step that was interrupted before its update (nothing when none was)."""
+        if (before := self._before_step) is None:
+            return
+        self.generator.set_state(before["generator"])
+        torch.set_rng_state(before["torch_rng"])
+        if before["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(before["cuda_rng"])
+        with torch.no_grad():
+            for name, buffer in self.policy.named_buffers():
+                buffer.copy_(before["buffers"][name])
+        self._before_step = None
 
     def save_checkpoint(self) -> Path:
         return save_training_checkpoint(self.ckpt_root, self.step, self.policy.state_dict(), self._trainer_state())
@@ -173,8 +197,8 @@ class Trainer:
             task = bar.add_task("train", total=cfg.steps, completed=self.step, info="")
             try:
                 while self.step < cfg.steps:
+                    self._before_step = self._snapshot()
                     losses = self._train_step()
-                    self.step += 1
                     for k, v in losses.items():
                         running[k] = running.get(k, 0.0) + v
                     n_running += 1
@@ -193,7 +217,9 @@ class Trainer:
                     if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                         self.save_checkpoint()
             except KeyboardInterrupt:
-                self.save_checkpoint()
+                with interrupts_held(deliver=False):  # a second Ctrl-C must not cut the checkpoint short
+                    self._undo_unfinished_step()
+                    self.save_checkpoint()
                 raise TrainingInterrupted(
                     f"interrupted at step {self.step}; checkpoint saved in {self.ckpt_root}. Continue with --resume."
                 ) from None
@@ -202,6 +228,7 @@ class Trainer:
                 "s_per_step": elapsed / max(self.step - start_step, 1), "final_losses": last}
 
     def _train_step(self) -> dict[str, float]:
+        """One optimisation step, counted in ``self.step`` together with its update, which no signal interrupts."""
         self.policy.set_training_progress(self.step, self.cfg.steps)
         batch = self._to_device(self.policy.sample_batch(self.sampler, self.cfg.batch_size, self.generator))
         out = self._loss(batch)
@@ -216,9 +243,12 @@ class Trainer:
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        if self.ema is not None:
-            self.ema.step(self.policy.parameters())
+        with interrupts_held():
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            if self.ema is not None:
+                self.ema.step(self.policy.parameters())
+            self.step += 1
+            self._before_step = None
         return {**{k: v.item() for k, v in out.items()}, "grad_norm": float(grad_norm)}

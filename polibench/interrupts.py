@@ -1,0 +1,56 @@
+"""Signals that must not cut a step of state in half: SIGINT and SIGTERM held back for a block of code.
+
+Ctrl-C raises KeyboardInterrupt between any two bytecodes; inside an optimiser update (weights changed, step not yet
+counted) or while a checkpoint is written, that would leave a state no resume can continue exactly from.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from types import FrameType
+from typing import Iterator
+
+HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def interrupts_held(deliver: bool = True) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver the first one held to its usual handler (or drop
+    them, ``deliver=False``, where the caller is stopping anyway). Outside the main thread, where Python cannot set
+    handlers, signals reach the main thread only, so there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in HELD}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held and deliver:
+        signal.raise_signal(held[0])
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a scheduler's stop) ends the block as Ctrl-C does: training saves a checkpoint, a sweep stops
+    its workers, instead of dying mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
