@@ -91,8 +91,11 @@ def build_context(inputs: Inputs, viz: Sequence[VizFigure], viz_files: Sequence[
 
 
 def _named(sweep: Sweep) -> list[dict[str, Any]]:
-    """The sweep's variants under the names a reader uses ("CTM-ACT (unet)" for ``ctm_act_unet``)."""
-    return [{**v, "name": variant_name(axis_key(sweep), v["name"])} for v in sweep.variants]
+    """The sweep's variants under the names a reader uses ("CTM-ACT (unet)" for ``ctm_act_unet``), tie-marked
+    against each other for the old report's prose."""
+    marked = mark_ties({v["name"]: v["metrics"] for v in sweep.variants})
+    return [{**v, "name": variant_name(axis_key(sweep), v["name"]), "metrics": marked[v["name"]]}
+            for v in sweep.variants]
 
 
 def _comparison_block(sweep: Sweep, key: str, save: Save) -> dict[str, Any]:
