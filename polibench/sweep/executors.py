@@ -77,10 +77,13 @@ class LocalExecutor:
             futures = {pool.submit(run_task, task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        except (KeyboardInterrupt, GeneratorExit):
+        except KeyboardInterrupt:
             _interrupt_workers(pool)
             raise KeyboardInterrupt("sweep interrupted: every running run saved a checkpoint and stopped; the same "
                                     "command resumes the sweep") from None
+        except GeneratorExit:  # the caller stopped reading (interrupted itself): its workers stop too
+            _interrupt_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # waits for the workers, so none trains on unseen
 
