@@ -14,9 +14,9 @@ import torch
 
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import CONFIG_DIR, parse
-from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec, Policy
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
 from tests.conftest import one_thread, pusht_zarr_path  # noqa: F401 - one_thread: every number on one thread
 

@@ -16,10 +16,10 @@ from torch.profiler import ProfilerActivity, profile
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import CONFIG_DIR, parse
 from polibench.data.windows import WindowSampler
-from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
 from polibench.precision import autocast
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,6 +13,7 @@ from polibench.device import resolve_device
 from polibench.policy import FeatureSpec, Policy
 from polibench.rundir import RunDir, RunDirError
 from polibench.safe_config import parse_run_config
+from polibench.settings import Experiment, build_policy
 from polibench.training.checkpoint import CheckpointError, load_into, load_weights, read_metadata
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ def load_policy(run_dir: str | Path, device: str | torch.device = "auto", gin_pa
     The saved config is read safely (:mod:`polibench.safe_config`: it can bind polibench's components and nothing
     else), so a run directory from elsewhere cannot run code; a config.gin edited since training is warned about.
     """
-    from polibench.experiment import Experiment, build_policy
-
     if not isinstance(run_dir, (str, os.PathLike)):
         raise TypeError(f"load_policy takes a run directory's path (str or pathlib.Path), got "
                         f"{type(run_dir).__name__} {run_dir!r}")

@@ -37,14 +37,15 @@ PIPED_WIDTH = 160
 def _cmd_list(args: argparse.Namespace) -> int:
     from polibench import registry
 
-    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    every = registry.kinds()
+    selected = [args.kind] if args.kind else list(every)
     # piped output (grep, files) gets whole names, which are meant to be copied; a terminal keeps its width and
     # drops the module column when narrow, so the descriptions keep room
     out = console if console.is_terminal else Console(width=PIPED_WIDTH)
     with_module = out.width >= PIPED_WIDTH * 3 // 4
-    for kind in kinds:
+    for kind in selected:
         items = registry.entries(kind)
-        table = Table(title=f"{kind}: {registry.KINDS[kind]}", title_justify="left")
+        table = Table(title=f"{kind}: {every[kind]}", title_justify="left")
         table.add_column("name", style="bold cyan", no_wrap=True)
         table.add_column("gin name", no_wrap=True)
         table.add_column("description")
@@ -241,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 _DELEGATED: tuple[tuple[str | None, str, str, str], ...] = (
     (None, "verdicts", "polibench.sweep.verdicts",
      "P(variant better than each baseline) with stratified-bootstrap intervals over training and start seeds"),
-    (None, "calibrate", "polibench.evaluation.calibration",
+    (None, "calibrate", "polibench.ctm.calibration",
      "set a CTM-ACT halting budget on the run's validation windows for a tolerance in error"),
     (None, "ablate-inference", "polibench.sweep.inference",
      "re-evaluate trained runs once per value of an inference-time gin binding (e.g. halting on/off)"),

@@ -10,19 +10,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-import gin
 import numpy as np
 import torch
 
 from polibench import registry
+from polibench.api import load_policy
 from polibench.config import operative_config
 from polibench.console import console, metrics_table
 from polibench.data.episodes import check_values, split_episodes
 from polibench.data.windows import WindowSampler
 from polibench.device import check_device_name
-from polibench.evaluation.calibration import apply_tolerance, validation_sampler
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
 from polibench.normalize import minmax_stats
@@ -30,37 +29,12 @@ from polibench.policy import FeatureSpec, Policy
 from polibench.precision import slow_precision_warning
 from polibench.provenance import provenance
 from polibench.rundir import METRICS_FILE, RunDir, RunDirError, check_directory_target, check_inside, held
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import get_track
 from polibench.training.checkpoint import newest_intact_checkpoint, save_weights, weights_problem
 from polibench.training.config import TrainConfig
 from polibench.training.trainer import Trainer
 from polibench.training.warm_start import load_matching
-
-
-@gin.configurable(module="polibench")
-class Experiment:
-    """What to train and on which data.
-
-    Args:
-        policy: policy factory, called with ``spec`` (e.g. ``@policy.act`` in gin: the class, not an instance).
-        data_source: a data source with ``load() -> EpisodeData`` (e.g. ``@data_source.pusht_zarr()``).
-        track: ``keypoints`` or ``pixels``.
-        seed: training seed (weights init, batch order, dropout).
-        val_fraction: share of episodes held out for the validation loss (split by episode, fixed ``split_seed``).
-        init_from: a run directory (or .safetensors file) whose tensors matching by name and shape initialise the
-            policy (e.g. ACT's encoder for CTM-ACT); the loaded and new tensors are logged.
-    """
-
-    def __init__(self, policy: Callable[..., Policy] = gin.REQUIRED, data_source: Any = gin.REQUIRED,
-                 track: str = "keypoints", seed: int = 0, val_fraction: float = 0.05, split_seed: int = 0,
-                 init_from: str | None = None) -> None:
-        self.policy_factory = policy
-        self.data_source = data_source
-        self.track = get_track(track).name
-        self.seed = seed
-        self.val_fraction = val_fraction
-        self.split_seed = split_seed
-        self.init_from = init_from
 
 
 def seed_everything(seed: int) -> None:
@@ -69,16 +43,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_policy(exp: Experiment, spec: FeatureSpec) -> Policy:
-    policy = exp.policy_factory(spec=spec)
-    if not isinstance(policy, Policy):
-        raise TypeError(f"Experiment.policy must build a polibench Policy, got {type(policy).__name__}")
-    return policy
-
-
 def run_facts(policy: Policy, cfg: TrainConfig) -> dict[str, Any]:
     """What reports say about a run, recorded in run.json when the run is made (so nobody reads them back from the
-    gin text): the registered policy name, T for CTM policies (None otherwise) and the training budget."""
+    gin text): the registered policy name, its ``max_ticks`` where it thinks in ticks (None otherwise) and the training budget."""
     name = next((e.name for e in registry.entries("policy") if e.obj is type(policy)), None)
     return {"policy": name, "ticks": getattr(policy, "max_ticks", None), "steps": cfg.steps,
             "batch_size": cfg.batch_size, "lr": cfg.lr, "precision": cfg.precision}
@@ -166,14 +133,12 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
         rundir.write_run_info({"train": train_summary})
     else:
         console.print(f"[yellow]{rundir.model_path} exists: training already finished, evaluating only")
-        from polibench.api import load_policy
-
         policy = load_policy(rundir.path, device=device)
 
     with held(rundir.eval_dir, "evaluation directory"):  # the lock `polibench eval --out RUN/eval` takes too
         summary = evaluate_run(policy, exp.track, eval_cfg, rundir.eval_dir, progress,
                                again=f"training is finished; `polibench run CONFIG --out {rundir.path} --resume` "
-                                     "evaluates again", calibration=calibrate_halting(policy, rundir.path))
+                                     "evaluates again", prepared=prepare_for_evaluation(policy, rundir.path))
     summary["n_params"] = n_params
     console.print(metrics_table(summary, title=f"{rundir.path} ({eval_cfg.episodes} episodes from seed "
                                                 f"{eval_cfg.seed0})"))
@@ -224,8 +189,6 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
     is recorded beside the metrics in ``eval_command.json``. The evaluation protocol is the run's saved one
     (its config is parsed first) with ``eval_overrides`` (EvalConfig fields) on top. ``out_dir`` defaults to
     ``RUN/eval_seed<S>_n<N>``; an evaluation already there is replaced only with ``force``."""
-    from polibench.api import load_policy
-
     EvalConfig(**eval_overrides)  # bad counts fail here, before the run directory is read
     check_device_name(device, "device")
     if out_dir is not None:
@@ -238,7 +201,7 @@ def reevaluate(run_dir: Path, eval_overrides: dict[str, Any], out_dir: Path | No
         _check_eval_target(Path(run_dir), out_dir, force)
         command = {"run_dir": str(run_dir), "gin_params": list(gin_params), "device": device, **eval_cfg.__dict__}
         summary = evaluate_run(policy, policy.track, eval_cfg, out_dir, progress, again="run the command again",
-                               calibration=calibrate_halting(policy, Path(run_dir)), command=command)
+                               prepared=prepare_for_evaluation(policy, Path(run_dir)), command=command)
     return Reevaluation(summary, out_dir, eval_cfg)
 
 
@@ -252,25 +215,28 @@ def _check_eval_target(run_dir: Path, out_dir: Path, force: bool) -> None:
                           "another --out.")
 
 
-def calibrate_halting(policy: Policy, run_dir: Path) -> dict[str, Any] | None:
-    """A halting rule given a tolerance gets its budget from the run's validation windows before it is evaluated
-    (:func:`~polibench.evaluation.calibration.apply_tolerance`); said out loud, and recorded with the metrics."""
-    calibration = apply_tolerance(policy, lambda: validation_sampler(run_dir, policy))
-    if calibration is not None:
-        console.print(f"halting calibrated for tolerance {calibration['tolerance']:g} on {run_dir}'s validation "
-                      f"windows: {calibration['binding']} = {calibration['max_error']:.6g} (mean ticks "
-                      f"{calibration['mean_ticks']:.2f} of {calibration['ticks']}, excess error "
-                      f"{calibration['excess']:.4f}{'' if calibration['met'] else ', tolerance not met'})",
-                      soft_wrap=True)
-    return calibration
+def validation_sampler(run_dir: Path, policy: Policy) -> WindowSampler:
+    """Windows of the run's own validation episodes (its saved data source and split), for a policy loaded from
+    ``run_dir`` (whose config is the parsed one)."""
+    exp = Experiment()
+    _, val_data = split_episodes(exp.data_source.load(), exp.val_fraction, exp.split_seed)
+    if val_data is None:
+        raise ValueError(f"{run_dir} was trained without validation episodes (val_fraction 0): nothing to calibrate on")
+    return WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, policy.device)
+
+
+def prepare_for_evaluation(policy: Policy, run_dir: Path) -> dict[str, Any]:
+    """The policy's own preparation before an evaluation (:meth:`~polibench.policy.Policy.prepare_for_evaluation`),
+    given the run's validation windows; what it did goes into the evaluation's recorded config."""
+    return policy.prepare_for_evaluation(lambda: validation_sampler(run_dir, policy))
 
 
 def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path, progress: bool,
-                 again: str, calibration: dict[str, Any] | None = None,
+                 again: str, prepared: dict[str, Any] | None = None,
                  command: dict[str, Any] | None = None) -> dict[str, Any]:
     """The protocol evaluation, written whole to ``out_dir`` (:func:`~polibench.evaluation.rollout.save_eval`:
-    episodes.jsonl, the ``command`` as eval_command.json, then metrics.json with the halting ``calibration`` the
-    evaluation ran with, if any, in its config). On Ctrl-C nothing is written and the message says how to evaluate
+    episodes.jsonl, the ``command`` as eval_command.json, then metrics.json with what the policy's preparation
+    did, ``prepared``, in its config). On Ctrl-C nothing is written and the message says how to evaluate
     ``again``."""
     video_dir = out_dir / "videos" if eval_cfg.video else None
     try:
@@ -279,7 +245,6 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
                           precision=eval_cfg.precision)
     except KeyboardInterrupt:
         raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
-    if calibration is not None:
-        result.config["halting_calibration"] = calibration
+    result.config.update(prepared or {})
     save_eval(result, out_dir, {"eval_command.json": command} if command is not None else None)
     return result.summary

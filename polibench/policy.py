@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -163,6 +163,13 @@ class Policy(nn.Module):
         (the state to load strictly, notes on what was left unused). Identity here; a policy whose read-out rules
         can change at inference without retraining drops the weights only the replaced rule used."""
         return state, []
+
+    def prepare_for_evaluation(self, validation: Callable[[], WindowSampler]) -> dict[str, Any]:
+        """Hook run on the trained policy before every evaluation of it; what it did, as entries for the
+        evaluation's recorded config (``{}``: nothing). ``validation()`` gives windows of the run's own validation
+        episodes (never evaluation seeds), e.g. to calibrate an inference-time setting such as CTM-ACT's halting
+        budget for a stated tolerance."""
+        return {}
 
     def sample_batch(self, sampler: WindowSampler, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """One training batch of ``batch_size`` windows: independent windows; a policy trained on runs of

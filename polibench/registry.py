@@ -21,21 +21,21 @@ T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "polibench.components"
 
-#: Every kind of component, with what it is for. Kinds exist even while nothing fills them yet.
-KINDS: dict[str, str] = {
-    "policy": "a whole policy assembled from the other parts (ACT, Diffusion Policy, CTM-ACT, ...)",
+#: The kinds polibench's core assembles policies from, with what each is for. A package that builds a policy from
+#: parts of its own declares their kinds with :func:`declare_kind`; kinds exist even while nothing fills them yet.
+_KINDS: dict[str, str] = {
+    "policy": "a whole policy assembled from the other parts (ACT, Diffusion Policy, ...)",
     "backbone": "image feature extractor (timm models)",
     "encoder": "turns one observation entry into transformer tokens",
     "head": "maps latent features to actions (chunk heads, denoisers)",
-    "synapse": "CTM synapse: mixes attention output with the post-activations of the previous tick",
-    "neuron_model": "CTM neuron-level model: each neuron's own MLP over its pre-activation history",
-    "pairing": "CTM synchronisation pairing: which neuron pairs form the synchronisation latent",
-    "gating": "CTM sync gating: which neuron groups fire at a tick",
-    "halting": "CTM certainty and halting rule",
     "loss": "a loss term reading the policy's outputs and the batch",
     "noise_scheduler": "diffusion noise scheduler (diffusers)",
     "data_source": "where demonstrations come from",
 }
+
+#: A kind's contract: called with (name, obj) by :func:`register`, it raises when ``obj`` cannot fill the kind.
+KindContract = Callable[[str, Any], None]
+_CONTRACTS: dict[str, KindContract] = {}
 
 
 class UnknownComponentError(LookupError):
@@ -57,8 +57,31 @@ class Entry:
     module: str
 
 
-_REGISTRY: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+_REGISTRY: dict[str, dict[str, Entry]] = {kind: {} for kind in _KINDS}
 _PLUGINS_LOADED = False
+
+
+def declare_kind(kind: str, doc: str, contract: KindContract | None = None) -> None:
+    """Add a kind of component, with what it is for and the ``contract`` every registration of it must meet.
+
+    Declared by the module that gives the kind its meaning (the one that builds and calls its parts), so the
+    registry stays ignorant of what any kind is. A kind declared again must keep its description (a second
+    package claiming the name for another meaning is refused); its contract is the latest one."""
+    if not kind.isidentifier():
+        raise ValueError(f"Component kind {kind!r} must be a Python identifier (it is used as a gin module).")
+    if kind in _KINDS and _KINDS[kind] != doc:
+        raise DuplicateComponentError(f"component kind {kind!r} is already declared as {_KINDS[kind]!r}; choose "
+                                      "another kind name.")
+    _KINDS[kind] = doc
+    _REGISTRY.setdefault(kind, {})
+    if contract is not None:
+        _CONTRACTS[kind] = contract
+
+
+def kinds() -> dict[str, str]:
+    """Every kind (the core's and those of every imported feature and plug-in) with what it is for."""
+    load_plugins()
+    return dict(_KINDS)
 
 
 def _closest(word: str, options: list[str]) -> str:
@@ -67,6 +90,8 @@ def _closest(word: str, options: list[str]) -> str:
 
 
 def _check_kind(kind: str) -> None:
+    if kind not in _REGISTRY:
+        load_plugins()  # a plug-in imported first registers into a kind that the built-ins declare
     if kind not in _REGISTRY:
         valid = sorted(_REGISTRY)
         raise UnknownComponentError(
@@ -96,9 +121,8 @@ def register(kind: str, name: str | None = None) -> Callable[[T], T]:
             raise DuplicateComponentError(
                 f"{kind} {key!r} is already registered by {previous.module}; choose another name."
             )
-        from polibench.nn.ctm_parts import check_registration  # the CTM parts' contracts (torch: imported late)
-
-        check_registration(kind, key, obj)
+        if kind in _CONTRACTS:
+            _CONTRACTS[kind](key, obj)
         configurable = gin.configurable(key, module=kind)(obj)
         _REGISTRY[kind][key] = Entry(kind, key, configurable, _first_doc_line(obj), obj.__module__)
         return configurable
@@ -135,10 +159,10 @@ def names(kind: str) -> list[str]:
 def entries(kind: str | None = None) -> list[Entry]:
     """All entries (or one kind's), sorted by kind then name."""
     load_plugins()
-    kinds = [kind] if kind is not None else list(KINDS)
-    for k in kinds:
+    selected = [kind] if kind is not None else list(_KINDS)
+    for k in selected:
         _check_kind(k)
-    return [_REGISTRY[k][n] for k in kinds for n in sorted(_REGISTRY[k])]
+    return [_REGISTRY[k][n] for k in selected for n in sorted(_REGISTRY[k])]
 
 
 def load_plugins() -> None:

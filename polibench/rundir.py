@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from polibench.config import added_defaults
+from polibench.gin_check import added_defaults
 from polibench.io import read_json, read_text, write_json, write_text
 from polibench.locking import LOCK_FILE, exclusive
 
@@ -147,7 +147,7 @@ class RunDir:
 
 
 #: polibench's own code: no command writes there (results would mix with the package and go with a reinstall).
-CODE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "components")
+CODE_DIRS = (Path(__file__).resolve().parent,)
 
 
 def check_directory_target(path: Path) -> None:
@@ -189,3 +189,10 @@ def check_inside(path: Path, root: Path, what: str) -> None:
             not Path(path).resolve().is_relative_to(Path(root).resolve()):
         raise RunDirError(f"{path} leads to {Path(path).resolve()}, outside the {what} {root} (a symbolic link): "
                           "writing there would change files elsewhere. Remove the link, or choose another --out.")
+
+
+def calibration_file(rule: str) -> str:
+    """Where `polibench calibrate` keeps halting rule ``rule``'s calibration inside a run directory: one file per
+    rule, so rules calibrated on the same weights (the trained one, a parameter-free one swapped in) sit side by
+    side."""
+    return f"calibration_{rule}.json"

@@ -19,16 +19,10 @@ import gin
 from gin import config_parser
 
 from polibench import registry
-from polibench.config import (
-    MAX_CONFIG_BYTES,
-    ConfigError,
-    check_bound_types,
-    describe,
-    parameter_names,
-    register_configurables,
-)
+from polibench.gin_check import MAX_CONFIG_BYTES, ConfigError, check_bound_types, describe, parameter_names
 from polibench.io import read_text
 from polibench.registry import _closest
+from polibench.settings import SETTINGS, register_configurables
 
 
 class _Reference:
@@ -104,11 +98,7 @@ def check_run_config(text: str, path: Path) -> None:
 
 def _allowed_configurables() -> list[Any]:
     """The configurables a run's config may name: every registered component and polibench's own settings."""
-    from polibench.evaluation.config import EvalConfig
-    from polibench.experiment import Experiment
-    from polibench.training.config import TrainConfig
-
-    return [entry.obj for entry in registry.entries()] + [Experiment, TrainConfig, EvalConfig]
+    return [entry.obj for entry in registry.entries()] + list(SETTINGS)
 
 
 def _check_configurable(selector: str, allowed: list[Any], here: str) -> str:

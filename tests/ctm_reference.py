@@ -1,5 +1,5 @@
 """The CTM tick loop as it was before its per-tick overhead was cut (polibench 0.1.0, commit 7bb7c8c), kept as the
-reference the optimised :class:`polibench.nn.ctm_core.CTMCore` must reproduce on the same weights.
+reference the optimised :class:`polibench.ctm.core.CTMCore` must reproduce on the same weights.
 
 It calls the core's own modules (``nn.MultiheadAttention`` included) and spells out the synchronisation recursion,
 so a change to the core's fused paths (attention, synchronisation, gating broadcast) is checked against the plain
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.nn.ctm_core import CTMCore, CTMState
+from polibench.ctm.core import CTMCore, CTMState
 
 
 def _sync(module, z: torch.Tensor, acc: tuple[torch.Tensor, torch.Tensor] | None):

@@ -11,16 +11,10 @@ import torch
 from polibench import registry
 from polibench.cli import main
 from polibench.config import CONFIG_DIR
+from polibench.ctm.calibration import TickErrors, calibrate, collect_tick_errors, compute_curve, excess_error
 from polibench.data.windows import WindowSampler
-from polibench.evaluation.calibration import (
-    TickErrors,
-    calibrate,
-    calibration_file,
-    collect_tick_errors,
-    compute_curve,
-    excess_error,
-)
 from polibench.io import read_json
+from polibench.rundir import calibration_file
 from polibench.viz.figures.halting import halting_study_figure
 from polibench.viz.figures.save import png_bytes
 from tests.test_ctm_act import make_ctm

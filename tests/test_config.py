@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from polibench.config import CONFIG_DIR, ConfigError, parse
-from polibench.experiment import Experiment, build_policy
 from polibench.policy import FeatureSpec
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import get_track
 from polibench.training.config import TrainConfig
 from tests.conftest import REPO

@@ -11,9 +11,9 @@ import torch
 from polibench import registry
 from polibench.config import CONFIG_DIR, parse
 from polibench.data.windows import WindowSampler
-from polibench.experiment import Experiment
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
+from polibench.settings import Experiment
 from polibench.tracks import TRACKS
 from polibench.training.checkpoint import save_weights
 from polibench.training.warm_start import load_matching

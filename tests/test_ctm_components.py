@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from polibench import registry
-from polibench.nn.ctm_core import CTMCore, CTMState
-from polibench.nn.synchronisation import Synchronisation
+from polibench.ctm.core import CTMCore, CTMState
+from polibench.ctm.synchronisation import Synchronisation
 from tests.ctm_reference import reference_forward
 
 B, D, M, PA, PO, D_IN = 5, 32, 6, 12, 20, 16

@@ -14,9 +14,9 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from polibench import registry
 from polibench.config import parse
 from polibench.data.windows import WindowSampler
-from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
 from polibench.training.config import TrainConfig
 from tests.training import fit_steps, fixed_loss

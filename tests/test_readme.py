@@ -11,9 +11,9 @@ import torch
 from polibench import registry
 from polibench.config import ConfigError, parse
 from polibench.data.windows import WindowSampler
-from polibench.experiment import Experiment, build_policy
 from polibench.normalize import minmax_stats
 from polibench.policy import FeatureSpec
+from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
 from tests.conftest import REPO
 

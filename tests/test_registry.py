@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from polibench import registry
-from polibench.nn.ctm_core import CTMCore
-from polibench.nn.ctm_parts import ContractError
+from polibench.ctm.core import CTMCore
+from polibench.ctm.parts import ContractError
 from polibench.registry import DuplicateComponentError, UnknownComponentError, register
 
 
 def test_every_kind_exists_and_builtins_are_listed():
-    assert set(registry.KINDS) >= {"policy", "backbone", "encoder", "head", "synapse", "neuron_model", "pairing",
+    assert set(registry.kinds()) >= {"policy", "backbone", "encoder", "head", "synapse", "neuron_model", "pairing",
                                    "gating", "halting", "loss", "noise_scheduler", "data_source"}
     assert "act" in registry.names("policy")
     assert "pusht_zarr" in registry.names("data_source")

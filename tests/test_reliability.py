@@ -146,8 +146,7 @@ def test_crafted_config_runs_code_under_full_gin(finished_run, tmp_path):
     """The attack the safe loader stops is real: gin itself executes it when the Experiment is built."""
     import gin
 
-    from polibench.config import register_configurables
-    from polibench.experiment import Experiment
+    from polibench.settings import Experiment, register_configurables
 
     marker = tmp_path / "pwned"
     register_configurables()
@@ -541,3 +540,15 @@ def test_retraining_a_shared_runs_config_checks_it_first(finished_run, tmp_path,
     assert main(["run", str(run / "config.gin"), "--out", str(tmp_path / "retrained"), "--no-progress"]) == EXIT_USER_ERROR
     assert "may not import modules" in capsys.readouterr().err
     assert not marker.exists() and not (tmp_path / "retrained").exists()
+
+
+def test_written_files_get_the_mode_a_plain_open_gives_not_the_temporary_files(tmp_path, monkeypatch):
+    from polibench import io
+    from polibench.training.checkpoint import save_weights
+
+    monkeypatch.setattr(io, "UMASK", 0o022)  # the usual one; the temporary file's own mode would be 0o600
+    expected = 0o644
+    io.write_json(tmp_path / "metrics.json", {"success_rate": 1.0})
+    save_weights(tmp_path / "model.safetensors", {"w": torch.zeros(2)}, {"spec": "{}"})
+    for name in ("metrics.json", "model.safetensors"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, name

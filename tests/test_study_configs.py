@@ -9,8 +9,8 @@ import pytest
 
 from polibench.config import parse
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
-from polibench.experiment import Experiment
 from polibench.policy import FeatureSpec
+from polibench.settings import Experiment
 from polibench.tracks import TRACKS
 from polibench.training.config import TrainConfig
 

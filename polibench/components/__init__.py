@@ -7,5 +7,7 @@ Importing this package imports every module below it, so a new built-in needs on
 import importlib
 import pkgutil
 
+import polibench.ctm.parts  # noqa: F401 - declares the CTM part kinds before their components register
+
 for _info in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
     importlib.import_module(_info.name)

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from polibench import registry
 from polibench.data.download import ENV_VAR
 from polibench.data.episodes import EpisodeData
 from polibench.interop.lerobot import LEROBOT_NAMES, require_lerobot
@@ -54,12 +55,11 @@ def write_dataset(data: EpisodeData, track: str, root: Path, repo_id: str) -> No
 def export(zarr: str | os.PathLike, out: str | os.PathLike, repo_id: str, track: str = "keypoints",
            max_episodes: int | None = None) -> Path:
     """Export the zarr's demonstrations (first ``max_episodes``) to ``out``; returns ``out``."""
-    from polibench.components.data_source.pusht_zarr import PushTZarr
-
     out = Path(out).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportTargetExistsError(f"{out} already exists and is not empty; choose another --out or remove it")
-    data = PushTZarr(path=zarr, track=track, max_episodes=max_episodes, download=False).load()
+    data = registry.create("data_source", "pusht_zarr", path=zarr, track=track, max_episodes=max_episodes,
+                           download=False).load()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:

@@ -32,6 +32,7 @@ from gin.config import ConfigurableReference
 from polibench import registry
 from polibench.config import CONFIG_DIR, ConfigError, find_config, parse
 from polibench.registry import _closest
+from polibench.settings import Experiment
 from polibench.slots import ComponentSlot
 from polibench.tracks import Track, get_track
 
@@ -128,7 +129,7 @@ class Base:
         """Every component parameter of this base, by binding: the bound ones, then the policy's code defaults."""
         found = {b: Slot(b, ComponentSlot(v.configurable.module, v.configurable.name, call=v.evaluate))
                  for b, v in self.bindings.items()
-                 if isinstance(v, ConfigurableReference) and v.configurable.module in registry.KINDS
+                 if isinstance(v, ConfigurableReference) and v.configurable.module in registry.kinds()
                  and b != "polibench.Experiment.policy"}
         found |= {b: Slot(b, c) for b, c in declared_slots(self.policy).items() if _entries(self.track, c.serves)}
         return found
@@ -142,8 +143,6 @@ def load_base(gin_files: Sequence[str | Path], gin_params: Sequence[str],
     """Parse the base and read what it builds, then leave gin empty again. ``include``: gin files parsed after the
     base and after every variant's own config (budgets, evaluation protocols), so a sweep can change them without
     a bindings list."""
-    from polibench.experiment import Experiment  # registers polibench.Experiment, TrainConfig, EvalConfig with gin
-
     try:
         included = tuple(str(find_config(f).resolve()) for f in include)
     except ConfigError as exc:
@@ -168,13 +167,13 @@ def resolve(axis: str, values: Sequence[str] | None, base: Base) -> Axis:
     kind = ALIASES.get(axis, axis)
     if kind == "policy":
         resolved = _policy_axis(values, base.include)
-    elif kind in registry.KINDS:
+    elif kind in registry.kinds():
         resolved = _slot_axis(axis, _slot_for_kind(kind, base), values, base)
     elif "." in axis:
         slot = base.slots().get(axis)
         resolved = _slot_axis(axis, slot, values, base) if slot else _literal_axis(axis, values, base)
     else:
-        kinds = ["policy", *(k for k in registry.KINDS if k != "policy"), *ALIASES]
+        kinds = ["policy", *(k for k in registry.kinds() if k != "policy"), *ALIASES]
         raise AxisError(f"unknown axis {axis!r}.{_closest(axis, kinds)} Valid axes: {', '.join(kinds)}, or a "
                         f"binding such as policy.ctm_act.ticks.")
     names = [v.name for v in resolved.variants]

@@ -18,6 +18,8 @@ from typing import Any, Iterator, Protocol, Sequence, TypedDict
 
 import gin
 
+from polibench.config import parse
+from polibench.experiment import run
 from polibench.interrupts import sigterm_as_interrupt
 
 #: Environment variables handed to every worker (a remote Ray node does not share the driver's environment).
@@ -42,9 +44,6 @@ def run_task(task: Task) -> dict[str, Any]:
 
     Module-level and import-only, so process pools and Ray can ship it by reference. A run slot the sweep started
     but that stopped before its first checkpoint starts again from step 0: the slot is the sweep's own."""
-    from polibench.config import parse
-    from polibench.experiment import run
-
     os.environ.update(task["env"])
     parse(task["gin_files"], task["gin_params"])
     try:

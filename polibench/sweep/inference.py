@@ -31,10 +31,10 @@ from typing import Any, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.console import console
-from polibench.evaluation.calibration import calibration_file
+from polibench.experiment import reevaluate
 from polibench.io import read_json, write_json
 from polibench.registry import _closest
-from polibench.rundir import RunDir, RunDirError, held
+from polibench.rundir import RunDir, RunDirError, calibration_file, held
 from polibench.safe_config import read_run_config
 from polibench.sweep.ablate import SWEEP_FILE, _portable
 from polibench.sweep.aggregate import aggregate, rich_table, write_results
@@ -236,8 +236,6 @@ def evaluate_copy(source: Path, target: Path, overrides: dict[str, Any], gin_par
     """``source``'s weights evaluated into the run-like directory ``target`` as `polibench eval` does
     (load_policy + evaluate_run + eval_command.json): its small files copied, ``note`` as source_run.json, then
     the evaluation (EvalConfig ``overrides`` on the run's saved protocol, inference-time ``gin_params``)."""
-    from polibench.experiment import reevaluate
-
     target.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         shutil.copyfile(source / name, target / name)

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from polibench.console import console
 from polibench.io import read_json, write_json, write_text
 from polibench.metric_table import METRICS
 from polibench.rundir import RunDirError
@@ -195,8 +196,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from polibench.console import console
-
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.out):
         raise RunDirError(f"--out {args.out!r} is not a plain file name: give a name such as verdicts_ctm_act_unet "
                           f"(letters, digits, '_', '.', '-'; it is written into the sweep directory)")

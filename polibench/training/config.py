@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import gin
 import torch
 
-from polibench.config import check_field_types
 from polibench.device import check_device_name, resolve_device
+from polibench.gin_check import check_field_types
 from polibench.precision import check_precision
 
 

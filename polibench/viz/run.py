@@ -25,6 +25,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from polibench import registry
+from polibench.api import load_policy
+from polibench.console import console
 from polibench.evaluation.metrics import bootstrap_ci
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
 from polibench.io import read_json, write_json
@@ -145,8 +147,6 @@ def _halt_threshold(halting: Any) -> float | None:
 def record_run(run_dir: str | Path, seeds: Sequence[int] = DEFAULT_SEEDS, max_steps: int = 300,
                device: str = "auto", gin_params: Sequence[str] = (), name: str | None = None) -> RunRecording:
     """Load ``run_dir``'s policy and roll it out once per seed through the evaluation harness, recording."""
-    from polibench.api import load_policy
-
     run_dir = Path(run_dir)
     check_weights(run_dir)
     policy = load_policy(run_dir, device=device, gin_params=gin_params)
@@ -420,8 +420,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run `polibench viz`; errors (a run without weights, ...) propagate to the CLI's error handling."""
-    from polibench.console import console
-
     manifest = viz_run(args.run_dir, args.out, args.seeds, args.compare, args.gif, args.max_steps, args.device,
                        args.gin_param, args.only)
     for entry in read_json(manifest)["figures"]:

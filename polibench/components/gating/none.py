@@ -16,7 +16,7 @@ class NoGating(nn.Module):
 
     def __init__(self, pair_neurons: torch.Tensor, n_neurons: int) -> None:
         super().__init__()
-        del pair_neurons, n_neurons  # part of the gating contract (see polibench.nn.ctm_core); unused here
+        del pair_neurons, n_neurons  # part of the gating contract (see polibench.ctm.core); unused here
 
     def forward(self, sync_action: torch.Tensor) -> torch.Tensor:
         return sync_action.new_ones(sync_action.shape[0], 1)

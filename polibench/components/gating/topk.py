@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from polibench.nn.synchronisation import GroupSynchronisation
+from polibench.ctm.synchronisation import GroupSynchronisation
 from polibench.registry import register
 
 

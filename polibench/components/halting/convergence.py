@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from polibench.nn.ctm_parts import check_budget_or_tolerance
+from polibench.ctm.parts import check_budget_or_tolerance
 from polibench.registry import register
 
 #: The chunk change of the first tick, which has no predecessor: larger than any budget, so it never halts.
@@ -41,7 +41,7 @@ class ConvergenceHalting(nn.Module):
     def __init__(self, n_sync_out: int, scale: float = 0.01, threshold: float = 0.5, enabled: bool = True,
                  max_change: float | None = None, tolerance: float | None = None) -> None:
         super().__init__()
-        del n_sync_out  # part of the halting contract (see polibench.nn.ctm_parts); unused here
+        del n_sync_out  # part of the halting contract (see polibench.ctm.parts); unused here
         if max_change is not None and not max_change > 0:
             raise ValueError(f"halting.convergence.max_change must be > 0 or None, got {max_change}")
         check_budget_or_tolerance("convergence", "max_change", max_change, tolerance)

@@ -2,7 +2,7 @@
 
 Continuous actions have no entropy, so CTM's certainty needs a definition of our own. Here it is an error the model
 forecasts for itself, in the units the loss measures (mean |error| of the normalised chunk), so the halting knob is
-an error budget that validation windows can calibrate (:mod:`polibench.evaluation.calibration`): halt at the first
+an error budget that validation windows can calibrate (:mod:`polibench.ctm.calibration`): halt at the first
 tick predicted to be within ``max_error``, chosen so that halting costs at most a given tolerance over always
 taking the best tick. Not a raw certainty number to guess.
 """
@@ -14,8 +14,8 @@ import math
 import torch
 from torch import nn
 
-from polibench.components.loss.ctm_tick import per_tick_error
-from polibench.nn.ctm_parts import check_budget_or_tolerance
+from polibench.ctm.parts import check_budget_or_tolerance
+from polibench.ctm.tick_error import per_tick_error
 from polibench.policy import LossTerm
 from polibench.registry import register
 

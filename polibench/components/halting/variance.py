@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from polibench.components.loss.ctm_tick import per_tick_error
+from polibench.ctm.tick_error import per_tick_error
 from polibench.policy import LossTerm
 from polibench.registry import register
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 import torch
 
 from polibench.components.loss.l1_chunk import masked_chunk_loss
+from polibench.ctm.tick_error import per_tick_error
 from polibench.policy import LossTerm
 from polibench.registry import register
-
-
-def per_tick_error(tick_actions: torch.Tensor, action: torch.Tensor, is_pad: torch.Tensor,
-                   power: int = 1) -> torch.Tensor:
-    """Masked mean |error|^power of every tick's chunk, per sample: [B, T, H, A] vs [B, H, A] -> [B, T]."""
-    error = (tick_actions - action.unsqueeze(1)).abs().pow(power)
-    keep = (~is_pad).float()[:, None, :, None]
-    return (error * keep).sum((-1, -2)) / (keep.sum((-1, -2)) * error.shape[-1]).clamp_min(1.0)
 
 
 @register("loss", "ctm_tick")

@@ -24,7 +24,7 @@ class PlainActivation(nn.Module):
 
     def __init__(self, d_model: int, memory: int, activation: str = "silu") -> None:
         super().__init__()
-        del d_model, memory  # part of the neuron_model contract (polibench.nn.ctm_parts); unused here
+        del d_model, memory  # part of the neuron_model contract (polibench.ctm.parts); unused here
         if activation not in ACTIVATIONS:
             raise ValueError(f"neuron_model.plain.activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.nn.synchronisation import check_pair_request, triangle_side, upper_triangle_pairs
+from polibench.ctm.synchronisation import check_pair_request, triangle_side, upper_triangle_pairs
 from polibench.registry import register
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.nn.synchronisation import ROLES, check_pair_request
+from polibench.ctm.synchronisation import ROLES, check_pair_request
 from polibench.registry import register
 
 

@@ -7,14 +7,15 @@ Each model call thinks for up to T ticks over the encoder memory; every tick pre
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 from torch import nn
 
+from polibench.ctm.calibration import apply_tolerance
+from polibench.ctm.core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.data.windows import WindowSampler
 from polibench.nn.act_encoder import ENCODER_SLOTS, ACTEncoder, EncoderSettings
-from polibench.nn.ctm_core import CTMCore, CTMOutput, CTMState, Pairing
 from polibench.policy import FeatureSpec, LossTerm, Policy
 from polibench.registry import register
 from polibench.slots import ComponentSlot
@@ -36,7 +37,7 @@ class CTMACTPolicy(Policy):
             pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: see ``SLOTS``.
         curriculum_fraction: T ramps from 1 to T_max in equal stages over this fraction of training (0: always T_max).
         read_out: ``sync`` (chunks read from the output synchronisation) or ``activations`` (from the
-            post-activations directly; see :class:`~polibench.nn.ctm_core.CTMCore`).
+            post-activations directly; see :class:`~polibench.ctm.core.CTMCore`).
         carry_state: carry the CTM state (trace and post-activations) from one model call to the next within an
             episode; ``reset()`` clears it.
         train_windows: 1 trains on independent windows (the carried state is then an inference-time option the
@@ -157,6 +158,12 @@ class CTMACTPolicy(Policy):
         return {key: torch.stack(values, dim=1).flatten(0, 1) for key, values in per_window.items()} | extras
 
     # ----- inference -----
+    def prepare_for_evaluation(self, validation: Callable[[], WindowSampler]) -> dict[str, Any]:
+        """A halting rule given a tolerance gets its budget from the validation windows first
+        (:func:`~polibench.ctm.calibration.apply_tolerance`), recorded as ``halting_calibration``."""
+        calibration = apply_tolerance(self, validation)
+        return {} if calibration is None else {"halting_calibration": calibration}
+
     def adapt_trained_state(self, state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
         """A parameter-free halting rule (``halting.convergence``) can replace the trained one at inference, so
         several rules compare on the same weights: the trained rule's head is then left unused. Any other

@@ -13,7 +13,7 @@ class MLPSynapse(nn.Module):
     """dropout -> linear(2D) -> GLU -> LayerNorm over cat[attention output, post-activations].
 
     Built by the CTM core with the sizes below; ``n_sync_action`` belongs to the synapse contract (see
-    :mod:`polibench.nn.ctm_core`) and only synapses conditioned on synchronisation use it.
+    :mod:`polibench.ctm.core`) and only synapses conditioned on synchronisation use it.
     """
 
     def __init__(self, d_input: int, d_model: int, n_sync_action: int, dropout: float = 0.0) -> None:

@@ -1,18 +1,22 @@
 """The contracts of the CTM core's swappable parts, as code: what the core builds each part with and calls it with.
 
-:class:`~polibench.nn.ctm_core.CTMCore` builds every part itself, with sizes only it knows, so a registered part
+:class:`~polibench.ctm.core.CTMCore` builds every part itself, with sizes only it knows, so a registered part
 must accept exactly these keywords (its own hyper-parameters come after them, from gin) and be called as below.
-:func:`check_registration` runs when a component of these kinds is registered (signatures), :func:`build` when
-the core builds it (the attributes the loop reads); both raise :class:`ContractError` quoting the contract.
+:func:`check_registration` runs when a component of these kinds is registered (signatures; this module declares
+the kinds to the registry with it), :func:`build` when the core builds it (the attributes the loop reads); both
+raise :class:`ContractError` quoting the contract.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import torch
+
+from polibench import registry
 
 
 class ContractError(TypeError):
@@ -115,14 +119,12 @@ def _fits(fn: Callable[..., Any], args: tuple[Any, ...] = (), kwargs: tuple[str,
 
 
 def check_registration(kind: str, name: str, obj: Any) -> None:
-    """Signature check of a component registered under a CTM kind (other kinds pass).
+    """Signature check of a component registered under CTM kind ``kind``.
 
     A class is checked whole (constructor and forward / __call__); a factory function only by its keywords (the
     module it returns is checked when built).
     """
-    contract = CONTRACTS.get(kind)
-    if contract is None:
-        return
+    contract = CONTRACTS[kind]
     problems = []
     calls = tuple(contract.call_args)
     if inspect.isclass(obj):
@@ -164,3 +166,16 @@ def check_instance(kind: str, part: Any, label: str) -> None:
     if missing or not callable(part):
         what = f"lacks {', '.join(missing)}" if missing else "is not callable"
         raise ContractError(f"{kind} {label} {what}. Expected: {contract.describe(kind)}")
+
+
+#: The CTM part kinds, declared to the registry with their contracts when this module is imported (the built-in
+#: components import it, and so does the registry's import of them before any plug-in).
+KIND_DOCS: dict[str, str] = {
+    "synapse": "CTM synapse: mixes attention output with the post-activations of the previous tick",
+    "neuron_model": "CTM neuron-level model: each neuron's own MLP over its pre-activation history",
+    "pairing": "CTM synchronisation pairing: which neuron pairs form the synchronisation latent",
+    "gating": "CTM sync gating: which neuron groups fire at a tick",
+    "halting": "CTM certainty and halting rule",
+}
+for _kind, _doc in KIND_DOCS.items():
+    registry.declare_kind(_kind, _doc, partial(check_registration, _kind))

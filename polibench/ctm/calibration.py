@@ -23,19 +23,20 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from polibench.components.loss.ctm_tick import per_tick_error
+from polibench import registry
+from polibench.api import load_policy
+from polibench.console import console
+from polibench.ctm.tick_error import per_tick_error
 from polibench.data.windows import WindowSampler
+from polibench.experiment import validation_sampler
+from polibench.io import write_json
+from polibench.locking import exclusive
 from polibench.policy import Policy
+from polibench.rundir import calibration_file
 
 #: Batches of 64 validation windows a calibration reads (`polibench calibrate --batches`, and every evaluation of a
 #: rule given a tolerance), from generator seed 0: the same weights always get the same budget.
 CALIBRATION_BATCHES = 16
-
-
-def calibration_file(rule: str) -> str:
-    """Where `polibench calibrate` writes a halting rule's result inside the run directory: one file per rule, so
-    rules calibrated on the same weights (the trained one, a parameter-free one swapped in) sit side by side."""
-    return f"calibration_{rule}.json"
 
 
 @dataclass(frozen=True)
@@ -141,18 +142,6 @@ def collect_tick_errors(policy: Policy, sampler: WindowSampler, batches: int = C
     return TickErrors(torch.cat(predicted).numpy(), torch.cat(realised).numpy())
 
 
-def validation_sampler(run_dir: Path, policy: Policy) -> WindowSampler:
-    """Windows of the run's own validation episodes (its saved data source and split), for a loaded policy."""
-    from polibench.data.episodes import split_episodes
-    from polibench.experiment import Experiment
-
-    exp = Experiment()  # the run's config, parsed by load_policy
-    _, val_data = split_episodes(exp.data_source.load(), exp.val_fraction, exp.split_seed)
-    if val_data is None:
-        raise ValueError(f"{run_dir} was trained without validation episodes (val_fraction 0): nothing to calibrate on")
-    return WindowSampler(val_data, policy.obs_offsets, policy.action_offsets, policy.device)
-
-
 def apply_tolerance(policy: Policy, sampler: Callable[[], WindowSampler]) -> dict[str, Any] | None:
     """Where the policy's halting rule is given a ``tolerance``, calibrate its budget for it on the validation
     windows ``sampler()`` returns and set it on the rule; the calibration as a record for the evaluation's metrics
@@ -164,7 +153,11 @@ def apply_tolerance(policy: Policy, sampler: Callable[[], WindowSampler]) -> dic
     result = calibrate(collect_tick_errors(policy, sampler()), tolerance)
     _, param = budget_of(halting)
     setattr(halting, param, result.max_error)
-    return {"binding": f"halting.{_registered_name(halting)}.{param}", **asdict(result), "met": result.met}
+    binding = f"halting.{_registered_name(halting)}.{param}"
+    console.print(f"halting calibrated for tolerance {tolerance:g} on the run's validation windows: {binding} = "
+                  f"{result.max_error:.6g} (mean ticks {result.mean_ticks:.2f} of {result.ticks}, excess error "
+                  f"{result.excess:.4f}{'' if result.met else ', tolerance not met'})", soft_wrap=True)
+    return {"binding": binding, **asdict(result), "met": result.met}
 
 
 def reliability(errors: TickErrors) -> list[dict[str, float | None]]:
@@ -195,11 +188,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from polibench.api import load_policy
-    from polibench.console import console
-    from polibench.io import write_json
-    from polibench.locking import exclusive
-
     run_dir = Path(args.run_dir)
     tolerances = [_tolerance(t) for t in args.tolerance.split(",") if t.strip()]
     policy = load_policy(run_dir, device=args.device, gin_params=args.gin_param)  # fails here, before the lock
@@ -238,6 +226,4 @@ def _tolerance(text: str) -> float:
 
 def _registered_name(part: object) -> str:
     """The registry name of a built halting rule (its gin selector is ``halting.<name>``)."""
-    from polibench import registry
-
     return next(e.name for e in registry.entries("halting") if isinstance(part, e.obj))

@@ -10,7 +10,7 @@ untrainable; every part therefore reads them through a LayerNorm (``action_norm`
 ``sync_action`` / ``sync_out`` below. Traces record the raw synchronisation.
 
 The parts are registered components the core builds with the sizes they need; their contracts (constructor
-keywords, call signatures, attributes) are code in :mod:`polibench.nn.ctm_parts`, checked at registration and here.
+keywords, call signatures, attributes) are code in :mod:`polibench.ctm.parts`, checked at registration and here.
 
 One loop serves training, inference with per-sample halting, tracing and carried state, so variants swap parts
 instead of copying the loop.
@@ -26,9 +26,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from polibench.nn import ctm_parts
-from polibench.nn.ctm_parts import Pairing
-from polibench.nn.synchronisation import Synchronisation
+from polibench.ctm import parts
+from polibench.ctm.parts import Pairing
+from polibench.ctm.synchronisation import Synchronisation
 
 Factory = Callable[..., nn.Module]
 
@@ -91,7 +91,7 @@ class CTMCore(nn.Module):
         if read_out not in READ_OUTS:
             raise ValueError(f"read_out must be one of {READ_OUTS}, got {read_out!r}")
         self.d_model, self.out_shape = d_model, tuple(out_shape)
-        ctm_parts.check_instance("pairing", pairing, repr(pairing))
+        parts.check_instance("pairing", pairing, repr(pairing))
         self.sync_action = Synchronisation(*pairing(d_model, n_action_pairs, "action"))
         self.sync_out = Synchronisation(*pairing(d_model, n_out_pairs, "out")) if read_out == "sync" else None
         n_out = self.sync_out.n_pairs if self.sync_out is not None else d_model
@@ -100,14 +100,14 @@ class CTMCore(nn.Module):
         self.out_norm = nn.LayerNorm(n_out)
         self.query = nn.Linear(self.sync_action.n_pairs, d_input)
         self.attention = nn.MultiheadAttention(d_input, heads, dropout=dropout, batch_first=True)
-        self.synapse = ctm_parts.build("synapse", synapse, d_input=d_input, d_model=d_model,
+        self.synapse = parts.build("synapse", synapse, d_input=d_input, d_model=d_model,
                                        n_sync_action=self.sync_action.n_pairs)
-        self.neuron_model = ctm_parts.build("neuron_model", neuron_model, d_model=d_model, memory=memory)
-        self.gating = ctm_parts.build("gating", gating, pair_neurons=self.sync_action.left, n_neurons=d_model)
+        self.neuron_model = parts.build("neuron_model", neuron_model, d_model=d_model, memory=memory)
+        self.gating = parts.build("gating", gating, pair_neurons=self.sync_action.left, n_neurons=d_model)
         if d_model % self.gating.groups:
             raise ValueError(f"gating has {self.gating.groups} groups, which do not divide {d_model} neurons")
         self.readout = nn.Linear(n_out, math.prod(self.out_shape))
-        self.halting = ctm_parts.build("halting", halting, n_sync_out=n_out)
+        self.halting = parts.build("halting", halting, n_sync_out=n_out)
         bound = math.sqrt(1.0 / d_model)
         self.start_activation = nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
         bound = math.sqrt(1.0 / (d_model + memory))
