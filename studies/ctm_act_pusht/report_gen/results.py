@@ -131,7 +131,9 @@ def results_markdown() -> str:
              "training seeds; *better*, *worse* and *tie* are the paired verdicts of `polibench verdicts` "
              "(docs/verdicts.md), shown where a sweep has them. Commands: `benchmarks/README.md`.", ""]
     for sweep in sweeps():
-        lines += [f"## {sweep.name}", "", f"`{sweep.results['axis']}`; {sweep.protocol}.", "",
+        missing = sweep.results.get("missing", [])
+        partial = f" In progress: {len(missing)} runs still to come ({', '.join(missing)})." if missing else ""
+        lines += [f"## {sweep.name}", "", f"`{sweep.results['axis']}`; {sweep.protocol}.{partial}", "",
                   *results_table(sweep), ""]
         for path in sorted(sweep.path.glob("verdicts*.json")):
             lines += [*verdicts_table(read_json(path), path.name), ""]
