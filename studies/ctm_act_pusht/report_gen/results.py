@@ -129,7 +129,7 @@ def results_markdown() -> str:
              "Generated from `results/` by `PYTHONPATH=studies/ctm_act_pusht python -m report_gen.results` (do not "
              "edit; a test fails when it is out of date). Means with 95% bootstrap intervals over all episodes of all "
              "training seeds; *better*, *worse* and *tie* are the paired verdicts of `polibench verdicts` "
-             "(docs/verdicts.md), shown where a sweep has them. Commands: `benchmarks/README.md`.", ""]
+             "(docs/verdicts.md), shown where a sweep has them. Commands: `COMMANDS.md`.", ""]
     for sweep in sweeps():
         missing = sweep.results.get("missing", [])
         partial = f" In progress: {len(missing)} runs still to come ({', '.join(missing)})." if missing else ""
