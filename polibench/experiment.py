@@ -8,6 +8,7 @@ and the training / evaluation settings; :func:`run` does the rest and fills a ru
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -49,6 +50,10 @@ def run_facts(policy: Policy, cfg: TrainConfig) -> dict[str, Any]:
     name = next((e.name for e in registry.entries("policy") if e.obj is type(policy)), None)
     return {"policy": name, "ticks": getattr(policy, "max_ticks", None), "steps": cfg.steps,
             "batch_size": cfg.batch_size, "lr": cfg.lr, "precision": cfg.precision}
+
+
+#: Where an evaluation directory keeps its episode videos (``polibench eval --video``).
+VIDEOS_SUBDIR = "videos"
 
 
 class EvaluationInterrupted(KeyboardInterrupt):
@@ -237,14 +242,22 @@ def evaluate_run(policy: Policy, track: str, eval_cfg: EvalConfig, out_dir: Path
     """The protocol evaluation, written whole to ``out_dir`` (:func:`~polibench.evaluation.rollout.save_eval`:
     episodes.jsonl, the ``command`` as eval_command.json, then metrics.json with what the policy's preparation
     did, ``prepared``, in its config). On Ctrl-C nothing is written and the message says how to evaluate
-    ``again``."""
-    video_dir = out_dir / "videos" if eval_cfg.video else None
+    ``again``. Videos are recorded into a scratch folder and replace ``videos/`` only with the new metrics, so an
+    evaluation replaced with ``--force`` never sits beside an older one's videos."""
+    videos, scratch = out_dir / VIDEOS_SUBDIR, out_dir / f".{VIDEOS_SUBDIR}.partial"
+    shutil.rmtree(scratch, ignore_errors=True)  # a killed evaluation's
+    video_dir = scratch if eval_cfg.video else None
     try:
         result = evaluate(policy, track, eval_cfg.seeds, n_envs=eval_cfg.n_envs, max_steps=eval_cfg.max_steps,
                           video_dir=video_dir, progress=progress, num_threads=eval_cfg.num_threads,
                           precision=eval_cfg.precision)
     except KeyboardInterrupt:
+        shutil.rmtree(scratch, ignore_errors=True)
         raise EvaluationInterrupted(f"evaluation interrupted: no metrics were written to {out_dir}; {again}") from None
     result.config.update(prepared or {})
+    (out_dir / METRICS_FILE).unlink(missing_ok=True)  # no complete-looking evaluation while the videos change
+    shutil.rmtree(videos, ignore_errors=True)
+    if video_dir is not None:
+        scratch.rename(videos)
     save_eval(result, out_dir, {"eval_command.json": command} if command is not None else None)
     return result.summary

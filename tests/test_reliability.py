@@ -552,3 +552,17 @@ def test_written_files_get_the_mode_a_plain_open_gives_not_the_temporary_files(t
     save_weights(tmp_path / "model.safetensors", {"w": torch.zeros(2)}, {"spec": "{}"})
     for name in ("metrics.json", "model.safetensors"):
         assert (tmp_path / name).stat().st_mode & 0o777 == expected, name
+
+
+def test_an_evaluation_replaced_with_force_keeps_no_older_videos(finished_run, tmp_path):
+    from polibench.cli import main
+
+    run = _copy(finished_run, tmp_path / "run")
+    out = run / "eval_videos"
+    common = ["eval", str(run), "--out", str(out), "--max-steps", "5"]
+    assert main([*common, "--episodes", "2", "--video"]) == 0
+    assert len(list((out / "videos").iterdir())) == 2
+    assert main([*common, "--episodes", "1", "--video", "--force"]) == 0
+    assert [p.name.split(".")[0] for p in (out / "videos").iterdir()] == ["episode_0000_seed100000"]
+    assert main([*common, "--episodes", "1", "--force"]) == 0
+    assert not (out / "videos").exists() and not list(out.glob(".videos*"))
