@@ -4,6 +4,7 @@ place. Errors say which file, which line, which value, and what to do (:mod:`pol
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -46,7 +47,7 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     elsewhere: given here (``polibench run RUN/config.gin`` retrains a shared run), it is checked first by
     :func:`polibench.safe_config.check_run_config`, as loading the run would. What counts as a run's config does
     not hang on one file being there (a shared copy may lack run.json): every file named config.gin, and every gin
-    file in a directory holding any of :data:`RUN_MARKERS`.
+    file in a directory holding any of :data:`RUN_MARKERS`, whether named here or reached by an ``include`` line.
     """
     register_configurables()
     gin.clear_config()
@@ -54,8 +55,8 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     for folder in dict.fromkeys(str(f.resolve().parent) for f in files if not f.is_relative_to(CONFIG_DIR)):
         if folder not in sys.path:  # a gin file's own folder is importable from it, as a script's is
             sys.path.append(folder)
-    for f in files:
-        check_regular_file(f, MAX_CONFIG_BYTES)
+    search = [*dict.fromkeys(f.resolve().parent for f in files), CONFIG_DIR]
+    for f in _with_includes(files, search):
         if looks_like_run_config(f):
             try:
                 check_run_config(read_text(f, MAX_CONFIG_BYTES), f)
@@ -63,13 +64,38 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
                 raise ConfigError(f"{exc}. ({f} is read as a run's saved config, as every config.gin and every gin "
                                   "file in a run directory is; a config of your own that needs full gin must have "
                                   "another name, outside run directories.)") from None
-        gin.add_config_file_search_path(str(f.resolve().parent))
-    gin.add_config_file_search_path(str(CONFIG_DIR))
+    for folder in search:
+        gin.add_config_file_search_path(str(folder))
     try:
         gin.parse_config_files_and_bindings([str(f) for f in files], list(gin_params), finalize_config=False)
     except Exception as exc:  # gin raises ValueError/SyntaxError/KeyError with location details in the message
         raise ConfigError(describe(exc)) from exc
     check_bound_types()
+
+
+#: An ``include`` line of a gin file (gin's own syntax: one quoted path).
+_INCLUDE = re.compile(r"""^\s*include\s+(['"])(.+?)\1\s*(?:#.*)?$""")
+
+
+def _with_includes(files: Sequence[Path], search: Sequence[Path]) -> list[Path]:
+    """``files`` and every file their ``include`` lines reach, each once, each a regular file of a gin file's size.
+    An include resolves as gin resolves it: the path as written (from the working directory), then each folder of
+    ``search`` in order; one that resolves nowhere is left for gin to report."""
+    seen: dict[Path, None] = {}
+    todo = list(files)
+    while todo:
+        f = todo.pop(0)
+        if f.resolve() in seen:
+            continue
+        check_regular_file(f, MAX_CONFIG_BYTES)
+        seen[f.resolve()] = None
+        for line in read_text(f, MAX_CONFIG_BYTES).splitlines():
+            if match := _INCLUDE.match(line):
+                name = match.group(2)
+                found = next((c for c in (Path(name), *(d / name for d in search)) if c.is_file()), None)
+                if found is not None:
+                    todo.append(found)
+    return list(seen)
 
 
 def find_config(name: str | Path) -> Path:

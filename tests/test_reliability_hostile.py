@@ -84,6 +84,24 @@ def test_a_run_config_without_run_json_is_still_checked(tmp_path, capsys, name, 
     assert not marker.exists() and not out.exists()
 
 
+@pytest.mark.parametrize("written", ["absolute", "beside"])
+def test_a_run_config_reached_by_an_include_line_is_still_checked(tmp_path, capsys, written):
+    """A gin file of the user's own that includes a shared run's config (directly or through another file) parses
+    that config as safely as naming it would."""
+    shared, marker = tmp_path / "shared_run", tmp_path / "pwned"
+    shared.mkdir()
+    (shared / "config.gin").write_text(_crafted(marker))
+    mine = tmp_path / "mine.gin"
+    target = str(shared / "config.gin") if written == "absolute" else "shared_run/config.gin"
+    (tmp_path / "middle.gin").write_text(f"include '{target}'\n")
+    mine.write_text("include 'middle.gin'  # a file beside this one\n")
+    out = tmp_path / "retrained"
+    assert main(["run", str(mine), "--out", str(out), "--no-progress"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "may not import modules" in err and "is read as a run's saved config" in err
+    assert not marker.exists() and not out.exists()
+
+
 def test_the_users_own_gin_file_keeps_full_gin(tmp_path):
     import gin
 
