@@ -108,8 +108,16 @@ def test_pixels_track_builds_and_takes_a_training_step(zarr_path):
     assert action.shape == (2,)
 
 
-def test_observation_history_gives_one_token_per_step(small_data):
-    policy = make_act(KEYPOINTS, small_data, n_obs_steps=2)
+@pytest.mark.parametrize("name, sizes", [
+    ("act", SMALL),
+    ("ctm_act", {**{k: v for k, v in SMALL.items() if k != "decoder_layers"}, "neurons": 64, "memory": 4, "ticks": 4,
+                 "action_pairs": 16, "out_pairs": 32, "n_action_steps": 4, "temporal_ensemble_coeff": None}),
+])
+def test_observation_history_gives_one_encoder_token_per_step(small_data, name, sizes):
+    """ACT and CTM-ACT share the encoder: two observation steps are two tokens per observation entry."""
+    policy = registry.create("policy", name, spec=KEYPOINTS, **{**sizes, "n_obs_steps": 2})
+    policy.normalizer.set_stats(minmax_stats({k: small_data.obs[k] for k in KEYPOINTS.vector_keys}
+                                             | {"action": small_data.action}))
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
     batch = policy.normalize_batch(sampler.sample(4, torch.Generator().manual_seed(0)))
     assert policy.obs_offsets == [-1, 0]

@@ -173,17 +173,6 @@ def test_gin_configs_build_and_share_act_encoder_shapes(synapse):
     assert policy.horizon == 20 and policy.max_ticks >= 2 and policy.curriculum_fraction > 0
 
 
-def test_observation_history_gives_one_encoder_token_per_step(small_data):
-    policy = make_ctm(small_data, n_obs_steps=2, n_action_steps=4, temporal_ensemble_coeff=None)
-    sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
-    batch = policy.normalize_batch(sampler.sample(4, torch.Generator().manual_seed(0)))
-    assert policy.obs_offsets == [-1, 0]
-    assert policy.encoder.tokenizer(batch).shape == (4, 2 * len(KEYPOINTS.obs_shapes), SMALL["dim"])
-    policy.reset()
-    obs = {"agent_pos": small_data.obs["agent_pos"][0], "environment_state": small_data.obs["environment_state"][0]}
-    assert policy.select_action(obs).shape == (2,)
-
-
 def test_training_on_runs_of_windows_carries_the_state_from_window_to_window(small_data):
     with pytest.raises(ValueError, match="only with carry_state"):
         make_ctm(small_data, train_windows=3)
