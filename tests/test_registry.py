@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import textwrap
 
@@ -114,6 +115,27 @@ def test_ctm_parts_that_break_the_core_contract_are_refused_at_registration(kind
     with pytest.raises(ContractError, match=rf"{kind} 'broken_part'.*Expected: a {kind} is built as factory\("):
         register(kind, "broken_part")(namespace["Part"])
     assert "broken_part" not in registry.names(kind)
+
+
+def test_a_package_declares_its_own_kind_with_a_contract_checked_at_every_registration(monkeypatch):
+    """How the CTM declares its part kinds, open to any policy family: the registry knows only the declaration."""
+    monkeypatch.setattr(registry, "_KINDS", dict(registry._KINDS))  # the kind is gone again after the test
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_CONTRACTS", dict(registry._CONTRACTS))
+
+    def needs_rate(name, obj):
+        if "rate" not in inspect.signature(obj).parameters:
+            raise TypeError(f"planner {name!r} must take a rate")
+
+    registry.declare_kind("planner", "plans a path", needs_rate)
+    assert registry.kinds()["planner"] == "plans a path"
+    with pytest.raises(TypeError, match="planner 'bad' must take a rate"):
+        register("planner", "bad")(lambda: None)
+    register("planner", "good")(lambda rate=1.0: rate)
+    assert registry.names("planner") == ["good"]
+    registry.declare_kind("planner", "plans a path")  # the same declaration again (a module imported twice)
+    with pytest.raises(DuplicateComponentError, match="already declared as 'plans a path'"):
+        registry.declare_kind("planner", "something else")
 
 
 def test_a_built_part_lacking_an_attribute_the_loop_reads_is_refused():
