@@ -80,3 +80,14 @@ def small_data():
     from polibench.components.data_source.pusht_zarr import PushTZarr
 
     return PushTZarr(max_episodes=12).load()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A tiny real ACT run (tests/tiny_run.py: 12 steps, checkpoints every 4), whose saved protocol is 2 evaluation
+    episodes of at most 20 steps from seed 100000; one per test module, which copies it before changing it."""
+    from tests.tiny_run import run_cli
+
+    out = tmp_path_factory.mktemp("runs") / "act"
+    assert run_cli(out) == 0
+    return out

@@ -15,14 +15,6 @@ from tests.conftest import REPO
 from tests.tiny_run import TINY, run_cli
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A tiny real ACT run whose saved protocol is 2 episodes of at most 20 steps from seed 100000."""
-    out = tmp_path_factory.mktemp("runs") / "act"
-    assert run_cli(out) == 0
-    return out
-
-
 def test_no_arguments_prints_the_help(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out

@@ -24,7 +24,7 @@ from polibench.config import CONFIG_DIR
 from polibench.policy import FeatureSpec
 from polibench.training.checkpoint import CheckpointError, load_into, load_weights
 from tests.conftest import REPO
-from tests.tiny_run import TINY, run_cli
+from tests.tiny_run import TINY, copy_run, run_cli
 
 
 def test_nan_loss_stops_with_diagnosis_and_keeps_last_good_checkpoint(tmp_path, zarr_path, monkeypatch, capsys):
@@ -122,19 +122,6 @@ def test_zero_ticks_is_rejected(tmp_path, zarr_path, capsys):
 
 # ----- run directories from elsewhere cannot run code -------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A tiny real ACT run (12 steps, checkpoints every 4, 2 evaluation episodes of 20 steps)."""
-    out = tmp_path_factory.mktemp("runs") / "act"
-    assert run_cli(out) == 0
-    return out
-
-
-def _copy(run, dest):
-    shutil.copytree(run, dest)
-    return dest
-
-
 def _crafted(marker):
     """A config.gin line set that, under full gin, makes loading the run call subprocess.run (touching ``marker``)."""
     return ("\nfrom __gin__ import dynamic_registration\nimport subprocess\nimport polibench.experiment\n"
@@ -161,7 +148,7 @@ def test_crafted_config_gin_is_refused_and_nothing_runs(finished_run, tmp_path, 
     from polibench.cli import main
     from polibench.config import ConfigError
 
-    run = _copy(finished_run, tmp_path / "shared_run")
+    run = copy_run(finished_run, tmp_path / "shared_run")
     marker = tmp_path / "pwned"
     with open(run / "config.gin", "a") as fh:
         fh.write(_crafted(marker))
@@ -193,7 +180,7 @@ def test_safe_loader_refuses_everything_but_polibench_bindings(finished_run, tmp
     import polibench
     from polibench.config import ConfigError
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     with open(run / "config.gin", "a") as fh:
         fh.write(line + "\n")
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -225,7 +212,7 @@ class _Touch:
 def test_crafted_trainer_state_with_a_matching_checksum_is_refused(finished_run, tmp_path, capsys):
     from polibench.training.checkpoint import sha256
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     for done in ("model.safetensors", "model.safetensors.sha256", "eval"):
         shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
     state = run / "checkpoints" / "step_00000012" / "trainer_state.pt"
@@ -280,7 +267,7 @@ def test_second_writer_of_a_sweep_directory_is_refused(tmp_path, capsys):
 def test_eval_into_the_runs_own_eval_needs_force(finished_run, tmp_path, capsys):
     from polibench.cli import main
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     before = (run / "eval" / "metrics.json").read_bytes()
     assert main(["eval", str(run), "--out", str(run / "eval"), "--episodes", "1", "--no-progress"]) == EXIT_USER_ERROR
     assert "already holds the run's own protocol evaluation (metrics.json). Pass --force" in capsys.readouterr().err
@@ -337,7 +324,7 @@ def _break_latest_json(ckpt):
 ])
 def test_resume_falls_back_to_the_newest_intact_checkpoint(interrupted_run, finished_run, tmp_path,
                                                            capsys, damage, said, resumed_at):
-    run = _copy(interrupted_run, tmp_path / "run")
+    run = copy_run(interrupted_run, tmp_path / "run")
     damage(run / "checkpoints")
     assert run_cli(run, resume=True) == 0
     out = capsys.readouterr().out.replace("\n", " ")
@@ -349,7 +336,7 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(interrupted_run, fini
 
 
 def test_resume_with_no_intact_checkpoint_is_refused(interrupted_run, tmp_path, capsys):
-    run = _copy(interrupted_run, tmp_path / "run")
+    run = copy_run(interrupted_run, tmp_path / "run")
     _corrupt_newest(run / "checkpoints")
     (run / "checkpoints" / "step_00000008" / "trainer_state.pt.sha256").unlink()
     log = (run / "train_log.jsonl").read_text()
@@ -374,7 +361,7 @@ def test_resume_of_a_missing_or_foreign_directory_is_refused(tmp_path, capsys, s
 
 
 def test_resume_of_a_run_without_checkpoints_is_refused_and_keeps_its_log(finished_run, tmp_path, capsys):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     for done in ("checkpoints", "model.safetensors", "model.safetensors.sha256", "eval"):
         shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
     log = (run / "train_log.jsonl").read_text()
@@ -442,7 +429,7 @@ def test_edited_config_is_warned_about_on_load(finished_run, tmp_path, caplog):
 
     import polibench
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     text = (run / "config.gin").read_text()
     assert json.loads((run / "run.json").read_text())["config_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     with caplog.at_level("WARNING", logger="polibench"):
@@ -471,7 +458,7 @@ def test_out_pointing_at_a_file_is_refused(finished_run, tmp_path, capsys):
 def test_invalid_json_files_are_named(finished_run, tmp_path, capsys):
     from polibench.cli import main
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     (run / "eval" / "metrics.json").write_text('{"summary": ')
     assert main(["table", str(run)]) == EXIT_USER_ERROR
     assert f"{run / 'eval' / 'metrics.json'} is not valid JSON" in capsys.readouterr().err.replace("\n", "")
@@ -533,7 +520,7 @@ def test_retraining_a_shared_runs_config_checks_it_first(finished_run, tmp_path,
     elsewhere: it is checked like a loaded run's, not parsed with full gin."""
     from polibench.cli import main
 
-    run = _copy(finished_run, tmp_path / "shared_run")
+    run = copy_run(finished_run, tmp_path / "shared_run")
     marker = tmp_path / "pwned"
     with open(run / "config.gin", "a") as fh:
         fh.write(_crafted(marker))
@@ -557,7 +544,7 @@ def test_written_files_get_the_mode_a_plain_open_gives_not_the_temporary_files(t
 def test_an_evaluation_replaced_with_force_keeps_no_older_videos(finished_run, tmp_path):
     from polibench.cli import main
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     out = run / "eval_videos"
     common = ["eval", str(run), "--out", str(out), "--max-steps", "5"]
     assert main([*common, "--episodes", "2", "--video"]) == 0

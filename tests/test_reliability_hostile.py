@@ -20,20 +20,7 @@ from polibench.cli import EXIT_USER_ERROR, main
 from polibench.config import CONFIG_DIR
 from polibench.rundir import RunDir
 from polibench.training.checkpoint import load_weights
-from tests.tiny_run import run_cli
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A tiny real ACT run (12 steps, checkpoints every 4, 2 evaluation episodes of 20 steps)."""
-    out = tmp_path_factory.mktemp("runs") / "act"
-    assert run_cli(out) == 0
-    return out
-
-
-def _copy(run, dest):
-    shutil.copytree(run, dest)
-    return dest
+from tests.tiny_run import copy_run, run_cli
 
 
 def _files(root, skip=()) -> dict[str, str]:
@@ -118,7 +105,7 @@ def test_the_users_own_gin_file_keeps_full_gin(tmp_path):
 @pytest.mark.parametrize("dies_before", ["episodes.jsonl", "metrics.json"])
 def test_eval_force_killed_midway_leaves_no_evaluation_that_looks_complete(finished_run, tmp_path, capsys,
                                                                            dies_before):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     outside = _files(run, skip=("eval",))
     done = _polibench_dying_at(dies_before, ["eval", str(run), "--out", str(run / "eval"), "--episodes", "1",
                                              "--force", "--no-progress"])
@@ -145,7 +132,7 @@ def _elsewhere(tmp_path):
 
 
 def test_eval_refuses_an_evaluation_directory_linked_out_of_the_run(finished_run, tmp_path, capsys):
-    run, elsewhere = _copy(finished_run, tmp_path / "run"), _elsewhere(tmp_path)
+    run, elsewhere = copy_run(finished_run, tmp_path / "run"), _elsewhere(tmp_path)
     (run / "eval_seed5_n1").symlink_to(elsewhere)  # the default --out of `eval RUN --seed0 5 --episodes 1`
     assert main(["eval", str(run), "--seed0", "5", "--episodes", "1", "--no-progress"]) == EXIT_USER_ERROR
     shutil.rmtree(run / "eval")
@@ -158,7 +145,7 @@ def test_eval_refuses_an_evaluation_directory_linked_out_of_the_run(finished_run
 
 
 def test_resume_refuses_checkpoints_linked_out_of_the_run(finished_run, tmp_path, capsys):
-    run, elsewhere = _copy(finished_run, tmp_path / "run"), tmp_path / "elsewhere"
+    run, elsewhere = copy_run(finished_run, tmp_path / "run"), tmp_path / "elsewhere"
     for done in ("model.safetensors", "model.safetensors.sha256", "eval"):
         shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
     shutil.move(run / "checkpoints", elsewhere)
@@ -264,7 +251,7 @@ def test_final_weights_without_their_checksum_are_made_again_from_the_last_check
                                                                                        capsys):
     from safetensors.torch import load_file
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     (run / "model.safetensors.sha256").unlink()  # killed between writing the weights and their checksum
     shutil.rmtree(run / "eval")
     train = json.loads((run / "run.json").read_text())["train"]
@@ -280,7 +267,7 @@ def test_final_weights_without_their_checksum_are_made_again_from_the_last_check
 
 
 def test_final_weights_without_checksum_or_checkpoint_are_refused(finished_run, tmp_path, capsys):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     (run / "model.safetensors.sha256").unlink()
     shutil.rmtree(run / "checkpoints")
     before = _files(run)
@@ -332,7 +319,7 @@ def test_a_signal_to_a_parallel_sweep_stops_its_workers(tmp_path, sig):
 def test_eval_into_a_runs_eval_is_refused_while_the_run_evaluates(finished_run, tmp_path, capsys):
     """`run --resume` of a finished run evaluates it again into RUN/eval; `eval --out RUN/eval --force`
     meanwhile is a second writer of that directory."""
-    run, evaluating, go_on = _copy(finished_run, tmp_path / "run"), tmp_path / "evaluating", tmp_path / "go_on"
+    run, evaluating, go_on = copy_run(finished_run, tmp_path / "run"), tmp_path / "evaluating", tmp_path / "go_on"
     script = ("import pathlib, sys, time, polibench.experiment as e\n"
               "real = e.evaluate\n"
               "def paused(*args, **kwargs):\n"
@@ -406,7 +393,7 @@ def _huge_config(run):
     (_huge_config, "bytes, more than the 4194304 any such file polibench writes can hold"),
 ])
 def test_eval_refuses_special_or_huge_files_in_a_run(finished_run, tmp_path, capsys, no_hang, damage, message):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     damage(run)
     assert main(["eval", str(run), "--out", str(tmp_path / "ev"), "--no-progress"]) == EXIT_USER_ERROR
     err = capsys.readouterr().err.replace("\n", " ")
@@ -491,7 +478,7 @@ def test_weights_of_another_dtype_are_refused(finished_run, tmp_path, capsys):
 
     from polibench.training.checkpoint import sha256
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     model = run / "model.safetensors"
     with safe_open(str(model), framework="pt") as fh:
         metadata = fh.metadata()
@@ -521,7 +508,7 @@ def _set(path, change):
     ("run.json", lambda info: {**info, "train": "long"}, "is not the record polibench writes"),
 ])
 def test_table_refuses_records_of_the_wrong_types_or_infinite(finished_run, tmp_path, capsys, file, change, message):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     _set(run / file, change)
     assert main(["table", str(run), "--out", str(tmp_path / "table.md")]) == EXIT_USER_ERROR
     err = capsys.readouterr().err.replace("\n", " ")
@@ -580,7 +567,7 @@ def test_a_config_nested_too_deeply_is_a_one_line_error(finished_run, tmp_path, 
     (tmp_path / "mine.gin").write_text(deep)
     assert main(["run", str(tmp_path / "mine.gin"), "--out", str(tmp_path / "out"), "--no-progress"]) == EXIT_USER_ERROR
     assert "nested too deeply to parse" in capsys.readouterr().err.replace("\n", " ")
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     with open(run / "config.gin", "a") as fh:
         fh.write(deep)
     with pytest.raises(ConfigError, match="config.gin: the gin config is nested too deeply"):
@@ -626,7 +613,7 @@ def _with_metadata(run, metadata):
     (lambda run: _with_metadata(run, {"spec": "{not json"}), "metadata has no valid 'spec' (JSONDecodeError"),
 ])
 def test_corrupt_weights_with_a_matching_checksum_are_one_line_errors(finished_run, tmp_path, capsys, damage, message):
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     damage(run)
     assert main(["eval", str(run), "--out", str(tmp_path / "ev"), "--no-progress"]) == EXIT_USER_ERROR
     err = capsys.readouterr().err.replace("\n", " ")
@@ -652,7 +639,7 @@ def test_a_damaged_trainer_state_with_a_matching_checksum_is_a_one_line_error(fi
                                                                                damage, message):
     from polibench.training.checkpoint import sha256
 
-    run = _copy(finished_run, tmp_path / "run")
+    run = copy_run(finished_run, tmp_path / "run")
     for done in ("model.safetensors", "model.safetensors.sha256", "eval"):
         shutil.rmtree(run / done) if (run / done).is_dir() else (run / done).unlink()
     state = run / "checkpoints" / "step_00000012" / "trainer_state.pt"
@@ -666,7 +653,7 @@ def test_a_damaged_trainer_state_with_a_matching_checksum_is_a_one_line_error(fi
 
 def test_a_garbage_line_in_a_sweeps_episodes_is_named(finished_run, tmp_path, capsys):
     sweep = tmp_path / "sweep"
-    slot = _copy(finished_run, sweep / "variants" / "32" / "seed0")
+    slot = copy_run(finished_run, sweep / "variants" / "32" / "seed0")
     with open(slot / "eval" / "episodes.jsonl", "a") as fh:
         fh.write("{\"seed\": 3, \"succ\n")
     argv = _tiny_argv("ablate", sweep) + ["--finished-only"]

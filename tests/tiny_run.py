@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from polibench.cli import main
 from polibench.config import CONFIG_DIR
 
@@ -14,6 +17,12 @@ TINY = [
     "policy.act.dim = 32", "policy.act.ff_dim = 64", "policy.act.encoder_layers = 1", "policy.act.vae_layers = 1",
     "policy.act.horizon = 8",
 ]
+
+
+def copy_run(run: Path, dest: Path) -> Path:
+    """A copy of run directory ``run`` at ``dest``, for a test that changes it."""
+    shutil.copytree(run, dest)
+    return dest
 
 
 def run_cli(out, *extra: str, resume: bool = False) -> int:
