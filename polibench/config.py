@@ -38,6 +38,7 @@ class _IncludeProbeFilter(logging.Filter):
 
 
 logging.getLogger().addFilter(_IncludeProbeFilter())
+log = logging.getLogger(__name__)
 
 
 def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> None:
@@ -52,6 +53,8 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     register_configurables()
     gin.clear_config()
     files = [find_config(f) for f in gin_files]
+    if warning := include_order_warning(files):
+        log.warning(warning)
     for folder in dict.fromkeys(str(f.resolve().parent) for f in files if not f.is_relative_to(CONFIG_DIR)):
         if folder not in sys.path:  # a gin file's own folder is importable from it, as a script's is
             sys.path.append(folder)
@@ -71,6 +74,20 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     except Exception as exc:  # gin raises ValueError/SyntaxError/KeyError with location details in the message
         raise ConfigError(describe(exc)) from exc
     check_bound_types()
+
+
+def include_order_warning(files: Sequence[Path]) -> str | None:
+    """What to say when a shipped include (``include/quick.gin``) is named before a whole config: gin parses files
+    in order and later bindings win, so the config's own budget or protocol silently replaces the include's."""
+    includes = CONFIG_DIR / "include"
+    for i, first in enumerate(files):
+        later = [f for f in files[i + 1:] if not f.resolve().is_relative_to(includes)]
+        if first.resolve().is_relative_to(includes) and later:
+            name = first.resolve().relative_to(CONFIG_DIR).with_suffix("")
+            return (f"{name} is given before {later[0].name}: gin files are parsed in order and later bindings "
+                    f"win, so {later[0].name}'s own settings replace the ones {name} sets. Give shipped includes "
+                    f"last (`polibench run {later[0].stem} {name}`).")
+    return None
 
 
 #: An ``include`` line of a gin file (gin's own syntax: one quoted path).

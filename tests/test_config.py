@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from polibench.config import CONFIG_DIR, ConfigError, parse
@@ -98,3 +100,12 @@ def test_every_shipped_config_builds_its_policy(name):
     track = get_track(exp.track)
     policy = build_policy(exp, FeatureSpec(dict(track.obs_shapes), 2))
     assert sum(p.numel() for p in policy.parameters()) > 0
+
+
+def test_an_include_named_before_a_whole_config_is_warned_about(caplog):
+    with caplog.at_level(logging.WARNING, logger="polibench.config"):
+        parse(["act", "include/quick"])
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, logger="polibench.config"):
+        parse(["include/quick", "act"])
+    assert "include/quick is given before act.gin" in caplog.text and "polibench run act include/quick" in caplog.text
