@@ -11,7 +11,7 @@ from typing import Sequence
 
 import gin
 
-from polibench.gin_check import CONFIG_DIR, MAX_CONFIG_BYTES, ConfigError, _gin_files_near, check_bound_types, describe
+from polibench.gin_check import CONFIG_DIR, MAX_CONFIG_BYTES, ConfigError, check_bound_types, describe, gin_files_near
 from polibench.io import check_regular_file, read_text
 from polibench.registry import _closest
 from polibench.safe_config import check_run_config
@@ -129,7 +129,7 @@ def find_config(name: str | Path) -> Path:
     if not path.is_absolute() and shipped.is_file():
         return shipped
     raise ConfigError(f"gin file not found: {name} (neither a file nor a shipped config; `polibench configs` lists "
-                      f"those).{_closest(str(name), _gin_files_near(path))}".rstrip("."))
+                      f"those).{_closest(str(name), gin_files_near(path))}".rstrip("."))
 
 
 def shipped_configs() -> dict[str, str]:

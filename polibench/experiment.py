@@ -46,7 +46,8 @@ def seed_everything(seed: int) -> None:
 
 def run_facts(policy: Policy, cfg: TrainConfig) -> dict[str, Any]:
     """What reports say about a run, recorded in run.json when the run is made (so nobody reads them back from the
-    gin text): the registered policy name, its ``max_ticks`` where it thinks in ticks (None otherwise) and the training budget."""
+    gin text): the registered policy name, its ``max_ticks`` where it thinks in ticks (None otherwise) and the
+    training budget."""
     name = next((e.name for e in registry.entries("policy") if e.obj is type(policy)), None)
     return {"policy": name, "ticks": getattr(policy, "max_ticks", None), "steps": cfg.steps,
             "batch_size": cfg.batch_size, "lr": cfg.lr, "precision": cfg.precision}

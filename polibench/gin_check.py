@@ -80,7 +80,7 @@ def describe(exc: Exception) -> str:
     elif match := re.search(r"Configurable '([\w./]+)' doesn't have a parameter named '(\w+)'", msg):
         hint = f"\n {_closest(match.group(2), parameter_names(match.group(1)))}".rstrip()
     elif match := re.search(r"Unable to open file: (\S+?)\. Searched", msg):
-        hint = f"\n {_closest(match.group(1), _gin_files_near(CONFIG_DIR / 'any.gin'))}".rstrip()
+        hint = f"\n {_closest(match.group(1), gin_files_near(CONFIG_DIR / 'any.gin'))}".rstrip()
     elif isinstance(exc, TypeError) and (shadows := _shadowing_folders()):
         hint = (f"\n  gin resolves `include` lines through Python's import path too, and these folders on it shadow "
                 f"gin/'s own: {', '.join(shadows)}. Rename them or run from a directory without them.")
@@ -106,7 +106,7 @@ def parameter_names(selector: str) -> list[str]:
     return list(inspect.signature(configurable.wrapped).parameters) if configurable else []
 
 
-def _gin_files_near(path: Path) -> list[str]:
+def gin_files_near(path: Path) -> list[str]:
     """gin files a mistyped ``path`` may have meant: those in its folder, and the repository's (as an include
     names them)."""
     near = [str(p) for p in path.parent.glob("*.gin")] if path.parent.is_dir() else []
