@@ -34,7 +34,7 @@ from polibench.settings import Experiment, build_policy
 from polibench.tracks import get_track
 from polibench.training.checkpoint import newest_intact_checkpoint, save_weights, weights_problem
 from polibench.training.config import TrainConfig
-from polibench.training.trainer import Trainer
+from polibench.training.trainer import Trainer, last_logged_step
 from polibench.training.warm_start import load_matching
 
 
@@ -66,19 +66,22 @@ def run(out_dir: Path, resume: bool = False, progress: bool = True,
     """Train and evaluate the parsed gin config into ``out_dir``; returns the evaluation summary.
 
     ``resume`` continues the run in ``out_dir`` from its newest intact checkpoint (a finished run is only evaluated
-    again) and refuses when there is nothing to resume, unless ``restart_unstarted``: then a run that stopped
-    before its first checkpoint starts again from step 0 (sweeps resume their own run slots this way). The run
-    directory is locked meanwhile: a second process writing it is refused.
+    again). A run that stopped before its first checkpoint (a full disk or a file-size limit while writing it)
+    starts again from step 0; one whose checkpoints were lost is refused, unless ``restart_unstarted`` (sweeps
+    resume their own run slots this way). The run directory is locked meanwhile: a second process writing it is
+    refused.
     """
     exp, train_cfg, eval_cfg = Experiment(), TrainConfig(), EvalConfig()  # a bad setting fails before any write
     device = train_cfg.resolve_device()
     rundir = RunDir(out_dir)
     with rundir.writing(resume):
-        start = _resume_point(rundir, resume, restart_unstarted)
+        logged = last_logged_step(rundir.path / "train_log.jsonl")
+        unstarted = restart_unstarted or logged <= train_cfg.checkpoint_every
+        start = _resume_point(rundir, resume, unstarted)
         return _run(exp, train_cfg, eval_cfg, device, rundir, start, resume, progress)
 
 
-def _resume_point(rundir: RunDir, resume: bool, restart_unstarted: bool) -> Path | None:
+def _resume_point(rundir: RunDir, resume: bool, may_restart: bool) -> Path | None:
     """The checkpoint training continues from (None: step 0, or no training left), said out loud.
 
     Final weights that cannot be trusted (a process killed between writing model.safetensors and its checksum)
@@ -91,7 +94,7 @@ def _resume_point(rundir: RunDir, resume: bool, restart_unstarted: bool) -> Path
     path, notes = newest_intact_checkpoint(rundir.checkpoints_dir)
     for note in notes:
         console.print(f"[yellow]{note}", soft_wrap=True)
-    if path is None and (final_problem or not restart_unstarted):
+    if path is None and (final_problem or not may_restart):
         why = f"{rundir.model_path} {final_problem}, and " if final_problem else ""
         raise RunDirError(f"--resume: {why}{rundir.path} has no intact checkpoint to resume from"
                           f"{' (' + '; '.join(notes) + ')' if notes else ''}. Start the run again with another --out, "

@@ -54,3 +54,28 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def first_interrupt_only() -> Iterator[None]:
+    """The first SIGINT or SIGTERM in the block raises KeyboardInterrupt; any that follow are dropped until the block
+    ends. What the first one starts (a checkpoint written on the way out) cannot then be cut short by a second
+    Ctrl-C arriving before that clean-up has begun."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def drop(signum: int, frame: FrameType | None) -> None:
+        pass
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        for sig in HELD:
+            signal.signal(sig, drop)
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, first) for sig in HELD}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -206,13 +206,90 @@ def test_ctrl_c_inside_a_training_steps_forward_resumes_to_the_uninterrupted_wei
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def _log_without_timings(run) -> list[dict]:
+    lines = [json.loads(ln) for ln in (run / "train_log.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in rec.items() if k not in ("steps_per_s", "wall_s")} for rec in lines]
+
+
+def test_ctrl_c_during_a_log_steps_validation_leaves_no_gap_in_the_log(finished_run, tmp_path, monkeypatch, capsys):
+    """Step 8's update is done when its validation loss is interrupted; resume logs step 8 (once) before step 9."""
+    from polibench.cli import EXIT_INTERRUPTED
+    from polibench.training.trainer import Trainer
+
+    original = Trainer.validation_loss
+
+    def interrupted_at_8(self):
+        if self.step == 8:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "validation_loss", interrupted_at_8)
+    out = tmp_path / "run"
+    assert run_cli(out) == EXIT_INTERRUPTED
+    assert "interrupted at step 8; checkpoint saved" in capsys.readouterr().err
+    assert [rec["step"] for rec in _log_without_timings(out)] == [4]
+    monkeypatch.setattr(Trainer, "validation_loss", original)
+    assert run_cli(out, resume=True) == 0
+    assert _log_without_timings(out) == _log_without_timings(finished_run)
+
+
+def test_after_the_first_interrupt_later_signals_are_dropped_until_the_block_ends():
+    """The handler that raises the first KeyboardInterrupt also drops the ones after it, so no second Ctrl-C can
+    land between the first and the clean-up it starts (the checkpoint written on the way out)."""
+    from polibench.interrupts import first_interrupt_only
+
+    before = signal.getsignal(signal.SIGINT)
+    with first_interrupt_only():
+        with pytest.raises(KeyboardInterrupt, match="stopped by SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_signal_right_after_the_first_cannot_stop_the_checkpoint(finished_run, tmp_path, monkeypatch,
+                                                                         capsys):
+    """SIGINT and SIGTERM together inside step 7's forward pass: one interrupt, one checkpoint from before that
+    step, and the resumed run ends with the uninterrupted weights."""
+    from safetensors.torch import load_file
+
+    from polibench.cli import EXIT_INTERRUPTED
+    from polibench.components.policy.act import ACTPolicy
+
+    original, calls = ACTPolicy.forward, {"n": 0}
+
+    def two_signals_in_step_7(self, batch):
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 7:
+                # both arrive together: Python runs SIGINT's handler, and SIGTERM's at its next check, which
+                # falls in the clean-up the first one started
+                both = {signal.SIGINT, signal.SIGTERM}
+                signal.pthread_sigmask(signal.SIG_BLOCK, both)
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, both)
+        return original(self, batch)
+
+    monkeypatch.setattr(ACTPolicy, "forward", two_signals_in_step_7)
+    out = tmp_path / "run"
+    assert run_cli(out) == EXIT_INTERRUPTED
+    assert "interrupted at step 6; checkpoint saved" in capsys.readouterr().err
+    assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 6
+    monkeypatch.setattr(ACTPolicy, "forward", original)
+    assert run_cli(out, resume=True) == 0
+    a, b = load_file(finished_run / "model.safetensors"), load_file(out / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def _run_args(out, *extra: str) -> list[str]:
-    """`polibench run` of the tiny config for 60 steps (checkpoints and log every 5), as a subprocess argv."""
+    """`polibench run` of the tiny config for 240 steps (checkpoints and log every 5), as a subprocess argv: long
+    enough (seconds) that a signal sent after step 15 still finds it training on a fast, quiet machine."""
     from tests.tiny_run import TINY
 
     args = [sys.executable, "-m", "polibench.cli", "run", str(CONFIG_DIR / "act.gin"), "--out", str(out),
             "--no-progress"]
-    for binding in [*TINY, "polibench.TrainConfig.steps = 60", "polibench.TrainConfig.checkpoint_every = 5",
+    for binding in [*TINY, "polibench.TrainConfig.steps = 240", "polibench.TrainConfig.checkpoint_every = 5",
                     "polibench.TrainConfig.log_every = 5", "polibench.TrainConfig.val_every = 5", *extra]:
         args += ["--gin_param", binding]
     return args
@@ -684,6 +761,83 @@ def test_a_file_size_limit_or_full_disk_is_a_one_line_error(tmp_path, limit, mes
     assert "Make room" in err and "--resume" in err
     assert not (out / "model.safetensors").exists() and not list(out.glob("checkpoints/step_*"))
     assert not list(out.glob("checkpoints/.tmp_*")) and not list(out.glob(".*.tmp"))
+
+
+def test_a_run_stopped_by_a_file_size_limit_at_its_first_checkpoint_resumes_once_there_is_room(finished_run,
+                                                                                                tmp_path):
+    """The error says 'make room and resume'; with no checkpoint written yet, --resume starts again from step 0
+    and ends with the weights of the run that never hit the limit."""
+    import resource
+
+    from safetensors.torch import load_file
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "polibench.cli", *_tiny_argv("run", out)], env=dict(os.environ),
+                          capture_output=True, timeout=600, preexec_fn=limited)
+    assert done.returncode == EXIT_USER_ERROR and "Make room and resume (--resume)" in done.stderr.decode()
+    assert run_cli(out, resume=True) == 0
+    a, b = load_file(finished_run / "model.safetensors"), load_file(out / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _unshare_works() -> bool:
+    """Whether this machine lets a test mount its own small file system (a user and mount namespace)."""
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="needs `unshare -rm` (user namespaces) to mount a "
+                                   "small or read-only tmpfs; enable unprivileged user namespaces to run it")
+
+
+def _in_own_tmpfs(mount: Path, size: str, read_only: bool, *commands: list[str]) -> subprocess.CompletedProcess:
+    """Run ``commands`` one after another (printing each exit status) with a fresh tmpfs of ``size`` mounted at
+    ``mount``; between two commands the file system grows to 64 MB (the user making room)."""
+    import shlex
+
+    script = [f"mount -t tmpfs -o size={size} tmpfs {shlex.quote(str(mount))}"]
+    if read_only:
+        script.append(f"mount -o remount,ro {shlex.quote(str(mount))}")
+    for i, argv in enumerate(commands):
+        if i:
+            script.append(f"mount -o remount,size=64m {shlex.quote(str(mount))}")
+        script.append(f"{shlex.join(argv)}; echo rc=$?")
+    mount.mkdir()
+    return subprocess.run(["unshare", "-rm", "sh", "-c", "\n".join(script)], env=dict(os.environ),
+                          capture_output=True, text=True, timeout=900)
+
+
+@needs_unshare
+def test_out_on_a_read_only_file_system_is_a_one_line_error(tmp_path):
+    mount = tmp_path / "ro"
+    done = _in_own_tmpfs(mount, "1m", True, [sys.executable, "-m", "polibench.cli", *_tiny_argv("run", mount / "run")])
+    err = done.stderr.replace("\n", " ")
+    assert "rc=2" in done.stdout, err
+    assert "Read-only file system" in err and str(mount / "run") in err and "Traceback" not in err
+
+
+@needs_unshare
+def test_a_full_disk_at_the_second_checkpoint_is_a_one_line_error_and_resumes_to_the_uninterrupted_weights(
+        finished_run, tmp_path):
+    """512 KB hold the config, the log and the first checkpoint (step 4), not the second: the run stops with the
+    error, keeps the intact checkpoint, and once there is room --resume ends where the uninterrupted run did."""
+    mount, kept = tmp_path / "small", tmp_path / "model.safetensors"
+    run = [sys.executable, "-m", "polibench.cli", *_tiny_argv("run", mount / "run")]
+    done = _in_own_tmpfs(mount, "512k", False, run, ["ls", "-a", str(mount / "run" / "checkpoints")],
+                         [*run, "--resume"], ["cp", str(mount / "run" / "model.safetensors"), str(kept)])
+    err = done.stderr.replace("\n", " ")
+    assert done.stdout.split().count("rc=0") == 3 and "rc=2" in done.stdout, (done.stdout, err)
+    assert "No space left on device" in err and "Make room" in err and "Traceback" not in err
+    assert "step_00000004" in done.stdout and ".tmp_" not in done.stdout
+    from safetensors.torch import load_file
+
+    a, b = load_file(finished_run / "model.safetensors"), load_file(kept)
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def _replaced(path, good):

@@ -13,7 +13,7 @@ from diffusers.training_utils import EMAModel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from polibench.data.windows import WindowSampler
-from polibench.interrupts import interrupts_held
+from polibench.interrupts import first_interrupt_only, interrupts_held
 from polibench.io import write_text
 from polibench.policy import Policy
 from polibench.precision import autocast
@@ -45,13 +45,21 @@ def _log_step(line: str) -> int | None:
         return None
 
 
+def last_logged_step(log_path: Path) -> int:
+    """The newest step a train_log.jsonl records (0 for none, or no log)."""
+    if not log_path.is_file():
+        return 0
+    return max((step for ln in log_path.read_text().splitlines() if (step := _log_step(ln)) is not None), default=0)
+
+
 class Trainer:
     """AdamW + warm-up/cosine schedule + gradient clipping + optional EMA, with atomic, resumable checkpoints.
 
     Resuming restores the optimiser, scheduler, EMA, the batch-sampling generator and the torch RNG, so a resumed
     run ends with the same weights as an uninterrupted one. That holds for a Ctrl-C anywhere: a step interrupted
-    before its update is undone (the generator, RNG and buffer states it had used restored), and the update itself
-    and the checkpoint written on interrupt are not interruptible.
+    before its update is undone (the generator, RNG and buffer states it had used restored), the update itself
+    and the checkpoint written on interrupt are not interruptible, and a step's bookkeeping (its log line,
+    validation loss, periodic evaluation) cut short is done again whole on resume, so the log has no gap.
     """
 
     def __init__(self, policy: Policy, sampler: WindowSampler, cfg: TrainConfig, run_dir: Path, seed: int,
@@ -68,6 +76,12 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
         self._before_step: dict[str, Any] | None = None  # what a step in progress may change before its update
+        self._running: dict[str, float] = {}  # loss sums over the steps since the last log line
+        self._n_running = 0
+        self._pending = False  # self.step's update is done, its bookkeeping (log, evaluation) not yet
+        self._due_record: dict[str, Any] | None = None  # the log line self.step owes, once its update is done
+        self._last_losses: dict[str, float] = {}  # the losses of the newest log line
+        self._n_timed, self._t_log = 0, time.perf_counter()  # steps and start of the current log interval
         self.wall_s_before = 0.0  # training wall time of earlier sessions of this run (resume adds it up)
         self._t0 = time.perf_counter()  # start of this session's training
         self.log_path = self.run_dir / "train_log.jsonl"
@@ -84,6 +98,8 @@ class Trainer:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "running": dict(self._running), "n_running": self._n_running,
+            "pending": self._pending, "due_record": self._due_record,
         }
 
     def _snapshot(self) -> dict[str, Any]:
@@ -123,6 +139,9 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.step = state["step"]
         self.wall_s_before = state.get("wall_s", 0.0)
+        # checkpoints written before these keys existed were all taken with the bookkeeping done
+        self._running, self._n_running = dict(state.get("running", {})), state.get("n_running", 0)
+        self._pending, self._due_record = state.get("pending", False), state.get("due_record")
         self._truncate_log()
 
     def start_fresh(self) -> None:
@@ -131,11 +150,12 @@ class Trainer:
         self._truncate_log()
 
     def _truncate_log(self) -> None:
-        """Drop log lines written after the step we start from, so the log reads as one clean run; a line a killed
-        process left half-written goes too."""
+        """Drop log lines written after the step we start from (and that step's own, when its bookkeeping is to be
+        done again), so the log reads as one clean run; a line a killed process left half-written goes too."""
         if self.log_path.exists():
+            last = self.step - 1 if self._pending else self.step
             lines = [(ln, _log_step(ln)) for ln in self.log_path.read_text().splitlines()]
-            kept = [ln for ln, step in lines if step is not None and step <= self.step]
+            kept = [ln for ln, step in lines if step is not None and step <= last]
             write_text(self.log_path, "".join(ln + "\n" for ln in kept))
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -187,48 +207,67 @@ class Trainer:
         cfg = self.cfg
         self.policy.train()
         start_step = self.step
-        t0 = self._t0 = time.perf_counter()
-        running: dict[str, float] = {}
-        n_running, t_log = 0, time.perf_counter()
-        last: dict[str, float] = {}
+        self._t0 = self._t_log = time.perf_counter()
+        self._n_timed = 0  # steps since the last log line in this session, for steps_per_s
         columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                    TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, disable=not self.progress, transient=False) as bar:
+        with Progress(*columns, disable=not self.progress, transient=False) as bar, first_interrupt_only():
             task = bar.add_task("train", total=cfg.steps, completed=self.step, info="")
             try:
+                if self._pending:  # a resumed run first finishes the bookkeeping its interrupted step left
+                    self._bookkeeping()
                 while self.step < cfg.steps:
                     self._before_step = self._snapshot()
-                    losses = self._train_step()
-                    for k, v in losses.items():
-                        running[k] = running.get(k, 0.0) + v
-                    n_running += 1
-                    bar.update(task, advance=1, info=f"loss {losses['loss']:.4f}")
-                    if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                        now = time.perf_counter()
-                        last = {k: v / n_running for k, v in running.items()}
-                        record = {"step": self.step, **last, "lr": self.scheduler.get_last_lr()[0],
-                                  "steps_per_s": n_running / (now - t_log), "wall_s": self.wall_s_before + now - t0}
-                        if self.val_sampler is not None and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
-                            record["val_loss"] = self.validation_loss()
-                        self._log(record)
-                        running, n_running, t_log = {}, 0, now
-                    if self.evaluate_fn is not None and cfg.eval_every and self.step % cfg.eval_every == 0:
-                        self._log({"step": self.step, "eval": self._periodic_eval()})
-                    if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
-                        self.save_checkpoint()
-            except KeyboardInterrupt:
-                with interrupts_held(deliver=False):  # a second Ctrl-C must not cut the checkpoint short
-                    self._undo_unfinished_step()
-                    self.save_checkpoint()
+                    loss = self._train_step()
+                    bar.update(task, advance=1, info=f"loss {loss:.4f}")
+                    self._bookkeeping()
+            except KeyboardInterrupt:  # later signals are dropped (first_interrupt_only): the checkpoint is whole
+                self._undo_unfinished_step()
+                self.save_checkpoint()
                 raise TrainingInterrupted(
                     f"interrupted at step {self.step}; checkpoint saved in {self.ckpt_root}. Continue with --resume."
                 ) from None
-        elapsed = time.perf_counter() - t0
+        elapsed = time.perf_counter() - self._t0
         return {"steps_trained": self.step - start_step, "wall_s": self.wall_s_before + elapsed,
-                "s_per_step": elapsed / max(self.step - start_step, 1), "final_losses": last}
+                "s_per_step": elapsed / max(self.step - start_step, 1), "final_losses": self._last_losses}
 
-    def _train_step(self) -> dict[str, float]:
-        """One optimisation step, counted in ``self.step`` together with its update, which no signal interrupts."""
+    def _bookkeeping(self) -> None:
+        """What step ``self.step`` calls for after its update: its log line (with the validation loss), the
+        periodic evaluation, the checkpoint. An interrupt here leaves ``_pending`` set, and resume does it all
+        again (the validation loss and evaluation are deterministic), dropping the half of it already logged."""
+        cfg, step = self.cfg, self.step
+        if self._due_record is not None:
+            record = dict(self._due_record)
+            if self.val_sampler is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+                record["val_loss"] = self.validation_loss()
+            self._log(record)
+        if self.evaluate_fn is not None and cfg.eval_every and step % cfg.eval_every == 0:
+            self._log({"step": step, "eval": self._periodic_eval()})
+        with interrupts_held():
+            self._pending, self._due_record = False, None
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            self.save_checkpoint()
+
+    def _account(self, losses: dict[str, float]) -> None:
+        """Add a finished step's losses to the running sums; on a log step, fix its log line (called with
+        interrupts held, together with the update, so the sums always match ``self.step``)."""
+        cfg = self.cfg
+        for k, v in losses.items():
+            self._running[k] = self._running.get(k, 0.0) + v
+        self._n_running += 1
+        self._n_timed += 1
+        self._pending = True
+        if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+            now = time.perf_counter()
+            self._last_losses = {k: v / self._n_running for k, v in self._running.items()}
+            self._due_record = {"step": self.step, **self._last_losses, "lr": self.scheduler.get_last_lr()[0],
+                                "steps_per_s": self._n_timed / (now - self._t_log),
+                                "wall_s": self.wall_s_before + now - self._t0}
+            self._running, self._n_running, self._n_timed, self._t_log = {}, 0, 0, now
+
+    def _train_step(self) -> float:
+        """One optimisation step, counted in ``self.step`` together with its update and its losses' accounting,
+        which no signal interrupts; returns the loss."""
         self.policy.set_training_progress(self.step, self.cfg.steps)
         batch = self._to_device(self.policy.sample_batch(self.sampler, self.cfg.batch_size, self.generator))
         out = self._loss(batch)
@@ -251,4 +290,5 @@ class Trainer:
                 self.ema.step(self.policy.parameters())
             self.step += 1
             self._before_step = None
-        return {**{k: v.item() for k, v in out.items()}, "grad_norm": float(grad_norm)}
+            self._account({**{k: v.item() for k, v in out.items()}, "grad_norm": float(grad_norm)})
+        return out["loss"].item()
