@@ -51,8 +51,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         table.add_column("description")
         if with_module:
             table.add_column("module", style="dim", no_wrap=True)
-        for e in items:
-            table.add_row(e.name, f"{e.kind}.{e.name}", e.doc, *([e.module] if with_module else []))
+        for e in items:  # a renamed component's former names (still accepted) are named in its row, not listed
+            doc = f"{e.doc} (formerly {', '.join(e.formerly)})" if e.formerly else e.doc
+            table.add_row(e.name, f"{e.kind}.{e.name}", doc, *([e.module] if with_module else []))
         if not items:
             table.add_row("[dim](none yet)", "", "", *([""] if with_module else []))
         out.print(table)
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="Ray cluster to run on (default: a local Ray instance)")
     p.add_argument("--finished-only", action="store_true",
                    help="train nothing: gather the runs finished so far into results marked partial (a sweep that "
-                        "spans sessions); `polibench report` refuses partial results")
+                        "spans sessions)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.set_defaults(func=_cmd_ablate)
 

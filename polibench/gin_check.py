@@ -178,6 +178,17 @@ def _bindings(text: str) -> dict[str, str]:
     return bindings
 
 
+def current_names(text: str) -> str:
+    """Operative config ``text`` with every former component name (a registry alias) written as the current one, in
+    references (``@pairing.random()``) and binding selectors (``random.seed``, ``pairing.random.seed``)."""
+    for alias in registry.aliases():
+        old = re.escape(alias.name)
+        text = re.sub(rf"(@(?:[\w.]+/)?(?:{alias.kind}\.)?){old}\b", rf"\g<1>{alias.new}", text)
+        text = re.sub(rf"^((?:[\w.]+/)?(?:{alias.kind}\.)?){old}(?=\.\w+ = )", rf"\g<1>{alias.new}", text,
+                      flags=re.MULTILINE)
+    return text
+
+
 def _is_default(key: str, value: str) -> bool:
     """Whether binding ``key = value`` sets a registered parameter to the default its code declares."""
     selector, _, param = key.rpartition(".")
@@ -191,8 +202,9 @@ def _is_default(key: str, value: str) -> bool:
 def added_defaults(old: str, new: str) -> list[str] | None:
     """The bindings operative config ``new`` adds to ``old`` when every difference is a parameter at its default,
     as when code that gained a parameter resumes a run started before (``old`` could not name it); None when the
-    two differ in anything else (a changed or dropped binding, or an added one off its default)."""
-    before, after = _bindings(old), _bindings(new)
+    two differ in anything else (a changed or dropped binding, or an added one off its default). A component
+    renamed since (``old`` names it by an alias) is no difference."""
+    before, after = _bindings(current_names(old)), _bindings(current_names(new))
     if any(after.get(key) != value for key, value in before.items()):
         return None
     added = [f"{key} = {value}" for key, value in after.items() if key not in before]

@@ -2,8 +2,10 @@
 
 Contract for a registered callable: it is a class or function whose keyword arguments are its hyper-parameters.
 Registering makes it gin-configurable as ``<kind>.<name>`` (e.g. ``synapse.unet.depth = 4`` and
-``@synapse.unet()`` in a gin file), so one decorator is all a new component needs. Third-party packages expose
-modules of components through the ``polibench.components`` entry-point group; :func:`load_plugins` imports them.
+``@synapse.unet()`` in a gin file), so one decorator is all a new component needs. A renamed component keeps its
+former names as ``aliases``: committed run configs that use them still load, with a warning naming the new name.
+Third-party packages expose modules of components through the ``polibench.components`` entry-point group;
+:func:`load_plugins` imports them.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import logging
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import gin
 
 T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "polibench.components"
+log = logging.getLogger(__name__)
 
 #: The kinds polibench's core assembles policies from, with what each is for. A package that builds a policy from
 #: parts of its own declares their kinds with :func:`declare_kind`; kinds exist even while nothing fills them yet.
@@ -55,9 +59,22 @@ class Entry:
     obj: Callable[..., Any]
     doc: str
     module: str
+    formerly: tuple[str, ...] = ()  # deprecated names that still resolve to this component
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A former name of a component: its own gin configurable (``obj``, with its own bindings) that builds ``new``."""
+
+    kind: str
+    name: str
+    new: str
+    obj: Callable[..., Any]
 
 
 _REGISTRY: dict[str, dict[str, Entry]] = {kind: {} for kind in _KINDS}
+_ALIASES: dict[str, dict[str, Alias]] = {kind: {} for kind in _KINDS}
+_WARNED: set[tuple[str, str]] = set()
 _PLUGINS_LOADED = False
 
 
@@ -74,6 +91,7 @@ def declare_kind(kind: str, doc: str, contract: KindContract | None = None) -> N
                                       "another kind name.")
     _KINDS[kind] = doc
     _REGISTRY.setdefault(kind, {})
+    _ALIASES.setdefault(kind, {})
     if contract is not None:
         _CONTRACTS[kind] = contract
 
@@ -104,8 +122,11 @@ def _first_doc_line(obj: Any) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else "(no docstring)"
 
 
-def register(kind: str, name: str | None = None) -> Callable[[T], T]:
+def register(kind: str, name: str | None = None, aliases: Sequence[str] = ()) -> Callable[[T], T]:
     """Decorator: register ``obj`` as component ``name`` of ``kind`` and make it gin-configurable.
+
+    ``aliases`` are former names, kept so that configs written before a rename still load: each stays a gin
+    configurable of its own (``@kind.old()``, ``old.param = ...``) that builds this component and warns once.
 
     >>> @register("synapse", "my_synapse")
     ... class MySynapse(torch.nn.Module): ...
@@ -114,26 +135,59 @@ def register(kind: str, name: str | None = None) -> Callable[[T], T]:
 
     def decorate(obj: T) -> T:
         key = name or obj.__name__.lower()
-        if not key.isidentifier():
-            raise ValueError(f"Component name {key!r} must be a Python identifier (it is used as a gin name).")
-        if key in _REGISTRY[kind]:
-            previous = _REGISTRY[kind][key]
-            raise DuplicateComponentError(
-                f"{kind} {key!r} is already registered by {previous.module}; choose another name."
-            )
+        for taken in (key, *aliases):
+            if not taken.isidentifier():
+                raise ValueError(f"Component name {taken!r} must be a Python identifier (it is used as a gin name).")
+            if taken in _REGISTRY[kind] or taken in _ALIASES[kind]:
+                previous = _REGISTRY[kind].get(taken) or _REGISTRY[kind][_ALIASES[kind][taken].new]
+                raise DuplicateComponentError(
+                    f"{kind} {taken!r} is already registered by {previous.module}; choose another name."
+                )
         if kind in _CONTRACTS:
             _CONTRACTS[kind](key, obj)
         configurable = gin.configurable(key, module=kind)(obj)
-        _REGISTRY[kind][key] = Entry(kind, key, configurable, _first_doc_line(obj), obj.__module__)
+        _REGISTRY[kind][key] = Entry(kind, key, configurable, _first_doc_line(obj), obj.__module__, tuple(aliases))
+        for old in aliases:
+            built = gin.external_configurable(_warning_first(configurable, kind, old, key), old, module=kind)
+            _ALIASES[kind][old] = Alias(kind, old, key, built)
         return configurable
 
     return decorate
+
+
+def _warning_first(obj: Callable[..., Any], kind: str, old: str, new: str) -> Callable[..., Any]:
+    """``obj`` behind the rename warning, with ``obj``'s parameters so gin checks the alias's bindings against them."""
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        _warn_renamed(kind, old, new)
+        return obj(*args, **kwargs)
+
+    build.__name__ = build.__qualname__ = old
+    build.__doc__, build.__module__ = obj.__doc__, obj.__module__
+    # without defaults, so the operative config records a default under the new name only: recorded under the alias
+    # too, it would override a binding of the new name once the saved config is read again
+    params = [p.replace(default=inspect.Parameter.empty) for p in inspect.signature(obj).parameters.values()]
+    build.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    # gin and polibench's type checks unwrap to the function whose parameters a binding sets: a class's __init__
+    build.__wrapped__ = obj.__init__ if inspect.isclass(obj) else obj  # type: ignore[attr-defined,misc]
+    return build
+
+
+def _warn_renamed(kind: str, old: str, new: str) -> None:
+    if (kind, old) not in _WARNED:  # once per process: a sweep builds the same config many times
+        _WARNED.add((kind, old))
+        log.warning("%s %r is a deprecated name of %s %r (the same component): it still loads, as in the config.gin "
+                    "of runs saved before the rename; new gin files write @%s.%s", kind, old, kind, new, kind, new)
 
 
 def get(kind: str, name: str) -> Callable[..., Any]:
     """The registered callable for ``kind``/``name``; unknown names list the valid ones and the closest."""
     load_plugins()
     _check_kind(kind)
+    if name in _ALIASES[kind]:  # a former name builds the component it was renamed to
+        alias = _ALIASES[kind][name]
+        _warn_renamed(kind, alias.name, alias.new)
+        name = alias.new
     try:
         return _REGISTRY[kind][name].obj
     except KeyError:
@@ -163,6 +217,15 @@ def entries(kind: str | None = None) -> list[Entry]:
     for k in selected:
         _check_kind(k)
     return [_REGISTRY[k][n] for k in selected for n in sorted(_REGISTRY[k])]
+
+
+def aliases(kind: str | None = None) -> list[Alias]:
+    """Every former name still accepted (or one kind's), sorted by kind then name; :func:`entries` lists none."""
+    load_plugins()
+    selected = [kind] if kind is not None else list(_KINDS)
+    for k in selected:
+        _check_kind(k)
+    return [_ALIASES[k][n] for k in selected for n in sorted(_ALIASES[k])]
 
 
 def load_plugins() -> None:

@@ -112,8 +112,9 @@ class RunDir:
                     f"the config differs from the one {self.path} was started with ({self.config_path}); "
                     "resume with the same gin files and bindings, or start a new run with another --out"
                 )
-            log.info("%s: resuming with parameters added to the code since the run started, at their defaults "
-                     "(the saved config gains them): %s", self.path, "; ".join(added))
+            log.info("%s: resuming across code changes since the run started (parameters added at their defaults, "
+                     "components renamed); the saved config is rewritten with them. Added: %s", self.path,
+                     "; ".join(added) or "none")
         write_text(self.config_path, text)
         self.write_run_info({"config_sha256": text_sha256(text)})
 

@@ -97,8 +97,9 @@ def check_run_config(text: str, path: Path) -> None:
 
 
 def _allowed_configurables() -> list[Any]:
-    """The configurables a run's config may name: every registered component and polibench's own settings."""
-    return [entry.obj for entry in registry.entries()] + list(SETTINGS)
+    """The configurables a run's config may name: every registered component, by its current or a former name
+    (configs saved before a rename name it so), and polibench's own settings."""
+    return [entry.obj for entry in registry.entries()] + [alias.obj for alias in registry.aliases()] + list(SETTINGS)
 
 
 def _check_configurable(selector: str, allowed: list[Any], here: str) -> str:

@@ -48,7 +48,7 @@ def test_decay_is_clamped_outside_autograd_and_keeps_its_gradient_at_the_bound()
 
 
 # ----- pairing -----
-@pytest.mark.parametrize("kind", ["first_last", "random", "random_pairing"])
+@pytest.mark.parametrize("kind", ["first_last", "dense_random_subset", "independent_pairs"])
 @pytest.mark.parametrize("n_pairs", [1, 7, 45, 200])
 @pytest.mark.parametrize("role", ["action", "out"])
 def test_pairings_give_the_requested_number_of_distinct_pairs(kind, n_pairs, role):
@@ -57,12 +57,12 @@ def test_pairings_give_the_requested_number_of_distinct_pairs(kind, n_pairs, rol
     assert left.dtype == torch.long and 0 <= int(left.min()) and int(torch.maximum(left, right).max()) < D
     unordered = set(zip(torch.minimum(left, right).tolist(), torch.maximum(left, right).tolist()))
     assert len(unordered) == n_pairs
-    if kind == "random_pairing":
+    if kind == "independent_pairs":
         assert (left != right).all()
 
 
 def test_pairings_are_seeded_and_roles_differ():
-    for kind in ("random", "random_pairing"):
+    for kind in ("dense_random_subset", "independent_pairs"):
         first = registry.create("pairing", kind, seed=3)(D, 40, "out")
         again = registry.create("pairing", kind, seed=3)(D, 40, "out")
         action = registry.create("pairing", kind, seed=3)(D, 40, "action")
@@ -75,7 +75,7 @@ def test_pairings_are_seeded_and_roles_differ():
     assert int(torch.cat(out).max()) < 4 and int(torch.cat(action).min()) >= D - 4  # a dense block of 4 neurons
 
 
-@pytest.mark.parametrize("kind", ["first_last", "random", "random_pairing"])
+@pytest.mark.parametrize("kind", ["first_last", "dense_random_subset", "independent_pairs"])
 def test_pairings_reject_impossible_requests(kind):
     with pytest.raises(ValueError, match="at least one pair"):
         registry.create("pairing", kind)(D, 0, "action")
@@ -279,7 +279,7 @@ def test_variance_nll_is_minimal_at_the_observed_error():
 def test_core_shapes_and_every_parameter_learns(gating):
     core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
                    synapse=registry.get("synapse", "unet"), neuron_model=registry.get("neuron_model", "deep"),
-                   pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", gating),
+                   pairing=registry.create("pairing", "independent_pairs"), gating=registry.get("gating", gating),
                    halting=registry.get("halting", "variance"))
     kv = torch.randn(B, 3, D_IN)
     out = core(kv, ticks=4)
@@ -302,7 +302,7 @@ def test_core_matches_the_reference_loop_on_the_same_weights(synapse, gating, ne
     torch.manual_seed(0)
     core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
                    synapse=registry.get("synapse", synapse), neuron_model=registry.get("neuron_model", neuron_model),
-                   pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", gating),
+                   pairing=registry.create("pairing", "independent_pairs"), gating=registry.get("gating", gating),
                    halting=registry.get("halting", "variance")).eval()
     with torch.no_grad():  # trained-looking weights: non-zero FiLM, decays off their zero init
         for p in core.parameters():
@@ -345,7 +345,7 @@ def test_neuron_models_equal_a_loop_over_neurons(kind):
 def test_reading_chunks_from_the_activations_builds_no_output_pairs_and_learns():
     core = CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
                    synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
-                   pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", "none"),
+                   pairing=registry.create("pairing", "independent_pairs"), gating=registry.get("gating", "none"),
                    halting=registry.get("halting", "variance"), read_out="activations")
     assert core.sync_out is None and core.readout.in_features == D and core.halting.head.in_features == D
     out = core(torch.randn(B, 3, D_IN), ticks=3, trace=True)
@@ -355,7 +355,7 @@ def test_reading_chunks_from_the_activations_builds_no_output_pairs_and_learns()
     with pytest.raises(ValueError, match="read_out must be one of"):
         CTMCore(d_input=D_IN, heads=2, out_shape=(4, 2), d_model=D, memory=M, n_action_pairs=PA, n_out_pairs=PO,
                 synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
-                pairing=registry.create("pairing", "random_pairing"), gating=registry.get("gating", "none"),
+                pairing=registry.create("pairing", "independent_pairs"), gating=registry.get("gating", "none"),
                 halting=registry.get("halting", "variance"), read_out="pairs")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import sys
 import textwrap
 
@@ -14,6 +15,7 @@ from polibench import registry
 from polibench.ctm.core import CTMCore
 from polibench.ctm.parts import ContractError
 from polibench.registry import DuplicateComponentError, UnknownComponentError, register
+from tests.conftest import REPO
 
 
 def test_every_kind_exists_and_builtins_are_listed():
@@ -149,5 +151,106 @@ def test_a_built_part_lacking_an_attribute_the_loop_reads_is_refused():
     with pytest.raises(ContractError, match="gating .*NoGroups lacks groups"):
         CTMCore(d_input=8, heads=2, out_shape=(2, 2), d_model=16, memory=3, n_action_pairs=4, n_out_pairs=4,
                 synapse=registry.get("synapse", "mlp"), neuron_model=registry.get("neuron_model", "deep"),
-                pairing=registry.create("pairing", "random_pairing"), gating=NoGroups,
+                pairing=registry.create("pairing", "independent_pairs"), gating=NoGroups,
                 halting=registry.get("halting", "variance"))
+
+
+def test_a_former_name_builds_the_renamed_component_with_its_own_bindings_and_one_warning(monkeypatch, caplog):
+    """The alias mechanism for any kind: what a config that names a component by its former name gets."""
+    for table in ("_KINDS", "_REGISTRY", "_ALIASES", "_CONTRACTS"):  # the kind is gone again after the test
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    registry.declare_kind("renamed_part", "a part renamed once")
+
+    @register("renamed_part", "says_what_it_does", aliases=("vague",))
+    class Part:
+        """A part with one setting."""
+
+        def __init__(self, rate: float = 1.0) -> None:
+            self.rate = rate
+
+    @register("renamed_part", "holder")
+    def holder(part: object = None) -> object:
+        """Returns the part gin built for it."""
+        return part
+
+    assert registry.names("renamed_part") == ["holder", "says_what_it_does"]  # a former name is no component of its own
+    assert [e.formerly for e in registry.entries("renamed_part")] == [(), ("vague",)]
+    with caplog.at_level(logging.WARNING, logger="polibench.registry"):
+        assert registry.get("renamed_part", "vague") is Part
+        gin.parse_config("renamed_part.holder.part = @renamed_part.vague()\nvague.rate = 3.0\nsays_what_it_does.rate = 2.0")
+        built = registry.create("renamed_part", "holder")
+        assert type(built) is Part and built.rate == 3.0  # the alias's own binding, over the new name's
+        gin.parse_config("vague.rate = 4.0")
+        assert registry.create("renamed_part", "holder").rate == 4.0
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "'vague' is a deprecated name of renamed_part 'says_what_it_does'" in warnings[0]
+    gin.clear_config()
+    gin.parse_config("renamed_part.holder.part = @renamed_part.vague()\nsays_what_it_does.rate = 2.0")
+    assert registry.create("renamed_part", "holder").rate == 2.0  # unbound on the alias: the new name's binding
+    assert "vague.rate" not in gin.operative_config_str()  # so reading the saved config again builds the same
+    with pytest.raises(ValueError, match="doesn't have a parameter named 'rat'"):
+        gin.parse_config("vague.rat = 1.0")
+    with pytest.raises(DuplicateComponentError, match="'vague' is already registered"):
+        register("renamed_part", "vague")(lambda: None)
+
+
+def test_committed_runs_that_name_the_former_pairings_load_and_draw_the_same_pairs():
+    """weights/ctm_act_unet was trained as @pairing.random_pairing(), results' pairing/random as @pairing.random():
+    their configs keep loading through the safe parser, the same pairs are drawn by the renamed components, and
+    the trained weights load into the policy built from the old config (strictly: no key missing or extra)."""
+    from safetensors.torch import load_file
+
+    import polibench
+    from polibench.policy import FeatureSpec
+    from polibench.safe_config import parse_run_config
+    from polibench.settings import Experiment, build_policy
+    from polibench.training.checkpoint import read_metadata
+
+    study = REPO / "studies" / "ctm_act_pusht"
+    weights = study / "weights" / "ctm_act_unet"
+    stored = load_file(weights / "model.safetensors")
+    spec = FeatureSpec.from_json(read_metadata(weights / "model.safetensors")["spec"])
+    for run, former, pairing in ((weights, "random_pairing", "independent_pairs"),
+                                 (study / "results" / "cpu" / "pairing" / "variants" / "random" / "seed0", "random",
+                                  "dense_random_subset")):
+        assert f"@pairing.{former}()" in parse_run_config(run / "config.gin")
+        core = build_policy(Experiment(), spec).core
+        for role, sync in (("action", core.sync_action), ("out", core.sync_out)):
+            left, right = registry.create("pairing", pairing, seed=0)(core.d_model, sync.n_pairs, role)
+            assert torch.equal(sync.left, left) and torch.equal(sync.right, right), (run, role)
+            if run == weights:  # the pairs training saved with the weights
+                assert torch.equal(stored[f"core.sync_{role}.left"], left), role
+                assert torch.equal(stored[f"core.sync_{role}.right"], right), role
+    state = polibench.load_policy(weights, device="cpu").state_dict()
+    assert state.keys() == stored.keys() and all(torch.equal(state[k], v) for k, v in stored.items())
+
+
+def test_the_safe_parser_accepts_former_names_and_checks_their_parameters(tmp_path):
+    from polibench.gin_check import ConfigError
+    from polibench.safe_config import check_run_config
+
+    check_run_config("policy.ctm_act.pairing = @pairing.random_pairing()\nrandom_pairing.seed = 3\n"
+                     "pairing.random.seed = 1\n", tmp_path / "config.gin")
+    with pytest.raises(ConfigError, match="has no parameter 'sed'"):
+        check_run_config("random_pairing.sed = 3\n", tmp_path / "config.gin")
+
+
+def test_cli_list_names_the_renamed_pairings_not_their_former_names(capsys):
+    from polibench.cli import main
+
+    assert main(["list", "pairing"]) == 0
+    out = capsys.readouterr().out
+    assert "pairing.independent_pairs" in out and "pairing.dense_random_subset" in out and "pairing.first_last" in out
+    assert "pairing.random_pairing" not in out and "pairing.random " not in out  # no rows of their own
+    assert "(formerly random_pairing)" in out and "(formerly random)" in out
+
+
+def test_a_run_interrupted_before_the_rename_resumes_under_the_new_names():
+    """Its saved config names the former pairing; the config of the same gin files now names the new one."""
+    from polibench.gin_check import added_defaults
+
+    saved = (REPO / "studies" / "ctm_act_pusht" / "weights" / "ctm_act_unet" / "config.gin").read_text()
+    now = saved.replace("@pairing.random_pairing()", "@pairing.independent_pairs()").replace(
+        "random_pairing.seed = 0", "independent_pairs.seed = 0")
+    assert now != saved and added_defaults(saved, now) == []
+    assert added_defaults(saved, now.replace("independent_pairs.seed = 0", "independent_pairs.seed = 1")) is None

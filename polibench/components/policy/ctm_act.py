@@ -34,7 +34,7 @@ class CTMACTPolicy(Policy):
         ticks: T_max, internal ticks per model call once the curriculum is over.
         action_pairs, out_pairs: synchronisation pairs for the attention query and for the chunk read-out.
         synapse, neuron_model, gating, halting: component factories (gin: ``@synapse.unet``, no parentheses);
-            pairing: a pairing instance (gin: ``@pairing.random_pairing()``). Defaults: see ``SLOTS``.
+            pairing: a pairing instance (gin: ``@pairing.independent_pairs()``). Defaults: see ``SLOTS``.
         curriculum_fraction: T ramps from 1 to T_max in equal stages over this fraction of training (0: always T_max).
         read_out: ``sync`` (chunks read from the output synchronisation) or ``activations`` (from the
             post-activations directly; see :class:`~polibench.ctm.core.CTMCore`).
@@ -50,7 +50,7 @@ class CTMACTPolicy(Policy):
         **ENCODER_SLOTS,
         "synapse": ComponentSlot("synapse", "unet"),
         "neuron_model": ComponentSlot("neuron_model", "deep"),
-        "pairing": ComponentSlot("pairing", "random_pairing", call=True),
+        "pairing": ComponentSlot("pairing", "independent_pairs", call=True),
         "gating": ComponentSlot("gating", "none"),
         "halting": ComponentSlot("halting", "variance"),
         "losses": ComponentSlot("loss", ("ctm_tick", "variance_nll", "tick_penalty", "kl"), call=True, form="list"),

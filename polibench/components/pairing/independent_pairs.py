@@ -1,4 +1,6 @@
-"""Independent random neuron pairs, one synchronisation value per pair (upstream CTM's default)."""
+"""Independent random neuron pairs, one synchronisation value per pair (upstream CTM's default, ``random-pairing``).
+
+Formerly registered as ``random_pairing``, a name too close to the dense ``random`` subset's."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from polibench.ctm.synchronisation import ROLES, check_pair_request
 from polibench.registry import register
 
 
-@register("pairing", "random_pairing")
-class RandomPairing:
+@register("pairing", "independent_pairs", aliases=("random_pairing",))
+class IndependentPairs:
     """``n_pairs`` distinct unordered pairs (i, j), i != j, drawn uniformly: little sharing, so a wide bottleneck.
 
     Drawn by rejection, so memory stays O(n_pairs) (never D x D).

@@ -1,4 +1,6 @@
-"""Dense pairs over a random subset of neurons (a seeded draw, fixed at init)."""
+"""Dense pairs over a random subset of neurons (a seeded draw, fixed at init); upstream CTM's ``random`` selection.
+
+Formerly registered as ``random``, a name that hid the difference from ``independent_pairs``."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from polibench.ctm.synchronisation import ROLES, check_pair_request, triangle_si
 from polibench.registry import register
 
 
-@register("pairing", "random")
-class RandomSubset:
+@register("pairing", "dense_random_subset", aliases=("random",))
+class DenseRandomSubset:
     """Upper triangle (diagonal included) over n distinct neurons drawn at random; no pair appears twice.
 
     Upstream draws separate left and right subsets; one subset keeps the triangle free of mirrored duplicates.
