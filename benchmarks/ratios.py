@@ -2,8 +2,8 @@
 the throughput targets of the training step (ours against LeRobot's on the same model and data; CTM-ACT
 against ACT), per precision and for each side's training precision.
 
-The ratio and the number formats are the report's (``report_gen.report.speed``), so this table and the report's
-speed table print the same values.
+The ratio and the number formats are the study paper's (``report_gen.paper.speed``), so this table and the
+paper's call-time macros read the same medians the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from report_gen.report.speed import fmt_ms, fmt_ratio, ratios_vs_act
+from report_gen.paper.speed import fmt_ms, fmt_ratio, ratios_vs_act
 
 #: (ours, theirs): how many times faster our training step is than LeRobot's.
 VS_LEROBOT = (("act", "lerobot_act"), ("diffusion", "lerobot_diffusion"))

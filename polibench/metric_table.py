@@ -1,8 +1,9 @@
 """Every metric polibench reports, in one table: name, words, unit, number format, better direction, where shown.
 
 The evaluation (:mod:`polibench.evaluation.metrics`), the run table (:mod:`polibench.summary`), the terminal
-(:mod:`polibench.console`), sweep results (:mod:`polibench.sweep.aggregate`) and the report all read it, so a value
-reads the same everywhere and a new metric is a row here (plus its computation in ``episode_metrics``).
+(:mod:`polibench.console`), sweep results (:mod:`polibench.sweep.aggregate`) and the study's RESULTS.md and paper
+all read it, so a value reads the same everywhere and a new metric is a row here (plus its computation in
+``episode_metrics``).
 Pure data, so reading it costs nothing.
 """
 
@@ -22,12 +23,11 @@ class Metric:
     Args:
         name: its key in metrics.json summaries and sweep results.
         episode: its key in episodes.jsonl rows; None for a metric over every step of the evaluation pooled.
-        label: its words in sentences (the report's prose).
+        label: its words in sentences.
         heading: its column title in markdown tables (README, results.md), terminal tables and chart panels.
         unit: unit of a value ("" for fractions and counts).
         fmt: format of a value in tables and sentences.
         better: +1 higher is better, -1 lower is better, 0 not ranked (ties are marked on ranked metrics only).
-        short: column title in the report's narrow LaTeX tables, where it differs from ``heading``.
         pooled: the pooled metric that states this per-episode one for the whole evaluation (the terminal shows
             only that one).
     """
@@ -39,12 +39,7 @@ class Metric:
     unit: str = ""
     fmt: str = DEFAULT_FORMAT
     better: Literal[-1, 0, 1] = 0
-    short: str | None = None
     pooled: str | None = None
-
-    @property
-    def report_heading(self) -> str:
-        return self.short or self.heading
 
 
 #: Per-episode metrics in the order ``episode_metrics`` returns them (and summaries list them), then pooled ones.
@@ -52,11 +47,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("success_rate", "success", "success rate", "success", fmt="{:.2f}", better=1),
     Metric("avg_max_coverage", "max_coverage", "average max coverage", "avg max coverage", fmt="{:.3f}", better=1),
     Metric("avg_max_reward", "max_reward", "average max reward", "avg max reward", fmt="{:.3f}", better=1),
-    Metric("jerk", "jerk", "jerk", "jerk (px/step³)²", unit="px²/step⁶", fmt="{:.1f}", better=-1, short="jerk"),
+    Metric("jerk", "jerk", "jerk", "jerk (px/step³)²", unit="px²/step⁶", fmt="{:.1f}", better=-1),
     Metric("action_change", "action_change", "action change", "action change (px/step)", unit="px/step",
-           fmt="{:.2f}", better=-1, short="action change"),
-    Metric("chunk_jump", "chunk_jump", "chunk jump", "chunk jump (px)", unit="px", fmt="{:.2f}", better=-1,
-           short="chunk jump"),
+           fmt="{:.2f}", better=-1),
+    Metric("chunk_jump", "chunk_jump", "chunk jump", "chunk jump (px)", unit="px", fmt="{:.2f}", better=-1),
     Metric("within_chunk_change", "within_chunk_change", "action change within a chunk",
            "within-chunk change (px/step)", unit="px/step"),
     Metric("n_steps", "n_steps", "steps per episode", "steps / episode"),
@@ -67,7 +61,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("latency_p95_ms", "latency_p95_ms", "95th-percentile latency per step of an episode",
            "episode latency p95 (ms/step)", unit="ms", pooled="latency_step_p95_ms"),
     Metric("latency_per_call_ms", "latency_per_call_ms", "latency per model call", "latency (ms/model call)",
-           unit="ms", fmt="{:.1f}", short="ms / model call"),
+           unit="ms", fmt="{:.1f}"),
     Metric("latency_step_mean_ms", None, "mean latency per step", "latency mean (ms/step)", unit="ms"),
     Metric("latency_step_median_ms", None, "median latency per step", "latency median (ms/step)", unit="ms",
            fmt="{:.3f}"),
@@ -75,8 +69,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            fmt="{:.2f}"),
 )}
 
-View = Literal["run_table", "terminal", "sweep_table", "sweep_terminal", "sweep_chart", "report_outcome",
-               "report_cost", "report_smoothness"]
+View = Literal["run_table", "terminal", "sweep_table", "sweep_terminal", "sweep_chart"]
 
 #: Where metrics are shown, each place's metrics in its column order (a place shows those a result measured).
 VIEWS: dict[View, tuple[str, ...]] = {
@@ -93,10 +86,6 @@ VIEWS: dict[View, tuple[str, ...]] = {
                     "ticks_per_call"),
     "sweep_terminal": ("success_rate", "avg_max_coverage", "avg_max_reward", "ticks_per_call"),
     "sweep_chart": ("success_rate", "avg_max_coverage", "avg_max_reward"),
-    # the report's tables: task outcome, cost (latency, ticks, smoothness) and smoothness
-    "report_outcome": ("success_rate", "avg_max_coverage", "avg_max_reward"),
-    "report_cost": ("latency_per_call_ms", "ticks_per_call", "jerk"),
-    "report_smoothness": ("jerk", "action_change", "chunk_jump"),
 }
 
 #: Metrics a variant can be best at, with the better direction (+1 higher, -1 lower).

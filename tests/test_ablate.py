@@ -89,10 +89,8 @@ def test_resume_redoes_only_the_unfinished_run(sweep):
 
 def test_finished_only_gathers_the_finished_runs_as_partial_results(sweep, tmp_path, capsys):
     """A sweep that spans sessions: --finished-only trains nothing, gathers the finished runs (variants with
-    fewer seeds so far included) and says which runs are still to come; the report refuses the partial results."""
+    fewer seeds so far included) and says which runs are still to come."""
     import shutil
-
-    from report_gen.report.inputs import ReportError, load_sweep
 
     copy = tmp_path / "encoder"
     shutil.copytree(sweep, copy)
@@ -105,8 +103,6 @@ def test_finished_only_gathers_the_finished_runs_as_partial_results(sweep, tmp_p
     assert {v["name"]: v["n_seeds"] for v in results["variants"]} == {"state_token": 2, "mlp_token": 1}
     markdown = (copy / "results.md").read_text()
     assert "**Partial**" in markdown and "mlp_token/seed1" in markdown and "| mlp_token | 1 x 2 |" in markdown
-    with pytest.raises(ReportError, match=r"partial .*mlp_token/seed1.*Finish the sweep"):
-        load_sweep(copy)
     shutil.rmtree(copy / "variants")
     assert ablate_cli(copy, "--finished-only") == EXIT_USER_ERROR
     assert "no finished run yet" in capsys.readouterr().err

@@ -40,17 +40,8 @@ def test_one_budget_evaluated_twice_keeps_the_larger_evaluation():
         assert list(act.points) == [6000] and act.points[6000]["success_rate"]["n"] == 1500
 
 
-def test_the_report_draws_no_budget_figure_for_one_budget(tmp_path):
-    """Two headline sweeps at the same 6000 steps are not a budget axis: no figure, no section."""
-    from report_gen.report import build_report
-
-    results = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu"
-    tex = build_report([results / "headline", results / "headline_6k_500"], tmp_path / "r", compile=False).read_text()
-    assert r"\label{fig:budget}" not in tex and r"\label{tab:headline-outcome}" in tex
-
-
 def test_the_budget_figure_is_written_on_its_own_from_committed_sweeps(tmp_path, capsys):
-    """`python -m report_gen.figures.budget` writes the report's budget figure as a file, the README's copy; a
+    """`python -m report_gen.figures.budget` writes the budget figure as a file, the README's copy; a
     directory without results.json is refused with the fix and nothing is written."""
     import pytest
 

@@ -9,8 +9,7 @@
 Running the same command again resumes: finished runs (evaluation written) are skipped, started ones continue
 from their checkpoint. A sweep directory refuses a variant whose bindings differ from the ones it was started with,
 so one table never mixes two budgets. ``finished_only`` trains nothing and gathers the runs finished so far, for a
-sweep that spans sessions; its results say they are partial (``missing`` lists the runs still to come), and
-`polibench report` refuses them.
+sweep that spans sessions; its results say they are partial (``missing`` lists the runs still to come).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ success against mean ticks per call for every evaluation of the given ``ablate-i
 rule, its values the rule's budget), so the rules' trade-offs share their axes; with ``--difficulty
 SWEEP/variants/NAME``, ticks per call against start difficulty over every episode of that evaluation's seeds
 (``ticks_by_difficulty_<NAME>.png``, its entry naming the runs in ``episodes``, so the report can state what it
-shows). ``figures.json`` lists them for ``polibench report --viz DIR``.
+shows). ``figures.json`` lists them with their captions, for whatever includes them.
 """
 
 from __future__ import annotations

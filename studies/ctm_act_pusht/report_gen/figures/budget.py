@@ -108,12 +108,12 @@ def budget_figure(policies: Sequence[PolicyBudget], colours: Mapping[str, str] |
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m report_gen.figures.budget SWEEP ... --out FILE.png``: the budget figure of the report, from the
-    headline sweeps of every budget, as one file (for the README, without building the report)."""
+    """``python -m report_gen.figures.budget SWEEP ... --out FILE.png``: the budget figure of the sweeps, from the
+    headline sweeps of every budget, as one file (for the README, without building the paper)."""
     import argparse
 
     from polibench.viz.figures.save import save_figure
-    from report_gen.report.names import policy_name
+    from report_gen.paper.style import label
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(":")[0])
     parser.add_argument("sweeps", nargs="+", type=Path, help="headline sweep directories (results.json), any budget")
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no results.json in {', '.join(missing)}: give finished sweep directories")
     policies = collect(args.sweeps)
     for policy in policies:
-        policy.name = policy_name(policy.name)
+        policy.name = label(policy.name)
     print(save_figure(budget_figure(policies), args.out))
     return 0
 

@@ -1,13 +1,15 @@
-"""Human-readable names for sweep axes and variants, so the report never prints gin bindings as prose.
+"""Readable names for sweep axes and variants, so the paper's appendix never prints gin bindings as prose.
 
 A sweep records its axis as the binding it varied (``policy.ctm_act.ticks``) and its variants as the values'
-directory names (``10``, ``True``, ``'studies/ctm_act_pusht/weights/act'``); a reader wants "ticks per call T" and "T = 10". Unknown axes
-and values fall back to the recorded text, escaped by the template like any other value.
+directory names (``10``, ``True``, ``'studies/ctm_act_pusht/weights/act'``); a reader wants "ticks per call T" and
+"T = 10". Whole policies are named by :mod:`report_gen.paper.style`, which also draws them. Unknown axes and values
+fall back to the recorded text (escaped where it is set, like any other text).
 """
 
 from __future__ import annotations
 
 from polibench.sweep.inference import TOLERANCE_PREFIX
+from report_gen.paper.style import label
 
 #: Axis (binding or component kind) -> (short name, how one value reads; ``{}`` is the value's own label).
 AXES: dict[str, tuple[str, str]] = {
@@ -59,21 +61,12 @@ VALUES: dict[tuple[str | None, str], str] = {
     ("policy.ctm_act.curriculum_fraction", "0.0"): "no tick curriculum",
     ("polibench.TrainConfig.precision", "bf16"): "bf16 autocast",
     ("polibench.TrainConfig.precision", "fp32"): "fp32",
-    (None, "act"): "ACT",
-    (None, "act_capacity"): "ACT (4 decoder layers)",
-    (None, "diffusion"): "Diffusion Policy",
-    (None, "ctm_act"): "CTM-ACT",
-    (None, "ctm_act_unet"): "CTM-ACT (unet)",
-    (None, "ctm_act_mlp"): "CTM-ACT (mlp)",
-    (None, "ctm_act_tick_sync"): "CTM-ACT (tick-sync)",
-    (None, "ctm_act_carry"): "CTM-ACT (unet), state carried across calls",
-    (None, "ctm_act_best"): "CTM-ACT (screened)",
-    (None, "lerobot_act"): "LeRobot ACT",
-    (None, "lerobot_diffusion"): "LeRobot Diffusion Policy",
     # pairings by what they pick: independent random pairs (the default), or every pair of a block of neurons,
-    # fixed (the first / last neurons) or drawn at random
+    # fixed (the first / last neurons) or drawn at random; committed sweeps name them by their former names
+    ("pairing", "independent_pairs"): "random pairs",
     ("pairing", "random_pairing"): "random pairs",
     ("pairing", "first_last"): "dense pairs of a fixed block",
+    ("pairing", "dense_random_subset"): "dense pairs of a random subset",
     ("pairing", "random"): "dense pairs of a random subset",
     # rivals paired across sweeps (`polibench verdicts --also`), named for the comparison they stand in
     (None, "best_halting_inference/None"): "the screened configuration (unet synapse), never halting",
@@ -111,13 +104,8 @@ def variant_name(axis: str, variant: str) -> str:
         return VALUES[(axis, variant)]
     if variant.startswith(TOLERANCE_PREFIX):  # `ablate-inference --tolerances`: each seed at its own budget
         return f"tolerance {variant[len(TOLERANCE_PREFIX):]} (budget per seed)"
-    own = VALUES.get((None, variant), variant.replace("_", " ") if variant.isidentifier() else variant)
+    own = VALUES.get((None, variant), label(variant) if variant.isidentifier() else variant)
     if axis in BUDGET_AXES:
         own = _significant(own)
     pattern = AXES.get(axis, ("", "{}"))[1]
     return pattern.format(own)
-
-
-def policy_name(name: str) -> str:
-    """A headline variant (a whole policy config) as a reader names it ("CTM-ACT (unet)" for ``ctm_act_unet``)."""
-    return variant_name("policy", name)
