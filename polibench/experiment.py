@@ -119,7 +119,8 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
     track = get_track(exp.track)
     spec = FeatureSpec({k: track.obs_shapes[k] for k in track.obs_shapes}, int(data.action.shape[1]))
     policy = build_policy(exp, spec)
-    init_loaded = load_matching(policy, exp.init_from) if exp.init_from else []
+    init_from = exp.init_source()
+    init_loaded = load_matching(policy, init_from) if init_from else []
     vector_stats = minmax_stats({k: train_data.obs[k] for k in spec.vector_keys} | {"action": train_data.action})
     policy.normalizer.set_stats(vector_stats)
     policy.to(device)
@@ -128,7 +129,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
     rundir.write_config(operative_config(), resume)
     rundir.write_run_info({"seed": exp.seed, "split_seed": exp.split_seed, "track": exp.track,
                            "eval_seeds": eval_cfg.seeds, "n_params": n_params, "device": str(device),
-                           "init_from": exp.init_from, "init_loaded_tensors": init_loaded,
+                           "init_from": init_from, "init_loaded_tensors": init_loaded,
                            "train_episodes": train_data.episode_ids.tolist(),
                            "val_episodes": val_data.episode_ids.tolist() if val_data else [],
                            **run_facts(policy, train_cfg), **provenance()})

@@ -29,7 +29,9 @@ class Experiment:
         seed: training seed (weights init, batch order, dropout).
         val_fraction: share of episodes held out for the validation loss (split by episode, fixed ``split_seed``).
         init_from: a run directory (or .safetensors file) whose tensors matching by name and shape initialise the
-            policy (e.g. ACT's encoder for CTM-ACT); the loaded and new tensors are logged.
+            policy (e.g. ACT's encoder for CTM-ACT); the loaded and new tensors are logged. ``{seed}`` in it stands
+            for this run's ``seed``, so each training seed of a sweep starts from the same seed of another sweep
+            (``.../parity_act/seed{seed}``).
     """
 
     def __init__(self, policy: Callable[..., Policy] = gin.REQUIRED, data_source: Any = gin.REQUIRED,
@@ -42,6 +44,10 @@ class Experiment:
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         self.init_from = init_from
+
+    def init_source(self) -> str | None:
+        """``init_from`` for this run's seed (``{seed}`` replaced); None when the policy starts from scratch."""
+        return None if self.init_from is None else self.init_from.replace("{seed}", str(self.seed))
 
 
 def build_policy(exp: Experiment, spec: FeatureSpec) -> Policy:

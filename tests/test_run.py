@@ -193,3 +193,15 @@ def test_a_run_started_before_a_parameter_existed_resumes_at_its_default(finishe
     (changed / "config.gin").write_text(config.replace("act.n_obs_steps = 1\n", "act.n_obs_steps = 2\n"))
     assert run_cli(changed, data, resume=True) == EXIT_USER_ERROR
     assert "the config differs" in capsys.readouterr().err
+
+
+def test_init_from_with_a_seed_placeholder_starts_each_seed_from_the_same_seed_of_another_run(finished_run, tmp_path):
+    """``init_from = '.../seed{seed}'``: training seed 1 loads seed1's weights, and run.json records that path."""
+    source = tmp_path / "source"
+    shutil.copytree(finished_run, source / "seed1")
+    out = tmp_path / "warm"
+    assert run_cli(out, "polibench.Experiment.seed = 1", f"polibench.Experiment.init_from = '{source}/seed{{seed}}'",
+                   "polibench.TrainConfig.steps = 1", "polibench.TrainConfig.warmup_steps = 0") == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["init_from"] == f"{source}/seed1"
+    assert info["init_loaded_tensors"] == sorted(load_file(source / "seed1" / "model.safetensors"))
