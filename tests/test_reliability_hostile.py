@@ -206,6 +206,31 @@ def test_ctrl_c_inside_a_training_steps_forward_resumes_to_the_uninterrupted_wei
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_sigint_during_an_optimiser_update_is_held_until_the_update_is_counted(finished_run, tmp_path, capsys):
+    """The signal lands inside step 7's AdamW update: the update finishes and counts, the interrupt follows it
+    (checkpoint at step 7), and the resumed run ends with the uninterrupted weights."""
+    from safetensors.torch import load_file
+
+    from polibench.cli import EXIT_INTERRUPTED
+
+    original, calls = torch.optim.AdamW.step, {"n": 0}
+
+    def signalled_in_update_7(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.optim.AdamW, "step", signalled_in_update_7)
+        out = tmp_path / "run"
+        assert run_cli(out) == EXIT_INTERRUPTED
+    assert "interrupted at step 7; checkpoint saved" in capsys.readouterr().err
+    assert run_cli(out, resume=True) == 0
+    a, b = load_file(finished_run / "model.safetensors"), load_file(out / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def _log_without_timings(run) -> list[dict]:
     lines = [json.loads(ln) for ln in (run / "train_log.jsonl").read_text().splitlines()]
     return [{k: v for k, v in rec.items() if k not in ("steps_per_s", "wall_s")} for rec in lines]
