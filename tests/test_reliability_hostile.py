@@ -532,28 +532,34 @@ def test_observations_beyond_float32_or_complex_are_refused(finished_run):
     assert np.isfinite(policy.select_action(obs)).all()  # nothing of the refused ones was kept
 
 
-def _bad_data(monkeypatch, value):
-    """Training data of the tiny run with ``value`` in frame 37's agent_pos y."""
+def _bad_data(monkeypatch, value, feature="agent_pos"):
+    """Training data of the tiny run with ``value`` in frame 37's ``feature`` (an observation, or the action),
+    dimension 1."""
     from polibench.components.data_source.pusht_zarr import PushTZarr
 
     real = PushTZarr.load
 
     def load(self):
         data = real(self)
-        data.obs["agent_pos"][37, 1] = value
+        (data.action if feature == "action" else data.obs[feature])[37, 1] = value
         return data
 
     monkeypatch.setattr(PushTZarr, "load", load)
 
 
-@pytest.mark.parametrize("value, message", [
-    (1e30, "the training data's observation 'agent_pos', dimension 1, spans [59.07, 1e+30] but almost all its "
-           "values lie within"),
-    (float("nan"), "the training data's observation 'agent_pos' holds nan (dimension 1, frame 37 of episode 0): "
-                   "the data is damaged"),
+@pytest.mark.parametrize("feature, value, message", [
+    ("agent_pos", 1e30, "the training data's observation 'agent_pos', dimension 1, spans [59.07, 1e+30] but almost "
+                        "all its values lie within"),
+    ("agent_pos", float("nan"), "the training data's observation 'agent_pos' holds nan (dimension 1, frame 37 of "
+                                "episode 0): the data is damaged"),
+    ("action", float("nan"), "the training data's action holds nan (dimension 1, frame 37 of episode 0): the data "
+                             "is damaged"),
+    ("action", float("-inf"), "the training data's action holds -inf (dimension 1, frame 37 of episode 0): the data "
+                              "is damaged"),
 ])
-def test_training_data_far_outside_its_range_or_nan_is_named(tmp_path, capsys, monkeypatch, value, message):
-    _bad_data(monkeypatch, value)
+def test_training_data_far_outside_its_range_or_nan_is_named(tmp_path, capsys, monkeypatch, feature, value,
+                                                             message):
+    _bad_data(monkeypatch, value, feature)
     assert run_cli(tmp_path / "run") == EXIT_USER_ERROR
     err = capsys.readouterr().err.replace("\n", " ")
     assert message in err and "lower the learning rate" not in err.lower()
