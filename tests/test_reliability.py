@@ -264,6 +264,32 @@ def test_second_writer_of_a_sweep_directory_is_refused(tmp_path, capsys):
     assert not any(sweep.iterdir()), "the refused sweep wrote nothing"
 
 
+@pytest.mark.parametrize("verb, what", [
+    ("eval", "evaluation directory"), ("ablate-inference", "sweep directory"), ("reevaluate", "sweep directory"),
+    ("verdicts", "sweep directory"),
+])
+def test_every_verb_that_writes_a_directory_is_refused_while_another_process_writes_it(finished_run, tmp_path,
+                                                                                        capsys, verb, what):
+    from polibench.cli import main
+    from polibench.locking import exclusive
+
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "kept.txt").write_text("the other writer's\n")
+    argv = {
+        "eval": ["eval", str(finished_run), "--out", str(target), "--episodes", "1"],
+        "ablate-inference": ["ablate-inference", "--axis", "policy.act.temporal_ensemble_coeff", "--values", "None",
+                             "--runs", str(finished_run), "--out", str(target), "--episodes", "1"],
+        "reevaluate": ["reevaluate", "--variant", "act", "--runs", str(finished_run), "--out", str(target),
+                       "--episodes", "1"],
+        "verdicts": ["verdicts", str(target), "--variant", "a", "--against", "b"],
+    }[verb]
+    with exclusive(target, what):  # what the other process holds
+        assert main(argv + ([] if verb == "verdicts" else ["--no-progress"])) == EXIT_USER_ERROR
+    assert f"{what} {target} is being written by another polibench process" in capsys.readouterr().err
+    assert sorted(p.name for p in target.iterdir()) == ["kept.txt"], "the refused command wrote nothing"
+
+
 def test_eval_into_the_runs_own_eval_needs_force(finished_run, tmp_path, capsys):
     from polibench.cli import main
 

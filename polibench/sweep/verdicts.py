@@ -29,7 +29,7 @@ import numpy as np
 from polibench.console import console
 from polibench.io import read_json, write_json, write_text
 from polibench.metric_table import METRICS
-from polibench.rundir import RunDirError
+from polibench.rundir import RunDirError, held
 from polibench.sweep.aggregate import load_episodes
 
 #: Per-episode fields compared by default (name in episodes.jsonl).
@@ -202,10 +202,15 @@ def main(args: argparse.Namespace) -> int:
     if args.reps < 1:
         raise ValueError(f"--reps must be at least 1 (bootstrap replications; the default is {REPS}), got {args.reps}")
     sweep = Path(args.sweep)
-    doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
-                   [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)
-    write_json(sweep / f"{args.out}.json", doc)
-    text = to_markdown(doc)
-    write_text(sweep / f"{args.out}.md", text)
+    if not sweep.is_dir():
+        raise RunDirError(f"{sweep} is not a sweep directory: give the --out of a `polibench ablate` (or "
+                          "ablate-inference, reevaluate) that has finished")
+    # the sweep's own lock: no ablate may add runs while its episodes are read and the verdicts written into it
+    with held(sweep, "sweep directory"):
+        doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
+                       [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)
+        write_json(sweep / f"{args.out}.json", doc)
+        text = to_markdown(doc)
+        write_text(sweep / f"{args.out}.md", text)
     console.print(text)
     return 0
