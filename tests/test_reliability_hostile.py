@@ -31,11 +31,11 @@ def _files(root, skip=()) -> dict[str, str]:
 
 def _polibench_dying_at(file_name: str, argv: list[str]) -> subprocess.CompletedProcess:
     """`polibench ARGV` in a process that dies (os._exit, as SIGKILL: nothing cleans up) just before it writes a
-    file called ``file_name``."""
+    file called ``file_name`` (or at that absolute path)."""
     script = ("import os, sys, polibench.io as io\n"
               "real = io.atomic_write\n"
               "def dying(path, write):\n"
-              f"    if os.path.basename(path) == {file_name!r}: os._exit(9)\n"
+              f"    if {file_name!r} in (os.path.basename(path), os.path.abspath(path)): os._exit(9)\n"
               "    return real(path, write)\n"
               "io.atomic_write = dying\n"
               "from polibench.cli import main\n"
@@ -353,17 +353,18 @@ def test_final_weights_without_their_checksum_are_made_again_from_the_last_check
                                                                                        capsys):
     from safetensors.torch import load_file
 
-    run = copy_run(finished_run, tmp_path / "run")
-    (run / "model.safetensors.sha256").unlink()  # killed between writing the weights and their checksum
-    shutil.rmtree(run / "eval")
-    train = json.loads((run / "run.json").read_text())["train"]
+    run = tmp_path / "run"
+    done = _polibench_dying_at(str(run / "model.safetensors.sha256"), _tiny_argv("run", run))
+    assert done.returncode == 9 and (run / "model.safetensors").exists(), done.stderr.decode()
+    assert "train" not in json.loads((run / "run.json").read_text())  # written after the weights: a kill leaves none
     assert run_cli(run, resume=True) == 0
     out = capsys.readouterr().out.replace("\n", " ")
     assert "model.safetensors has no checksum file model.safetensors.sha256; it was not written completely: it is " \
            f"made again from {run / 'checkpoints' / 'step_00000012'}" in out
     a, b = load_file(finished_run / "model.safetensors"), load_file(run / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a) and RunDir(run).evaluated()
-    assert json.loads((run / "run.json").read_text())["train"] == train
+    train, uninterrupted = (json.loads((r / "run.json").read_text())["train"] for r in (run, finished_run))
+    assert train["final_losses"] == uninterrupted["final_losses"] and train["total_steps"] == 12
     load_weights(run / "model.safetensors")  # its checksum written and matching (the bytes may differ: safetensors
     # writes the metadata's keys in no fixed order)
 

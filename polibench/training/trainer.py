@@ -99,7 +99,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "running": dict(self._running), "n_running": self._n_running,
-            "pending": self._pending, "due_record": self._due_record,
+            "pending": self._pending, "due_record": self._due_record, "last_losses": self._last_losses,
         }
 
     def _snapshot(self) -> dict[str, Any]:
@@ -142,6 +142,7 @@ class Trainer:
         # checkpoints written before these keys existed were all taken with the bookkeeping done
         self._running, self._n_running = dict(state.get("running", {})), state.get("n_running", 0)
         self._pending, self._due_record = state.get("pending", False), state.get("due_record")
+        self._last_losses = dict(state.get("last_losses", {}))  # run.json's final losses, when no step is left
         self._truncate_log()
 
     def start_fresh(self) -> None:
