@@ -872,6 +872,22 @@ def test_a_full_disk_at_the_second_checkpoint_is_a_one_line_error_and_resumes_to
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@needs_unshare
+def test_a_full_disk_during_eval_is_a_one_line_error_and_writes_no_metrics(finished_run, tmp_path):
+    """A 4 KB tmpfs holds the evaluation's first file, not the rest: no metrics.json, the run untouched."""
+    run = copy_run(finished_run, tmp_path / "run")
+    before = _files(run)
+    mount = tmp_path / "tiny"
+    done = _in_own_tmpfs(mount, "4k", False, [sys.executable, "-m", "polibench.cli", "eval", str(run), "--out",
+                                              str(mount / "ev"), "--episodes", "2", "--no-progress"],
+                         ["ls", "-a", str(mount / "ev")])
+    err = done.stderr.replace("\n", " ")
+    assert "rc=2" in done.stdout, (done.stdout, err)
+    assert "No space left on device. Make room" in err and "Traceback" not in err
+    assert "metrics.json" not in done.stdout
+    assert _files(run) == before
+
+
 def _replaced(path, good):
     path.write_bytes(b"not an archive")
 
