@@ -210,22 +210,23 @@ def names(kind: str) -> list[str]:
     return sorted(_REGISTRY[kind])
 
 
-def entries(kind: str | None = None) -> list[Entry]:
-    """All entries (or one kind's), sorted by kind then name."""
+def _sorted_by_kind(table: dict[str, dict[str, T]], kind: str | None) -> list[T]:
+    """``table``'s values for every kind (or one), sorted by kind then name; plug-ins loaded first."""
     load_plugins()
     selected = [kind] if kind is not None else list(_KINDS)
     for k in selected:
         _check_kind(k)
-    return [_REGISTRY[k][n] for k in selected for n in sorted(_REGISTRY[k])]
+    return [table[k][n] for k in selected for n in sorted(table[k])]
+
+
+def entries(kind: str | None = None) -> list[Entry]:
+    """All entries (or one kind's), sorted by kind then name."""
+    return _sorted_by_kind(_REGISTRY, kind)
 
 
 def aliases(kind: str | None = None) -> list[Alias]:
     """Every former name still accepted (or one kind's), sorted by kind then name; :func:`entries` lists none."""
-    load_plugins()
-    selected = [kind] if kind is not None else list(_KINDS)
-    for k in selected:
-        _check_kind(k)
-    return [_ALIASES[k][n] for k in selected for n in sorted(_ALIASES[k])]
+    return _sorted_by_kind(_ALIASES, kind)
 
 
 def load_plugins() -> None:
