@@ -14,9 +14,10 @@ import difflib
 import importlib
 import inspect
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import gin
 
