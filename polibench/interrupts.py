@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator
 
 HELD = (signal.SIGINT, signal.SIGTERM)
+Handler = Callable[[int, "FrameType | None"], None]
+
+
+@contextmanager
+def _handling(handler: Handler, signals: tuple[int, ...] = HELD) -> Iterator[None]:
+    """``handler`` for ``signals`` during the block; the handlers before it are put back however the block ends."""
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)
 
 
 @contextmanager
@@ -28,12 +40,8 @@ def interrupts_held(deliver: bool = True) -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         held.append(signum)
 
-    previous = {sig: signal.signal(sig, hold) for sig in HELD}
-    try:
+    with _handling(hold):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if held and deliver:
         signal.raise_signal(held[0])
 
@@ -49,11 +57,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
+    with _handling(interrupt, (signal.SIGTERM,)):
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -73,9 +78,5 @@ def first_interrupt_only() -> Iterator[None]:
             signal.signal(sig, drop)
         raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
-    previous = {sig: signal.signal(sig, first) for sig in HELD}
-    try:
+    with _handling(first):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
