@@ -113,6 +113,21 @@ def tiny_ctm_run(out, halting: str, *extra: str) -> list[str]:
     return args
 
 
+def test_calibrate_is_refused_while_another_process_writes_the_run(tmp_path, capsys):
+    """calibrate writes into the run directory, so it takes the run's lock: refused while a run or an evaluation
+    holds it, writing nothing."""
+    from polibench.cli import EXIT_USER_ERROR
+    from polibench.locking import exclusive
+
+    out = tmp_path / "run"
+    assert main(tiny_ctm_run(out, "predicted_error")) == 0
+    before = sorted(p.name for p in out.iterdir())
+    with exclusive(out, "run directory"):
+        assert main(["calibrate", str(out), "--tolerance", "0.5", "--batches", "1"]) == EXIT_USER_ERROR
+    assert f"run directory {out} is being written by another polibench process" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == before and not (out / calibration_file("predicted_error")).exists()
+
+
 def test_a_tolerance_is_calibrated_by_every_evaluation_of_the_run(tmp_path):
     """A rule given a tolerance instead of a budget: the run's own evaluation and `polibench eval` calibrate the
     budget on the run's validation windows exactly as `polibench calibrate` does, record it with the metrics and

@@ -266,7 +266,7 @@ def test_second_writer_of_a_sweep_directory_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("verb, what", [
     ("eval", "evaluation directory"), ("ablate-inference", "sweep directory"), ("reevaluate", "sweep directory"),
-    ("verdicts", "sweep directory"),
+    ("verdicts", "sweep directory"), ("viz", "figure directory"),
 ])
 def test_every_verb_that_writes_a_directory_is_refused_while_another_process_writes_it(finished_run, tmp_path,
                                                                                         capsys, verb, what):
@@ -283,9 +283,10 @@ def test_every_verb_that_writes_a_directory_is_refused_while_another_process_wri
         "reevaluate": ["reevaluate", "--variant", "act", "--runs", str(finished_run), "--out", str(target),
                        "--episodes", "1"],
         "verdicts": ["verdicts", str(target), "--variant", "a", "--against", "b"],
+        "viz": ["viz", str(finished_run), "--out", str(target), "--seeds", "0", "--max-steps", "5"],
     }[verb]
     with exclusive(target, what):  # what the other process holds
-        assert main(argv + ([] if verb == "verdicts" else ["--no-progress"])) == EXIT_USER_ERROR
+        assert main(argv + ([] if verb in ("verdicts", "viz") else ["--no-progress"])) == EXIT_USER_ERROR
     assert f"{what} {target} is being written by another polibench process" in capsys.readouterr().err
     assert sorted(p.name for p in target.iterdir()) == ["kept.txt"], "the refused command wrote nothing"
 

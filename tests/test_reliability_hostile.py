@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -288,12 +289,17 @@ def test_a_second_signal_right_after_the_first_cannot_stop_the_checkpoint(finish
             calls["n"] += 1
             if calls["n"] == 7:
                 # both arrive together: Python runs SIGINT's handler, and SIGTERM's at its next check, which
-                # falls in the clean-up the first one started
+                # falls in the clean-up the first one started. Sent to this (the main) thread, which blocks them
+                # until both are pending: sent to the process, another thread (torch's, after earlier tests) could
+                # take SIGINT at once, and its KeyboardInterrupt would leave the mask blocked for every later
+                # subprocess of the suite.
                 both = {signal.SIGINT, signal.SIGTERM}
                 signal.pthread_sigmask(signal.SIG_BLOCK, both)
-                os.kill(os.getpid(), signal.SIGINT)
-                os.kill(os.getpid(), signal.SIGTERM)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, both)
+                try:
+                    for sig in (signal.SIGINT, signal.SIGTERM):
+                        signal.pthread_kill(threading.get_ident(), sig)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, both)
         return original(self, batch)
 
     monkeypatch.setattr(ACTPolicy, "forward", two_signals_in_step_7)
@@ -338,8 +344,8 @@ def test_sigint_during_training_resumes_to_the_uninterrupted_weights(tmp_path):
     pointer = interrupted / "checkpoints" / "latest.json"
     _started(proc, lambda: pointer.exists() and json.loads(pointer.read_text())["step"] >= 15, "training")
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=300) == 130
-    assert "checkpoint saved" in proc.stderr.read().decode()
+    rc, err = proc.wait(timeout=300), proc.stderr.read().decode()
+    assert rc == 130 and "checkpoint saved" in err, err
     assert not (interrupted / "model.safetensors").exists()
     subprocess.run(_run_args(interrupted) + ["--resume"], env=dict(os.environ), check=True, capture_output=True,
                    timeout=600)
@@ -929,6 +935,29 @@ def test_a_damaged_embedded_demonstrations_file_is_named(tmp_path, damage, messa
     with pytest.raises(DataFormatError, match=re.escape(message)) as err:
         read_embedded(3, bad)
     assert str(bad) in str(err.value) and "reinstall polibench" in str(err.value)
+
+
+def test_a_run_on_an_install_with_damaged_embedded_demonstrations_stops_naming_the_file_and_the_fix(tmp_path):
+    """`polibench run` from an install (a copy of the package, first on the path) whose embedded demonstrations
+    were replaced by a pickle: exit status 2, one line naming the file and both ways out, and no run that looks
+    trained."""
+    from polibench.data.embedded import EMBEDDED_PATH
+    from tests.conftest import REPO
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "polibench", site / "polibench", ignore=shutil.ignore_patterns("__pycache__"))
+    damaged = site / "polibench" / "data" / EMBEDDED_PATH.name
+    _pickled(damaged, EMBEDDED_PATH)
+    env = {k: v for k, v in os.environ.items() if k != "POLIBENCH_PUSHT_ZARR"}
+    env.update(PYTHONPATH=str(site), POLIBENCH_CACHE=str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "polibench.cli", "run", "act", "include/quick", "--out", str(out),
+                           "--no-progress"], cwd=tmp_path, env=env, capture_output=True, timeout=600)
+    err = done.stderr.decode().replace("\n", " ")
+    assert done.returncode == EXIT_USER_ERROR, err
+    assert f"the embedded Push-T demonstrations {damaged} cannot be read" in err and "Traceback" not in err
+    assert "reinstall polibench" in err and "POLIBENCH_PUSHT_ZARR" in err
+    assert not (out / "model.safetensors").exists() and not list(out.glob("checkpoints/step_*"))
 
 
 def test_a_file_size_limit_during_eval_is_a_one_line_error_and_writes_no_metrics(finished_run, tmp_path):

@@ -30,7 +30,7 @@ from polibench.console import console
 from polibench.evaluation.metrics import bootstrap_ci
 from polibench.evaluation.rollout import EpisodeRecord, EvalResult, evaluate, save_eval
 from polibench.io import read_json, write_json
-from polibench.rundir import RunDir, RunDirError
+from polibench.rundir import RunDir, RunDirError, held
 from polibench.viz.figures.attention import (
     TokenLayout,
     attention_figure,
@@ -376,6 +376,13 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
         check_weights(path)
     check_same_training_seed(run_dirs)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "figures"
+    with held(out, "figure directory"):  # one writer: two viz into one folder would mix their figures
+        return _record_and_draw(run_dirs, out, seeds, gif, max_steps, device, gin_params, only)
+
+
+def _record_and_draw(run_dirs: list[Path], out: Path, seeds: Sequence[int], gif: bool, max_steps: int, device: str,
+                     gin_params: Sequence[str], only: Sequence[str]) -> Path:
+    """viz_run's work once ``out`` is held: the recordings, the figures, the manifest."""
     names = _unique_names(run_dirs)
     runs = [record_run(path, seeds, max_steps, device, gin_params if i == 0 else (), name)
             for i, (path, name) in enumerate(zip(run_dirs, names))]
@@ -388,7 +395,7 @@ def viz_run(run_dir: str | Path, out_dir: str | Path | None = None, seeds: Seque
         save_figure(item.make(), out / item.file, dpi=REPORT_DPI)
         entries.append({"file": item.file, "title": item.title, "caption": item.caption,
                         **({"facts": item.facts} if item.facts else {})})
-    manifest: dict[str, Any] = {"run": str(run_dir), "figures": entries}
+    manifest: dict[str, Any] = {"run": str(run_dirs[0]), "figures": entries}
     if gif:
         seed = common_seeds({r.name: r.episodes for r in runs})[0]
         labels = run_labels(runs)
