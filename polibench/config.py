@@ -55,7 +55,8 @@ def parse(gin_files: Sequence[str | Path], gin_params: Sequence[str] = ()) -> No
     files = [find_config(f) for f in gin_files]
     if warning := include_order_warning(files):
         log.warning(warning)
-    for folder in dict.fromkeys(str(f.resolve().parent) for f in files if not f.is_relative_to(CONFIG_DIR)):
+    for folder in dict.fromkeys(str(f.resolve().parent) for f in files
+                                if not f.resolve().is_relative_to(CONFIG_DIR.resolve())):
         if folder not in sys.path:  # a gin file's own folder is importable from it, as a script's is
             sys.path.append(folder)
     search = [*dict.fromkeys(f.resolve().parent for f in files), CONFIG_DIR]

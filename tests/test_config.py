@@ -29,6 +29,17 @@ def test_act_gin_assembles_with_includes():
     assert TrainConfig().batch_size == 64
 
 
+def test_a_shipped_config_named_by_a_relative_path_parses(monkeypatch):
+    """`polibench run polibench/configs/act.gin` from the clone: the shipped folder is not put on the import path,
+    where its include/ folder would shadow the includes gin resolves (it was, for a relative path)."""
+    import sys
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    parse(["polibench/configs/act.gin"])
+    assert TrainConfig().steps > 0 and str(CONFIG_DIR) not in sys.path
+
+
 def test_gin_param_overrides_the_file():
     parse([REPO_GIN], ["polibench.TrainConfig.steps = 7", "policy.act.dim = 32"])
     assert TrainConfig().steps == 7
