@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from matplotlib.colors import BASE_COLORS, CSS4_COLORS, TABLEAU_COLORS, to_hex
 
-from polibench.sweep.verdicts import verdict_of
+from polibench.sweep.verdicts import claim_of, verdict_of
 from report_gen.paper import build, claims, figures, formats, latex, numbers, style
 from report_gen.paper.sources import CPU, STUDY, PaperError
 from tests.conftest import REPO
@@ -91,6 +91,7 @@ def test_every_macro_equals_the_value_of_its_source_file_and_key(sources):
     defined = defined_macros(sources)
     table = numbers.table()
     assert set(defined) == set(table) and {"HeadSuccessDP", "HeadDiffSuccessCTMvsDP", "HeadVerdictSuccessCTMvsDP",
+                                           "HeadClaimSuccessCTMvsDP", "HeadSeedsSuccessCTMvsDP",
                                            "ScreenVerdictSuccessTicksOne", "HumanReplayCoverage"} <= set(defined)
     for name, number in table.items():
         value, text, fmt = source_value(number), defined[name], number.fmt
@@ -98,10 +99,19 @@ def test_every_macro_equals_the_value_of_its_source_file_and_key(sources):
             expected = [value["mean"], value["ci_low"], value["ci_high"]][:3 if fmt.interval else 1]
         elif isinstance(fmt, formats.Difference):
             expected = [value["difference"], *value["difference_ci"]]
-        elif isinstance(fmt, formats.Verdict):
+        elif isinstance(fmt, (formats.Verdict, formats.Claim)):
             better = source_value(number, number.key.split("/vs/")[0])["better"]
-            assert text == verdict_of(value, 1 if better == "higher" else -1), name
+            rule = verdict_of if isinstance(fmt, formats.Verdict) else claim_of
+            assert text == rule(value, 1 if better == "higher" else -1), name
             continue
+        elif isinstance(fmt, formats.SeedTest):
+            test = value["seed_test"]
+            if test is None:
+                assert text == "none (one training seed)", name
+                continue
+            text, p_text = text.split(r",\ p ")
+            assert p_text == ("< 0.001}" if test["p"] < 0.001 else f"= {test['p']:.2g}}}"), name
+            expected = [test["difference"], *test["difference_ci"]]
         elif isinstance(fmt, formats.Length):
             expected = [len(value)]
         elif isinstance(fmt, formats.Text):
@@ -203,7 +213,7 @@ def test_the_appendix_has_every_committed_sweep_and_verdicts_file(sources):
 
 def paper_with_claim(tmp_path: Path, verdict: str) -> tuple[Path, list[dict[str, Any]], str]:
     """A paper whose line 3 claims CTM-ACT's success against Diffusion Policy in the long headline, with its claim."""
-    sentence = r"CTM-ACT compares with Diffusion Policy on success as \HeadVerdictSuccessCTMvsDP says."
+    sentence = r"CTM-ACT compares with Diffusion Policy on success as \HeadClaimSuccessCTMvsDP says."
     tex = tmp_path / "paper.tex"
     tex.write_text("\\section{Results}\n% the headline\n" + sentence + " % claim:headline-success-dp\n")
     claim = {"text": "CTM-ACT compares with Diffusion Policy on success", "where": claims.PAPER_WHERE,
@@ -214,7 +224,7 @@ def paper_with_claim(tmp_path: Path, verdict: str) -> tuple[Path, list[dict[str,
 
 def committed_success_verdict() -> str:
     entry = json.loads((RESULTS / "headline_long" / "verdicts.json").read_text())["metrics"]["success"]
-    return verdict_of(entry["vs"]["diffusion"], 1)
+    return claim_of(entry["vs"]["diffusion"], 1)
 
 
 def test_a_flipped_verdict_fails_the_claims_check_naming_the_line_to_rewrite(tmp_path):
@@ -226,8 +236,11 @@ def test_a_flipped_verdict_fails_the_claims_check_naming_the_line_to_rewrite(tmp
     assert claims.paper_failures(tex, claimed, results) == []
     path = results / "headline_long" / "verdicts.json"
     doc = json.loads(path.read_text())
-    better = {"probability": 0.9, "ci_low": 0.85, "ci_high": 0.95, "difference": 0.2, "difference_ci": [0.1, 0.3]}
-    worse = {"probability": 0.1, "ci_low": 0.05, "ci_high": 0.15, "difference": -0.2, "difference_ci": [-0.3, -0.1]}
+    seeds = {"test": "welch_t_on_seed_means", "seeds": [3, 3], "df": 4.0, "p": 0.001}
+    better = {"probability": 0.9, "ci_low": 0.85, "ci_high": 0.95, "difference": 0.2, "difference_ci": [0.1, 0.3],
+              "seed_test": {**seeds, "difference": 0.2, "difference_ci": [0.1, 0.3], "verdict": "better"}}
+    worse = {"probability": 0.1, "ci_low": 0.05, "ci_high": 0.15, "difference": -0.2, "difference_ci": [-0.3, -0.1],
+             "seed_test": {**seeds, "difference": -0.2, "difference_ci": [-0.3, -0.1], "verdict": "worse"}}
     doc["metrics"]["success"]["vs"]["diffusion"] = worse if committed == "better" else better
     path.write_text(json.dumps(doc))
     failure, = claims.paper_failures(tex, claimed, results)

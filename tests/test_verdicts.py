@@ -10,7 +10,16 @@ from rliable import metrics
 
 from polibench.io import read_json, write_text
 from polibench.rundir import RunDirError
-from polibench.sweep.verdicts import compare, probability_of_improvement, to_markdown, verdict_of, verdicts
+from polibench.sweep.verdicts import (
+    claim_of,
+    compare,
+    probability_of_improvement,
+    seed_test,
+    summarise,
+    to_markdown,
+    verdict_of,
+    verdicts,
+)
 from tests.conftest import REPO
 
 HEADLINE = REPO / "studies" / "ctm_act_pusht" / "results" / "cpu" / "headline"
@@ -45,6 +54,57 @@ def test_intervals_resample_start_seeds_even_with_one_training_seed():
     nearly = compare(hair, b, reps=500)
     assert nearly["ci_high"] < 0.5 and nearly["difference_ci"][0] < 0 < nearly["difference_ci"][1]
     assert verdict_of(nearly, 1) == "tie"
+
+
+def test_summaries_are_rliables_estimates_and_the_same_on_every_call():
+    """Mean and IQM are rliable's; the intervals come from the same stratified bootstrap as rliable's (within its
+    resampling noise) and, unlike rliable's through arch 7.2, are the same each time the seed is."""
+    from rliable import library as rly
+
+    rng = np.random.default_rng(3)
+    scores = rng.gamma(2.0, 1.0, size=(3, 200))
+    ours = summarise(scores, reps=1000)
+    assert ours == summarise(scores, reps=1000)
+    assert ours["iqm"] == pytest.approx(metrics.aggregate_iqm(scores))
+    assert ours["mean"] == pytest.approx(scores.mean())
+    estimate = lambda x: np.array([np.mean(x), metrics.aggregate_iqm(x)])  # noqa: E731
+    _, interval = rly.get_interval_estimates({"v": scores}, estimate, reps=1000, task_bootstrap=True)
+    low, high = interval["v"]
+    assert ours["mean_ci"] == pytest.approx([low[0], high[0]], abs=0.03)
+    assert ours["iqm_ci"] == pytest.approx([low[1], high[1]], abs=0.03)
+
+
+def test_a_claim_needs_the_seed_level_test_to_agree_with_the_bootstrap():
+    """Three seeds a side whose seed means overlap (A's spread as wide as the gap): the pooled bootstrap over 500
+    paired starts says better, Welch's test on the seed means does not, so the claim is a tie. With the seeds apart
+    both agree; one seed a side has no seed-level test and no claim."""
+    rng = np.random.default_rng(2)
+    starts = rng.random(500)
+    b = np.stack([starts + s for s in (0.0, 0.05, -0.05)])
+    overlapping = np.stack([starts + s for s in (0.15, -0.06, 0.09)])  # seed means +0.06 on average, spread 0.2
+    apart = np.stack([starts + s for s in (0.20, 0.22, 0.21)])
+    loose = {**compare(overlapping, b, reps=300), "seed_test": seed_test(overlapping, b)}
+    assert verdict_of(loose, 1) == "better"
+    assert loose["seed_test"]["verdict"] == "tie" and loose["seed_test"]["p"] > 0.05
+    assert loose["seed_test"]["difference"] == pytest.approx(overlapping.mean() - b.mean())
+    assert claim_of(loose, 1) == "tie"
+    firm = {**compare(apart, b, reps=300), "seed_test": seed_test(apart, b)}
+    assert firm["seed_test"]["verdict"] == "better" and claim_of(firm, 1) == "better"
+    assert firm["seed_test"]["difference_ci"][0] > 0
+    lower_is_better = seed_test(apart, b, direction=-1)
+    assert lower_is_better["verdict"] == "worse"
+    one = {**compare(apart[:1], b[:1], reps=50), "seed_test": seed_test(apart[:1], b[:1])}
+    assert one["seed_test"] is None and verdict_of(one, 1) == "better" and claim_of(one, 1) == "tie"
+    text = to_markdown({"variant": "a", "reps": 300, "metrics": {"success": {
+        "better": "higher", "summary": {v: {"mean": m, "seed_means": [m]} for v, m in (("a", 0.7), ("b", 0.5),
+                                                                                        ("c", 0.6))},
+        "vs": {"b": loose, "c": one}}}})
+    assert "| tie |" in text and "none (one training seed)" in text and f"p = {loose['seed_test']['p']:.2g}" in text
+
+
+def test_verdicts_written_before_the_seed_level_test_name_the_command_that_adds_it():
+    with pytest.raises(RunDirError, match="predate the seed-level test"):
+        claim_of(compare(np.ones((2, 5)), np.zeros((2, 5)), reps=10), 1)
 
 
 def test_headline_verdicts_follow_the_per_episode_data():

@@ -10,7 +10,11 @@ are a matrix [training seeds, start seeds] (episodes aligned by start seed acros
 - the paired mean difference A - B: P(A > B) asks on how many starts A wins, and a variant that wins by a lot on
   few starts and loses by a little on many has a higher mean but P below 0.5, so both are shown, and a verdict
   (better / worse) needs both intervals to agree (:func:`verdict_of`);
-- each variant's mean and interquartile mean (IQM), next to its per-seed means.
+- each variant's mean and interquartile mean (IQM), next to its per-seed means;
+- a seed-level test with the training seed as the unit of replication (:func:`seed_test`: Welch's t-test on the
+  seeds' means), because a bootstrap over thousands of paired episodes can call "better" what the spread between
+  training seeds does not support. A claim (:func:`claim_of`) needs the bootstrap verdict and the seed-level test
+  to agree; a comparison with one training seed a side has no seed-level test and supports no claim.
 
 ``polibench verdicts SWEEP --variant A --against B,C`` writes ``SWEEP/verdicts.json`` and ``verdicts.md``;
 ``--out NAME`` writes ``SWEEP/NAME.json`` and ``NAME.md`` instead, so a sweep with two candidate variants (the
@@ -20,11 +24,13 @@ long headline's two CTM-ACT rows) keeps the verdicts of both.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import stats
 
 from polibench.console import console
 from polibench.io import read_json, write_json, write_text
@@ -36,6 +42,8 @@ from polibench.sweep.aggregate import load_episodes
 DEFAULT_METRICS = ("success", "max_coverage", "jerk")
 #: Bootstrap replications: the intervals' third decimal is stable at this count.
 REPS = 2000
+#: Two-sided level of the seed-level test (its interval is the 1 - SEED_ALPHA one).
+SEED_ALPHA = 0.05
 
 
 def score_matrix(run_dirs: Sequence[Path], metric: str) -> tuple[np.ndarray, list[int]]:
@@ -46,7 +54,8 @@ def score_matrix(run_dirs: Sequence[Path], metric: str) -> tuple[np.ndarray, lis
         episodes = sorted(load_episodes(run), key=lambda e: e["seed"])
         run_seeds = [int(e["seed"]) for e in episodes]
         if seeds is not None and run_seeds != seeds:
-            raise RunDirError(f"{run} was evaluated on other start seeds than {run_dirs[0]}: verdicts need the same ones")
+            raise RunDirError(f"{run} was evaluated on other start seeds than {run_dirs[0]}: verdicts need the same "
+                              "ones")
         if any(e.get(metric) is None for e in episodes):
             raise RunDirError(f"{run}'s episodes lack {metric!r}; per-episode metrics: {sorted(episodes[0])}")
         seeds = run_seeds
@@ -108,17 +117,51 @@ def verdict_of(comparison: dict[str, Any], direction: int) -> str:
     return "tie"
 
 
-def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, Any]:
-    """Mean and IQM with stratified-bootstrap intervals, and each training seed's mean."""
-    from rliable import library as rly
-    from rliable import metrics
+def seed_test(a: np.ndarray, b: np.ndarray, direction: int = 1) -> dict[str, Any] | None:
+    """Welch's t-test on the training seeds' means of score matrices ``a`` and ``b`` (unpaired: seed k of two
+    architectures shares the data order, not the initial weights, so nothing pairs them); None with fewer than two
+    training seeds on a side. Its verdict: better or worse where p < SEED_ALPHA, on the side of the difference."""
+    seeds_a, seeds_b = a.mean(axis=1), b.mean(axis=1)
+    if len(seeds_a) < 2 or len(seeds_b) < 2:
+        return None
+    difference = float(seeds_a.mean() - seeds_b.mean())
+    if np.ptp(seeds_a) == 0 and np.ptp(seeds_b) == 0:  # no spread on either side: the t statistic is undefined
+        p, low, high, df = (1.0 if difference == 0 else 0.0), difference, difference, float("nan")
+    else:
+        result = stats.ttest_ind(seeds_a, seeds_b, equal_var=False)
+        interval = result.confidence_interval(1 - SEED_ALPHA)
+        p, low, high, df = float(result.pvalue), float(interval.low), float(interval.high), float(result.df)
+    verdict = "tie" if p >= SEED_ALPHA or difference == 0 else ("better" if direction * difference > 0 else "worse")
+    return {"test": "welch_t_on_seed_means", "seeds": [len(seeds_a), len(seeds_b)], "difference": difference,
+            "difference_ci": [low, high], "df": df, "p": p, "verdict": verdict}
 
-    point, interval = rly.get_interval_estimates(
-        {"v": scores}, lambda x: np.array([np.mean(x), metrics.aggregate_iqm(x)]), reps=reps, task_bootstrap=True,
-        random_state=np.random.RandomState(seed))
-    (mean, iqm), (low, high) = point["v"], interval["v"]
-    return {"mean": float(mean), "mean_ci": [float(low[0]), float(high[0])], "iqm": float(iqm),
-            "iqm_ci": [float(low[1]), float(high[1])], "seed_means": [float(m) for m in scores.mean(axis=1)]}
+
+def claim_of(comparison: dict[str, Any], direction: int) -> str:
+    """What a sentence may say: the bootstrap verdict where the seed-level test gives the same one, else a tie
+    (also with one training seed a side, where there is no seed-level test)."""
+    if "seed_test" not in comparison:
+        raise RunDirError("these verdicts predate the seed-level test: write them again with the `polibench verdicts` "
+                          "command that made them (the variant, --against and --metrics they hold), which adds it")
+    paired, seeds = verdict_of(comparison, direction), comparison["seed_test"]
+    return paired if seeds is not None and seeds["verdict"] == paired else "tie"
+
+
+def summarise(scores: np.ndarray, reps: int = REPS, seed: int = 0) -> dict[str, Any]:
+    """Mean and IQM (rliable's: the mean of the middle half of all scores) with 95% intervals from the stratified
+    bootstrap :func:`compare` uses (start seeds, then training seeds within each), and each training seed's mean.
+    Written here because rliable's interval estimates, through arch 7.2, ignore the random state they are given:
+    the same command wrote other intervals each time."""
+    rng = np.random.default_rng(seed)
+    n_runs, n_tasks = scores.shape
+    means, iqms = np.empty(reps), np.empty(reps)
+    for r in range(reps):
+        tasks = rng.integers(0, n_tasks, n_tasks)
+        x = scores[rng.integers(0, n_runs, (n_runs, n_tasks)), tasks]
+        means[r], iqms[r] = x.mean(), stats.trim_mean(x, 0.25, axis=None)
+    return {"mean": float(scores.mean()), "mean_ci": [float(v) for v in np.percentile(means, [2.5, 97.5])],
+            "iqm": float(stats.trim_mean(scores, 0.25, axis=None)),
+            "iqm_ci": [float(v) for v in np.percentile(iqms, [2.5, 97.5])],
+            "seed_means": [float(m) for m in scores.mean(axis=1)]}
 
 
 def variant_runs(sweep: Path, prefix: str = "") -> dict[str, list[Path]]:
@@ -141,7 +184,9 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
     if missing:
         raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}"
                           + ("" if also else " (add another sweep's with --also SWEEP, named SWEEP_NAME/VARIANT)"))
-    doc: dict[str, Any] = {"variant": variant, "reps": reps, "metrics": {}}
+    doc: dict[str, Any] = {"variant": variant, "reps": reps, "metrics": {},
+                           "arguments": {"against": list(against), "metrics": list(metrics),
+                                         "also": [os.path.relpath(other, sweep) for other in also]}}
     for metric in metrics:
         scores = {v: score_matrix(runs[v], metric) for v in (variant, *against)}
         seeds = {v: s for v, (_, s) in scores.items()}
@@ -151,32 +196,53 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
         doc["metrics"][metric] = {
             "better": "higher" if direction > 0 else "lower",
             "summary": {v: summarise(m, reps) for v, (m, _) in scores.items()},
-            "vs": {b: compare(scores[variant][0], scores[b][0], direction, reps) for b in against},
+            "vs": {b: {**compare(scores[variant][0], scores[b][0], direction, reps),
+                       "seed_test": seed_test(scores[variant][0], scores[b][0], direction)} for b in against},
             "n_start_seeds": len(seeds[variant]),
         }
     return doc
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
+    comparisons = [c for m in doc["metrics"].values() for c in m["vs"].values()]
+    seeded = any(c.get("seed_test") for c in comparisons)
     lines = [f"P({doc['variant']} better than X) and the mean difference {doc['variant']} - X per metric, 95% paired "
              f"bootstrap intervals over start seeds and training seeds ({doc['reps']} replications); P = 0.5 is a tie. "
              f"Verdict: better or worse only where P's interval excludes 0.5 and the difference's excludes 0, on the "
-             f"same side; otherwise a tie.", "",
-             "| metric | X | P(better) [95% CI] | verdict | mean difference [95% CI] | mean (variant / X) | "
-             "per-seed means (variant / X) |",
-             "|---|---|---|---|---|---|---|"]
+             f"same side; otherwise a tie."]
+    head = ["metric", "X", "P(better) [95% CI]", "verdict", "mean difference [95% CI]", "mean (variant / X)",
+            "per-seed means (variant / X)"]
+    if seeded:
+        lines.append(f"Seed level: Welch's t-test on the training seeds' means, difference [{1 - SEED_ALPHA:.0%} CI] "
+                     f"and p; a claim needs it to give the verdict's answer at p < {SEED_ALPHA:g}, else it reads as a "
+                     "tie.")
+        head += ["seed level: difference [CI], p", "claim"]
+    lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for metric, m in doc["metrics"].items():
+        direction = 1 if m["better"] == "higher" else -1
         mine = m["summary"][doc["variant"]]
         for other, c in m["vs"].items():
-            verdict = verdict_of(c, 1 if m["better"] == "higher" else -1)
             theirs = m["summary"][other]
-            seeds = lambda s: ", ".join(f"{x:.3g}" for x in s["seed_means"])  # noqa: E731
             low, high = c["difference_ci"]
-            lines.append(f"| {metric} ({m['better']} is better) | {other} | {c['probability']:.2f} "
-                         f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {verdict} | {c['difference']:+.3g} "
-                         f"[{low:+.3g}, {high:+.3g}] | {mine['mean']:.3g} / {theirs['mean']:.3g} | "
-                         f"{seeds(mine)} / {seeds(theirs)} |")
+            cells = [f"{metric} ({m['better']} is better)", other,
+                     f"{c['probability']:.2f} [{c['ci_low']:.2f}, {c['ci_high']:.2f}]", verdict_of(c, direction),
+                     f"{c['difference']:+.3g} [{low:+.3g}, {high:+.3g}]", f"{mine['mean']:.3g} / {theirs['mean']:.3g}",
+                     f"{_seed_means(mine)} / {_seed_means(theirs)}"]
+            if seeded:
+                cells += [_seed_cell(c.get("seed_test")), claim_of(c, direction)]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _seed_means(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{x:.3g}" for x in summary["seed_means"])
+
+
+def _seed_cell(test: dict[str, Any] | None) -> str:
+    if test is None:
+        return "none (one training seed)"
+    low, high = test["difference_ci"]
+    return f"{test['difference']:+.3g} [{low:+.3g}, {high:+.3g}], p = {test['p']:.2g}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from polibench.io import read_json
 from polibench.metric_table import METRICS
-from polibench.sweep.verdicts import verdict_of
+from polibench.sweep.verdicts import claim_of, verdict_of
 from report_gen.paper import claims
 
 STUDY = Path(__file__).resolve().parents[1]
@@ -86,24 +86,35 @@ def results_table(sweep: Sweep) -> Iterator[str]:
         yield f"| {v['name']} | {v['n_seeds']} x {v['n_episodes'] // max(v['n_seeds'], 1)} | " + " | ".join(cells) + " |"
 
 
-def verdict_rows(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, str, dict[str, Any]]]:
-    """(metric, against, verdict, direction, comparison) of one committed verdicts file."""
+def verdict_rows(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str, dict[str, Any]]]:
+    """(metric, against, paired verdict, claim, direction, comparison) of one committed verdicts file: the claim
+    needs the seed-level test to agree (docs/verdicts.md)."""
     for metric, entry in doc["metrics"].items():
         direction = 1 if entry["better"] == "higher" else -1
         for against, comparison in entry["vs"].items():
-            yield metric, against, verdict_of(comparison, direction), entry["better"], comparison
+            yield (metric, against, verdict_of(comparison, direction), claim_of(comparison, direction),
+                   entry["better"], comparison)
 
 
 def verdicts_table(doc: dict[str, Any], source: str) -> Iterator[str]:
     yield (f"`{source}`: paired verdicts of `{doc['variant']}` against each other variant ({doc['reps']} bootstrap "
            "replications):")
     yield ""
-    yield "| metric | against | verdict | P(better) [95% CI] | mean difference [95% CI] |"
-    yield "|---|---|---|---|---|"
-    for metric, against, verdict, better, c in verdict_rows(doc):
+    yield ("| metric | against | paired verdict | P(better) [95% CI] | mean difference [95% CI] | seed level: "
+           "difference of seed means [95% CI], Welch p | claim |")
+    yield "|---|---|---|---|---|---|---|"
+    for metric, against, verdict, claim, better, c in verdict_rows(doc):
         low, high = c["difference_ci"]
         yield (f"| {metric} ({better} is better) | {against} | {verdict} | {c['probability']:.2f} "
-               f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {c['difference']:+.3g} [{low:+.3g}, {high:+.3g}] |")
+               f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {c['difference']:+.3g} [{low:+.3g}, {high:+.3g}] | "
+               f"{seed_cell(c['seed_test'])} | {claim} |")
+
+
+def seed_cell(test: dict[str, Any] | None) -> str:
+    if test is None:
+        return "none (one training seed)"
+    low, high = test["difference_ci"]
+    return f"{test['difference']:+.3g} [{low:+.3g}, {high:+.3g}], p = {test['p']:.2g}"
 
 
 def claim_failures() -> list[str]:
@@ -116,8 +127,9 @@ def results_markdown() -> str:
     lines = ["# CTM-ACT on Push-T: every committed result", "",
              "Generated from `results/` by `PYTHONPATH=studies/ctm_act_pusht python -m report_gen.results` (do not "
              "edit; a test fails when it is out of date). Means with 95% bootstrap intervals over all episodes of all "
-             "training seeds; *better*, *worse* and *tie* are the paired verdicts of `polibench verdicts` "
-             "(docs/verdicts.md), shown where a sweep has them. Commands: `COMMANDS.md`.", ""]
+             "training seeds. In the verdict tables of `polibench verdicts` (docs/verdicts.md), the paired verdict is "
+             "the bootstrap's over start and training seeds, and the claim is that verdict where the test on training "
+             "seeds' means agrees, a tie otherwise; only a claim is stated in words. Commands: `COMMANDS.md`.", ""]
     for sweep in sweeps():
         missing = sweep.results.get("missing", [])
         partial = f" In progress: {len(missing)} runs still to come ({', '.join(missing)})." if missing else ""
@@ -132,11 +144,11 @@ def readme_block() -> str:
     name, verdicts = README_HEADLINE
     sweep = load_sweep(RESULTS_DIR / name)
     doc = read_json(sweep.path / f"{verdicts}.json")
-    against = {(metric, other): verdict for metric, other, verdict, _, _ in verdict_rows(doc)}
+    against = {(metric, other): claim for metric, other, _, claim, _, _ in verdict_rows(doc)}
     lines = [BEGIN, "", f"{sweep.protocol}, {len(sweep.results['seeds'])} training seeds per policy "
-             f"(`studies/ctm_act_pusht/results/cpu/{name}`); `{doc['variant']}` against each policy by the paired "
-             "verdicts:", "", "| policy | success | max coverage | jerk | verdict of "
-             f"{doc['variant']} (success, coverage, jerk) |", "|---|---|---|---|---|"]
+             f"(`studies/ctm_act_pusht/results/cpu/{name}`); `{doc['variant']}` against each policy where the paired "
+             "bootstrap and the test on seed means agree, a tie otherwise:", "", "| policy | success | max coverage | "
+             f"jerk | {doc['variant']} (success, coverage, jerk) |", "|---|---|---|---|---|"]
     for v in sweep.results["variants"]:
         cells = [interval(v["metrics"].get(key), key) for key, _ in COLUMNS]
         marks = ", ".join(against.get((m, v["name"]), "-") for m in ("success", "max_coverage", "jerk"))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from polibench.sweep.verdicts import verdict_of
+from polibench.sweep.verdicts import claim_of, verdict_of
 from report_gen.paper.formats import direction
 from report_gen.paper.sources import CPU, REPO, STUDY, PaperError
 
@@ -46,7 +46,11 @@ def committed_verdict(claim: dict[str, Any], results_dir: Path) -> tuple[str | N
         return None, f"{name} (verdicts of {doc['variant']}, not {claim['variant']})"
     entry = doc["metrics"].get(claim["metric"], {})
     comparison = entry.get("vs", {}).get(claim["against"])
-    return (verdict_of(comparison, direction(entry["better"])) if comparison else None), name
+    if not comparison:
+        return None, name
+    # a screen on one training seed states its paired verdict, as a screen's; every other claim needs the seed level
+    rule = verdict_of if claim.get("rule") == "screen" else claim_of
+    return rule(comparison, direction(entry["better"])), name
 
 
 def labelled_lines(tex: str) -> dict[str, list[tuple[int, str]]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polibench.metric_table import METRICS
-from polibench.sweep.verdicts import verdict_of
+from polibench.sweep.verdicts import claim_of, verdict_of
 from report_gen.paper.latex import escape
 
 #: The metrics the paper reports: (results.json key, verdicts*.json key, word in macro names).
@@ -70,6 +70,34 @@ class Verdict:
 
     def __call__(self, comparison: Mapping[str, Any]) -> str:
         return verdict_of(comparison, self.direction)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the text may state of a comparison: the paired verdict where the seed-level test agrees, else a tie
+    (``polibench.sweep.verdicts.claim_of``)."""
+
+    direction: int
+
+    def __call__(self, comparison: Mapping[str, Any]) -> str:
+        return claim_of(comparison, self.direction)
+
+
+@dataclass(frozen=True)
+class SeedTest:
+    """The seed-level test of a comparison: the difference of seed means with its interval and Welch's p, or
+    "none" with one training seed a side."""
+
+    metric: str
+
+    def __call__(self, comparison: Mapping[str, Any]) -> str:
+        test = comparison["seed_test"]
+        if test is None:
+            return "none (one training seed)"
+        low, high = (number(self.metric, x, signed=True) for x in test["difference_ci"])
+        shown = number(self.metric, test["difference"], signed=True)
+        p = test["p"]
+        return math(rf"{shown}\ [{low},\ {high}],\ " + ("p < 0.001" if p < 0.001 else f"p = {p:.2g}"))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ says, and its line in numbers.tex names the file and key. :func:`table` lists ev
 headline (issue 37) is committed, its macros are one more line there.
 
 Names: ``<prefix><Metric><Who>`` a mean with its 95% interval (``...Mean``: the mean alone), ``<prefix>Diff<Metric>
-<A>vs<B>`` and ``<prefix>Verdict<Metric><A>vs<B>`` a paired comparison, ``<prefix>Params<Who>``, ``<prefix>Steps``
+<A>vs<B>`` and ``<prefix>Verdict<Metric><A>vs<B>`` a paired comparison (``Claim``: the verdict the text may
+state, which needs the seed-level test to agree; ``Seeds``: that test), ``<prefix>Params<Who>``, ``<prefix>Steps``
 and ``<prefix>EpisodesPerSeed``; ``Screen...<Screen>`` for each parity screen against its base (the screen named
 by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...`` and ``Speed...``.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from report_gen.paper import formats
-from report_gen.paper.formats import METRIC_KEYS, Difference, Stat, Verdict
+from report_gen.paper.formats import METRIC_KEYS, Claim, Difference, SeedTest, Stat, Verdict
 from report_gen.paper.latex import strip_comments
 from report_gen.paper.screens import SWEEP as SCREENS_SWEEP
 from report_gen.paper.screens import load_screens
@@ -139,6 +140,9 @@ def comparison_numbers(pattern: str, file: Path, doc: dict[str, Any], against: M
                 yield Number(pattern.format(kind="Diff", metric=word) + who, file, key, Difference(result_key))
                 yield Number(pattern.format(kind="Verdict", metric=word) + who, file, key,
                              Verdict(formats.direction(entry["better"])))
+                yield Number(pattern.format(kind="Claim", metric=word) + who, file, key,
+                             Claim(formats.direction(entry["better"])))
+                yield Number(pattern.format(kind="Seeds", metric=word) + who, file, key, SeedTest(result_key))
 
 
 def screen_numbers(study: Path) -> Iterator[Number]:

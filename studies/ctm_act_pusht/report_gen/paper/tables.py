@@ -165,14 +165,14 @@ def shown_name(spec: dict[str, Any], axis: str, variant: str) -> str:
 
 def verdicts_tabular(doc: dict[str, Any], name_of: Callable[[str], str], name: str) -> str:
     rows = []
-    for metric, against, verdict, _, comparison in results.verdict_rows(doc):
+    for metric, against, verdict, claim, _, comparison in results.verdict_rows(doc):
         low, high = comparison["ci_low"], comparison["ci_high"]
         rows.append([escape(name_of(against)), escape(metric.replace("_", " ")),
                      f"{comparison['probability']:.2f} [{low:.2f}, {high:.2f}]",
-                     Difference(BY_VERDICT_KEY[metric])(comparison), verdict])
-    head = (rf"\multicolumn{{5}}{{@{{}}l}}{{paired verdicts of {escape(name_of(doc['variant']))} "
-            rf"(\texttt{{{breakable(name)}}})}} \\ \midrule")
-    return tabular("@{}Xlllc@{}", ["against", "metric", "P(better)", "difference", "verdict"], rows, head)
+                     Difference(BY_VERDICT_KEY[metric])(comparison), verdict, claim])
+    head = (rf"\multicolumn{{6}}{{@{{}}l}}{{paired verdicts of {escape(name_of(doc['variant']))} "
+            rf"(\texttt{{{breakable(name)}}}); claim: the verdict where the test on seed means agrees}} \\ \midrule")
+    return tabular("@{}Xllllc@{}", ["against", "metric", "P(better)", "difference", "verdict", "claim"], rows, head)
 
 
 def appendix(study: Path) -> str:
