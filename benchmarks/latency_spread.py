@@ -11,9 +11,13 @@ A policy is ``LABEL=SOURCE`` with SOURCE a run directory (its trained weights) o
 normalised on real data: the time of a fixed-compute call does not depend on the weights), and optional
 ``--gin_param`` bindings given as ``LABEL:BINDING``::
 
+    G=studies/ctm_act_pusht/gin
     python benchmarks/latency_spread.py --out studies/ctm_act_pusht/results/cpu/latency_parity \\
-        --policy act=studies/ctm_act_pusht/gin/parity_act.gin --policy dp_ddim10=studies/ctm_act_pusht/gin/parity_diffusion.gin \\
-        --gin_param "dp_ddim10:policy.diffusion.num_inference_steps = 10" ...
+        --policy act=$G/parity_act.gin --policy ctm_act=$G/parity_ctm_act.gin \\
+        --policy dp_ddpm100=$G/parity_diffusion.gin --policy dp_ddim10=$G/parity_diffusion.gin \\
+        --gin_param "dp_ddim10:policy.diffusion.noise_scheduler = @noise_scheduler.ddim" ...
+
+with one ``--gin_param`` for each binding of ``polibench/configs/diffusion_ddim.gin``.
 
 Run it on a quiet machine (no training beside it) and say which machine in the text that cites it; the JSON records
 the CPU, torch's version and the thread count.
