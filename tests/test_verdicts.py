@@ -91,6 +91,8 @@ def test_a_claim_needs_the_seed_level_test_to_agree_with_the_bootstrap():
     firm = {**compare(apart, b, reps=300), "seed_test": seed_test(apart, b)}
     assert firm["seed_test"]["verdict"] == "better" and claim_of(firm, 1) == "better"
     assert firm["seed_test"]["difference_ci"][0] > 0
+    constant = seed_test(np.ones((2, 5)), np.zeros((2, 5)))  # no spread: no t statistic, and nothing written as NaN
+    assert constant["verdict"] == "better" and constant["df"] is None and constant["p"] == 0.0
     lower_is_better = seed_test(apart, b, direction=-1)
     assert lower_is_better["verdict"] == "worse"
     one = {**compare(apart[:1], b[:1], reps=50), "seed_test": seed_test(apart[:1], b[:1])}

@@ -125,8 +125,9 @@ def seed_test(a: np.ndarray, b: np.ndarray, direction: int = 1) -> dict[str, Any
     if len(seeds_a) < 2 or len(seeds_b) < 2:
         return None
     difference = float(seeds_a.mean() - seeds_b.mean())
+    df: float | None
     if np.ptp(seeds_a) == 0 and np.ptp(seeds_b) == 0:  # no spread on either side: the t statistic is undefined
-        p, low, high, df = (1.0 if difference == 0 else 0.0), difference, difference, float("nan")
+        p, low, high, df = (1.0 if difference == 0 else 0.0), difference, difference, None
     else:
         result = stats.ttest_ind(seeds_a, seeds_b, equal_var=False)
         interval = result.confidence_interval(1 - SEED_ALPHA)
