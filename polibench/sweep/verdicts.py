@@ -230,7 +230,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
                      f"{c['difference']:+.3g} [{low:+.3g}, {high:+.3g}]", f"{mine['mean']:.3g} / {theirs['mean']:.3g}",
                      f"{_seed_means(mine)} / {_seed_means(theirs)}"]
             if seeded:
-                cells += [_seed_cell(c.get("seed_test")), claim_of(c, direction)]
+                cells += [seed_cell(c.get("seed_test")), claim_of(c, direction)]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -239,7 +239,8 @@ def _seed_means(summary: dict[str, Any]) -> str:
     return ", ".join(f"{x:.3g}" for x in summary["seed_means"])
 
 
-def _seed_cell(test: dict[str, Any] | None) -> str:
+def seed_cell(test: dict[str, Any] | None) -> str:
+    """A seed-level test as a table cell: the difference of seed means, its interval and p."""
     if test is None:
         return "none (one training seed)"
     low, high = test["difference_ci"]

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from polibench.io import read_json
 from polibench.metric_table import METRICS
-from polibench.sweep.verdicts import claim_of, verdict_of
+from polibench.sweep.verdicts import claim_of, seed_cell, verdict_of
 from report_gen.paper import claims
 
 STUDY = Path(__file__).resolve().parents[1]
@@ -108,13 +108,6 @@ def verdicts_table(doc: dict[str, Any], source: str) -> Iterator[str]:
         yield (f"| {metric} ({better} is better) | {against} | {verdict} | {c['probability']:.2f} "
                f"[{c['ci_low']:.2f}, {c['ci_high']:.2f}] | {c['difference']:+.3g} [{low:+.3g}, {high:+.3g}] | "
                f"{seed_cell(c['seed_test'])} | {claim} |")
-
-
-def seed_cell(test: dict[str, Any] | None) -> str:
-    if test is None:
-        return "none (one training seed)"
-    low, high = test["difference_ci"]
-    return f"{test['difference']:+.3g} [{low:+.3g}, {high:+.3g}], p = {test['p']:.2g}"
 
 
 def claim_failures() -> list[str]:
