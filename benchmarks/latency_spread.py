@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,8 +53,9 @@ REPO = Path(__file__).resolve().parents[1]
 def time_calls(source: str, bindings: list[str], calls: int, warmup: int) -> dict[str, object]:
     """One process's measurement: ``calls`` timed batch-1 model calls after ``warmup`` untimed ones."""
     torch.set_num_threads(1)
-    policy = _build(Path(source), bindings)
-    obs = _one_observation(policy)
+    data = PushTZarr(max_episodes=20).load()  # normalisation statistics, and the observation the calls take
+    policy = _build(Path(source), bindings, data)
+    obs = _one_observation(policy, data)
     with torch.inference_mode():
         for _ in range(warmup):
             policy.predict_chunk(obs)
@@ -66,20 +68,18 @@ def time_calls(source: str, bindings: list[str], calls: int, warmup: int) -> dic
             "n_params": sum(p.numel() for p in policy.parameters()), "calls": calls}
 
 
-def _build(source: Path, bindings: list[str]) -> Policy:
+def _build(source: Path, bindings: list[str], data: Any) -> Policy:
     if source.is_dir():
         return load_policy(source, device="cpu", gin_params=bindings)
     parse([source], bindings)
     features = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
     policy = build_policy(Experiment(), features)
-    data = PushTZarr(max_episodes=20).load()
     policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in features.vector_keys} | {"action": data.action}))
     return policy.eval()
 
 
-def _one_observation(policy: Policy) -> dict[str, torch.Tensor]:
+def _one_observation(policy: Policy, data: Any) -> dict[str, torch.Tensor]:
     """The first frame of the first demonstration, repeated over the policy's observation steps."""
-    data = PushTZarr(max_episodes=1).load()
     return {k: torch.as_tensor(v[:1])[:, None].expand(1, policy.n_obs_steps, *v.shape[1:])
             for k, v in data.obs.items()}
 
