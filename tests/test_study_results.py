@@ -27,3 +27,14 @@ def test_the_readme_table_lists_every_policy_of_the_headline_sweep():
     block = results.readme_block()
     sweep = results.load_sweep(results.RESULTS_DIR / results.README_HEADLINE[0])
     assert all(f"| {v['name']} |" in block for v in sweep.results["variants"])
+
+
+def test_the_study_readme_states_the_recipe_and_every_committed_screen():
+    from report_gen.paper.screens import load_screens
+
+    text = results.STUDY_README.read_text()
+    screens = load_screens(results.RESULTS_DIR / "parity_screens")
+    assert screens and all(f"| {s.label} | {s.base} |" in text and f"`{s.path.name}`" in text for s in screens)
+    for heading, sweep, name in results.recipe.COLUMNS:
+        run = results.RESULTS_DIR / sweep / "variants" / name / "seed0"
+        assert f"{json.loads((run / 'run.json').read_text())['n_params'] / 1e6:.2f}M" in text, heading

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from report_gen import results
-from report_gen.paper import configs, formats
+from report_gen.paper import formats, recipe
 from report_gen.paper.formats import BY_VERDICT_KEY, METRIC_KEYS, Difference, Stat, Verdict
 from report_gen.paper.latex import breakable, escape
 from report_gen.paper.names import axis_name, variant_name
@@ -39,26 +39,6 @@ class Headline:
 
 #: The headline tables (the parity headline of issue 37 becomes one more line).
 HEADLINES = (Headline("tab_headline_long", "headline_long", "verdicts"),)
-#: The recipe-and-size table's columns: (heading, sweep, variant whose first run's operative config is read).
-RECIPE = (("ACT", SCREENS_SWEEP, "parity_act"), ("CTM-ACT", SCREENS_SWEEP, "parity_ctm_act"),
-          ("Diffusion Policy", "headline_long", "diffusion"))
-#: Its rows: (label, bindings printed joined by " / "); ``{p}`` is the run's policy. A binding a policy lacks: --.
-RECIPE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("token width / feed-forward", ("{p}.dim", "{p}.ff_dim")),
-    ("encoder / decoder layers", ("{p}.encoder_layers", "{p}.decoder_layers")),
-    ("CTM neurons / ticks per call", ("ctm_act.neurons", "ctm_act.ticks")),
-    ("CTM synapse", ("ctm_act.synapse",)),
-    ("denoiser / noise scheduler", ("diffusion.denoiser", "diffusion.noise_scheduler")),
-    ("observation steps", ("{p}.n_obs_steps",)),
-    ("horizon / actions run per call", ("{p}.horizon", "{p}.n_action_steps")),
-    ("EMA decay of the weights", ("TrainConfig.ema_decay",)),
-    ("training precision", ("TrainConfig.precision",)),
-    ("steps / batch / warm-up", ("TrainConfig.steps", "TrainConfig.batch_size", "TrainConfig.warmup_steps")),
-    ("learning rate / weight decay", ("TrainConfig.lr", "TrainConfig.weight_decay")),
-    ("Adam betas", ("TrainConfig.betas",)),
-)
-
-
 def tabular(columns: str, header: Sequence[str], rows: Sequence[Sequence[str]], head: str = "") -> str:
     """A booktabs tabular (``tabularx`` at the line width when ``columns`` has an X column); ``head`` goes
     above the header row (a spanning heading with its rule)."""
@@ -67,10 +47,6 @@ def tabular(columns: str, header: Sequence[str], rows: Sequence[Sequence[str]], 
     start = (r"\noindent" if width else "") + rf"\begin{{{env}}}{width}{{{columns}}}"
     return "\n".join([start, r"\toprule", *([head] if head else []),
                       " & ".join(header) + r" \\", r"\midrule", *body, r"\bottomrule", rf"\end{{{env}}}", ""])
-
-
-def variant(sweep_doc: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(v for v in sweep_doc["variants"] if v["name"] == name)
 
 
 def stat_cells(metrics: dict[str, Any]) -> list[str]:
@@ -101,24 +77,13 @@ def headline_table(spec: Headline, study: Path) -> str:
 
 
 def recipe_table(study: Path) -> str:
-    """Each parity policy's size and recipe as its committed run trained it (operative config.gin, run.json)."""
-    runs, gins = [], []
-    for _, sweep, name in RECIPE:
-        path = study / CPU / sweep
-        runs.append(path / variant(read(path / "results.json"), name)["runs"][0])
-        gins.append(Path(read(path / "sweep.json")["variants"][name]["gin_files"][0]).name)
-    settings = [configs.bindings(run / "config.gin") for run in runs]
-    policies = [read(run / "run.json")["policy"] for run in runs]
-    rows = [["parameters", *(formats.MILLIONS(read(run / "run.json")["n_params"]) for run in runs)]]
-    for row_label, names in RECIPE_ROWS:
-        cells = []
-        for config, policy in zip(settings, policies):
-            parts = [config.get(n.format(p=policy)) for n in names]
-            cells.append(DASH if all(p is None for p in parts) else
-                         " / ".join(escape(configs.readable(p)) if p is not None else DASH for p in parts))
-        rows.append([escape(row_label), *cells])
-    header = ["", *(rf"{escape(h)} \newline \texttt{{{breakable(g)}}}" for (h, _, _), g in zip(RECIPE, gins))]
-    return tabular("@{}X" + ">{\\raggedright\\arraybackslash}p{0.2\\linewidth}" * len(RECIPE) + "@{}", header, rows)
+    """Each parity policy's size and recipe as its committed run trained it (:mod:`report_gen.paper.recipe`)."""
+    table = recipe.recipe(study)
+    rows = [["parameters", *(formats.MILLIONS(n) for n in table.parameters)]]
+    rows += [[escape(label), *(recipe.cell_text(c, DASH, escape) for c in cells)] for label, cells in table.rows]
+    header = ["", *(rf"{escape(c.heading)} \newline \texttt{{{breakable(c.gin)}}}" for c in table.columns)]
+    width = ">{\\raggedright\\arraybackslash}p{0.2\\linewidth}"
+    return tabular("@{}X" + width * len(table.columns) + "@{}", header, rows)
 
 
 def screens_table(study: Path) -> str:
