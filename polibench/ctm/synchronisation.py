@@ -103,3 +103,17 @@ def triangle_side(n_pairs: int) -> int:
     """Smallest n with n(n+1)/2 >= n_pairs: how many neurons a dense triangle of ``n_pairs`` pairs spans."""
     n = int((-1 + (1 + 8 * n_pairs) ** 0.5) / 2)
     return n if n * (n + 1) // 2 >= n_pairs else n + 1
+
+
+def dense_side(n_neurons: int, n_pairs: int) -> int:
+    """:func:`triangle_side` of ``n_pairs``, refused where the core has fewer neurons than the triangle spans."""
+    side = triangle_side(n_pairs)
+    if side > n_neurons:
+        raise ValueError(f"{n_pairs} dense pairs need {side} neurons, the core has {n_neurons}")
+    return side
+
+
+def role_generator(seed: int, role: str) -> torch.Generator:
+    """The seeded generator of one role's draw: one stream per (seed, role), so the action and output pairs of a
+    random pairing differ and each is fixed by the seed."""
+    return torch.Generator().manual_seed(seed * len(ROLES) + ROLES.index(role))

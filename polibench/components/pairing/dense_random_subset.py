@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.ctm.synchronisation import ROLES, check_pair_request, triangle_side, upper_triangle_pairs
+from polibench.ctm.synchronisation import check_pair_request, dense_side, role_generator, upper_triangle_pairs
 from polibench.registry import register
 
 
@@ -25,8 +25,6 @@ class DenseRandomSubset:
 
     def __call__(self, n_neurons: int, n_pairs: int, role: str) -> tuple[torch.Tensor, torch.Tensor]:
         check_pair_request(n_neurons, n_pairs, role)
-        side = triangle_side(n_pairs)
-        if side > n_neurons:
-            raise ValueError(f"{n_pairs} dense pairs need {side} neurons, the core has {n_neurons}")
-        gen = torch.Generator().manual_seed(self.seed * len(ROLES) + ROLES.index(role))
-        return upper_triangle_pairs(torch.randperm(n_neurons, generator=gen)[:side], n_pairs)
+        side = dense_side(n_neurons, n_pairs)
+        pick = torch.randperm(n_neurons, generator=role_generator(self.seed, role))[:side]
+        return upper_triangle_pairs(pick, n_pairs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.ctm.synchronisation import check_pair_request, triangle_side, upper_triangle_pairs
+from polibench.ctm.synchronisation import check_pair_request, dense_side, upper_triangle_pairs
 from polibench.registry import register
 
 
@@ -18,8 +18,6 @@ class FirstLast:
 
     def __call__(self, n_neurons: int, n_pairs: int, role: str) -> tuple[torch.Tensor, torch.Tensor]:
         check_pair_request(n_neurons, n_pairs, role)
-        side = triangle_side(n_pairs)
-        if side > n_neurons:
-            raise ValueError(f"{n_pairs} dense pairs need {side} neurons, the core has {n_neurons}")
+        side = dense_side(n_neurons, n_pairs)
         start = 0 if role == "out" else n_neurons - side
         return upper_triangle_pairs(torch.arange(start, start + side), n_pairs)

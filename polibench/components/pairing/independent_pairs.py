@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from polibench.ctm.synchronisation import ROLES, check_pair_request
+from polibench.ctm.synchronisation import check_pair_request, role_generator
 from polibench.registry import register
 
 
@@ -28,7 +28,7 @@ class IndependentPairs:
         available = n_neurons * (n_neurons - 1) // 2
         if n_pairs > available:
             raise ValueError(f"{n_neurons} neurons have only {available} distinct pairs, {n_pairs} requested")
-        gen = torch.Generator().manual_seed(self.seed * len(ROLES) + ROLES.index(role))
+        gen = role_generator(self.seed, role)
         codes = torch.empty(0, dtype=torch.long)
         while len(codes) < n_pairs:  # usually one round; unique() keeps every pair once
             i = torch.randint(n_neurons, (2 * n_pairs,), generator=gen)
