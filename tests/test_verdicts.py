@@ -179,3 +179,26 @@ def test_out_keeps_a_second_variants_verdicts_beside_the_first(tmp_path, capsys)
     files = sorted(p.name for p in sweep.iterdir())
     assert main([*args, "--out", "../elsewhere"]) != 0
     assert "not a plain file name" in capsys.readouterr().err and sorted(p.name for p in sweep.iterdir()) == files
+
+
+def test_variant_seeds_restrict_the_variant_only_and_a_missing_seed_is_refused(tmp_path, capsys):
+    """The chosen configuration's seeds that played no part in its choice, against every seed of its rivals."""
+    from polibench.cli import main
+
+    doc = verdicts(HEADLINE, "diffusion", ["act"], ["max_coverage"], reps=100, variant_seeds=[1, 2])
+    summary = doc["metrics"]["max_coverage"]["summary"]
+    pooled = {v["name"]: v["metrics"]["avg_max_coverage"]["seed_means"]
+              for v in read_json(HEADLINE / "results.json")["variants"]}
+    assert summary["diffusion"]["seed_means"] == pytest.approx(pooled["diffusion"][1:])
+    assert summary["act"]["seed_means"] == pytest.approx(pooled["act"])
+    assert doc["metrics"]["max_coverage"]["vs"]["act"]["seed_test"]["seeds"] == [2, 3]
+    assert doc["arguments"]["variant_seeds"] == [1, 2]
+    with pytest.raises(RunDirError, match=r"variant diffusion has no training seed\(s\) \[7\]"):
+        verdicts(HEADLINE, "diffusion", ["act"], ["max_coverage"], reps=10, variant_seeds=[1, 7])
+    sweep = tmp_path / "headline"
+    shutil.copytree(HEADLINE, sweep, ignore=shutil.ignore_patterns("viz", "*.png"))
+    files = sorted(p.name for p in sweep.iterdir())
+    with pytest.raises(SystemExit) as stop:
+        main(["verdicts", str(sweep), "--variant", "diffusion", "--against", "act", "--variant-seeds", "1,x"])
+    assert stop.value.code == 2 and "not a comma-separated list of seed numbers" in capsys.readouterr().err
+    assert sorted(p.name for p in sweep.iterdir()) == files

@@ -174,10 +174,13 @@ def variant_runs(sweep: Path, prefix: str = "") -> dict[str, list[Path]]:
 
 
 def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequence[str] = DEFAULT_METRICS,
-             reps: int = REPS, also: Sequence[Path] = ()) -> dict[str, Any]:
+             reps: int = REPS, also: Sequence[Path] = (), variant_seeds: Sequence[int] | None = None
+             ) -> dict[str, Any]:
     """The comparison document of ``variant`` against each of ``against`` in one sweep directory. ``also``: other
     sweeps evaluated on the same start seeds (an inference sweep of one variant's weights beside the sweep that
-    trained its rival), whose variants are named ``<sweep dir name>/<variant>``."""
+    trained its rival), whose variants are named ``<sweep dir name>/<variant>``. ``variant_seeds``: read only these
+    training seeds of ``variant`` (e.g. the seeds that played no part in choosing its configuration); the rivals
+    keep all theirs."""
     runs = variant_runs(sweep)
     for other in map(Path, also):
         runs.update(variant_runs(other, f"{other.name}/"))
@@ -185,9 +188,13 @@ def verdicts(sweep: Path, variant: str, against: Sequence[str], metrics: Sequenc
     if missing:
         raise RunDirError(f"{sweep} has no variant(s) {missing}; its variants: {', '.join(runs)}"
                           + ("" if also else " (add another sweep's with --also SWEEP, named SWEEP_NAME/VARIANT)"))
+    if variant_seeds is not None:
+        runs[variant] = _seed_runs(runs[variant], variant_seeds, variant)
     doc: dict[str, Any] = {"variant": variant, "reps": reps, "metrics": {},
                            "arguments": {"against": list(against), "metrics": list(metrics),
-                                         "also": [os.path.relpath(other, sweep) for other in also]}}
+                                         "also": [os.path.relpath(other, sweep) for other in also],
+                                         **({"variant_seeds": list(variant_seeds)} if variant_seeds is not None
+                                            else {})}}
     for metric in metrics:
         scores = {v: score_matrix(runs[v], metric) for v in (variant, *against)}
         seeds = {v: s for v, (_, s) in scores.items()}
@@ -247,6 +254,26 @@ def seed_cell(test: dict[str, Any] | None) -> str:
     return f"{test['difference']:+.3g} [{low:+.3g}, {high:+.3g}], p = {test['p']:.2g}"
 
 
+def _seed_runs(runs: Sequence[Path], seeds: Sequence[int], variant: str) -> list[Path]:
+    """The run directories ``seed<k>`` of ``runs`` for each k of ``seeds``, refusing a seed the variant lacks."""
+    by_seed = {run.name: run for run in runs}
+    lacking = [k for k in seeds if f"seed{k}" not in by_seed]
+    if lacking or not seeds:
+        raise RunDirError(f"variant {variant} has no training seed(s) {lacking or 'given'}; its runs: "
+                          f"{', '.join(sorted(by_seed))} (give --variant-seeds as comma-separated seed numbers)")
+    return [by_seed[f"seed{k}"] for k in seeds]
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seed numbers, e.g. 2,3,4") from None
+    if len(set(seeds)) != len(seeds) or any(k < 0 for k in seeds):
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be distinct and not negative, e.g. 2,3,4")
+    return seeds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sweep", help="a sweep directory (from `polibench ablate`) with results.json")
     parser.add_argument("--variant", required=True, help="the variant whose improvement is asked about")
@@ -261,6 +288,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--also", action="append", default=[], metavar="SWEEP",
                         help="another sweep on the same start seeds whose variants may be named, as "
                              "SWEEP_NAME/VARIANT, in --variant and --against (repeatable)")
+    parser.add_argument("--variant-seeds", type=_seed_list, default=None, metavar="K,...",
+                        help="read only these training seeds of --variant (e.g. those that played no part in "
+                             "choosing it); the variants it is compared with keep all theirs")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -276,7 +306,8 @@ def main(args: argparse.Namespace) -> int:
     # the sweep's own lock: no ablate may add runs while its episodes are read and the verdicts written into it
     with held(sweep, "sweep directory"):
         doc = verdicts(sweep, args.variant, [v.strip() for v in args.against.split(",") if v.strip()],
-                       [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also)
+                       [m.strip() for m in args.metrics.split(",") if m.strip()], args.reps, args.also,
+                       args.variant_seeds)
         write_json(sweep / f"{args.out}.json", doc)
         text = to_markdown(doc)
         write_text(sweep / f"{args.out}.md", text)
