@@ -51,3 +51,26 @@ def test_ctm_act_starts_from_the_size_matched_acts_whole_encoder():
     shapes = lambda policy: {k: v.shape for k, v in policy.state_dict().items() if k.startswith("encoder.")}  # noqa: E731
     assert shapes(build("parity_ctm_act")) == shapes(build("parity_act"))
     gin.clear_config()
+
+
+def test_the_long_headlines_diffusion_runs_are_runs_of_the_parity_config(tmp_path):
+    """Diffusion Policy's long-headline runs count as seeds of the parity headline: every binding their operative
+    config holds is what parity_diffusion.gin with the headline evaluation binds (macros aside)."""
+    from polibench.config import CONFIG_DIR, operative_config
+    from report_gen.paper.configs import bindings
+
+    parse([STUDY_GIN / "parity_diffusion.gin", CONFIG_DIR / "include" / "eval_headline.gin"], [])
+    exp = Experiment()
+    TrainConfig(), EvalConfig()
+    exp.policy_factory(spec=KEYPOINTS)
+    (tmp_path / "config.gin").write_text(operative_config())
+    gin.clear_config()
+    def settings(config: Path) -> dict[str, str]:
+        return {k: v for k, v in bindings(config).items() if not k.isupper()}
+
+    ours = settings(tmp_path / "config.gin")
+    runs = sorted((STUDY_GIN.parent / "results" / "cpu" / "headline_long" / "variants" / "diffusion").glob("seed*"))
+    assert len(runs) == 3 and len(ours) > 50
+    for run in runs:
+        theirs = settings(run / "config.gin")
+        assert theirs == {**ours, "Experiment.seed": theirs["Experiment.seed"]}, run.name
