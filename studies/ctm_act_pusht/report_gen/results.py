@@ -1,10 +1,11 @@
-"""RESULTS.md, and the headline table of the repository's README, generated from the study's committed results.
+"""RESULTS.md, the repository README's headline table and the study README's recipe and screens tables, generated
+from the study's committed results (each README block lies between marker lines; the rest is written by people).
 
 Numbers are read, never recomputed: each sweep's ``results.json`` (means with 95% bootstrap intervals over all
 episodes of all training seeds) and its committed paired verdicts (``verdicts*.json``, written by
 ``polibench verdicts``), whose better / worse / tie is the one rule the study uses (docs/verdicts.md). Run::
 
-    PYTHONPATH=studies/ctm_act_pusht python -m report_gen.results            # write RESULTS.md and the README block
+    PYTHONPATH=studies/ctm_act_pusht python -m report_gen.results            # write RESULTS.md and the README blocks
     PYTHONPATH=studies/ctm_act_pusht python -m report_gen.results --check    # exit 1 if either is out of date,
                                                                               # or a claim of claims.json fails
 """
@@ -168,7 +169,8 @@ def screens_block() -> str:
     sweep = load_sweep(RESULTS_DIR / SCREENS_SWEEP)
     lines = [f"{sweep.protocol}; each screen's paired difference from its base [95% interval] and the paired "
              "verdict, the reading the choice rule uses:", "",
-             "| screen | against | training seeds (screen / base) | success | max coverage | jerk | verdicts file |", "|---|---|---|---|---|---|---|"]
+             "| screen | against | training seeds (screen / base) | success | max coverage | jerk | verdicts file |",
+             "|---|---|---|---|---|---|---|"]
     for screen in load_screens(sweep.path):
         cells = []
         for result_key, verdict_key, _ in formats.METRIC_KEYS:
