@@ -10,7 +10,7 @@ Names: ``<prefix><Metric><Who>`` a mean with its 95% interval (``...Mean``: the 
 <A>vs<B>`` and ``<prefix>Verdict<Metric><A>vs<B>`` a paired comparison (``Claim``: the verdict the text may
 state, which needs the seed-level test to agree; ``Seeds``: that test), ``<prefix>Params<Who>``, ``<prefix>Steps``
 and ``<prefix>EpisodesPerSeed``; ``Screen...<Screen>`` for each parity screen against its base (the screen named
-by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...`` and ``Speed...``.
+by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...``, ``Speed...`` and ``Latency...`` (the parity policies' call times over processes).
 """
 
 from __future__ import annotations
@@ -77,8 +77,12 @@ HUMAN_NUMBERS = (
     ("HumanReplaySuccess", "replay/success_rate", formats.PERCENT),
     ("HumanReplayDriftPx", "replay/mean_drift_px", formats.Plain("{:.3f}")),
 )
+#: The parity policies' batch-1 call times over fresh processes (benchmarks/latency_spread.py): (word, label).
+LATENCY = CPU / "latency_parity" / "latency.json"
+LATENCY_CALLS = (("ACT", "act"), ("CTM", "ctm_act"), ("CTMOneTick", "ctm_act_1tick"), ("DPDDPM", "dp_ddpm100"),
+                 ("DPDDIM", "dp_ddim10"))
 #: Every macro name starts with one of these, so a misspelt one in the text is found before LaTeX runs.
-PREFIXES = tuple(dict.fromkeys([*(s.prefix for s in SWEEPS), "Screen", "Human", "Speed"]))
+PREFIXES = tuple(dict.fromkeys([*(s.prefix for s in SWEEPS), "Screen", "Human", "Speed", "Latency"]))
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 
 
@@ -86,7 +90,7 @@ def table(study: Path = STUDY) -> dict[str, Number]:
     """Every macro of the paper, by name; a name made twice or not made of letters is an error."""
     numbers: dict[str, Number] = {}
     made = itertools.chain(*(sweep_numbers(spec, study) for spec in SWEEPS), screen_numbers(study), human_numbers(),
-                           speed_numbers())
+                           speed_numbers(), latency_numbers())
     for number in made:
         if not re.fullmatch(r"[A-Za-z]+", number.name):
             raise PaperError(f"macro name {number.name!r} ({number.file}) is not letters only: TeX cannot name it")
@@ -177,6 +181,19 @@ def speed_numbers() -> Iterator[Number]:
             yield Number(f"SpeedCall{who}{machine}", file, key, formats.MILLISECONDS)
             if key != reference:
                 yield Number(f"SpeedRatio{who}{machine}", file, key, formats.RATIO, over=reference)
+
+
+def latency_numbers() -> Iterator[Number]:
+    """Each parity policy's batch-1 call (ms: the median over processes of each process's median, and the smallest
+    and largest process median), and CTM-ACT's call as a fraction of Diffusion Policy's DDIM-10 call."""
+    ms = formats.Plain("{:.2f}")
+    yield Number("LatencyProcesses", LATENCY, "processes", formats.COUNT)
+    yield Number("LatencyCalls", LATENCY, "calls", formats.COUNT)
+    for who, label in LATENCY_CALLS:
+        for suffix, key in (("", "median_ms"), ("Min", "process_min_ms"), ("Max", "process_max_ms")):
+            yield Number(f"LatencyCall{who}{suffix}", LATENCY, f"policies/{label}/{key}", ms)
+    yield Number("LatencyShareCTMofDPDDIM", LATENCY, "policies/ctm_act/median_ms", formats.Plain("{:.2f}"),
+                 over="policies/dp_ddim10/median_ms")
 
 
 def macro_word(short: str) -> str:
