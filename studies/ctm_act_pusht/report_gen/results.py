@@ -128,7 +128,8 @@ def results_markdown() -> str:
              "seeds' means agrees, a tie otherwise; only a claim is stated in words. Commands: `COMMANDS.md`.", ""]
     for sweep in sweeps():
         missing = sweep.results.get("missing", [])
-        partial = f" In progress: {len(missing)} runs still to come ({', '.join(missing)})." if missing else ""
+        partial = (f" Gathered so far: {len(missing)} runs of its seeds are not there (yet): {', '.join(missing)}."
+                   if missing else "")
         lines += [f"## {sweep.name}", "", f"`{sweep.results['axis']}`; {sweep.protocol}.{partial}", "",
                   *results_table(sweep), ""]
         for path in sorted(sweep.path.glob("verdicts*.json")):

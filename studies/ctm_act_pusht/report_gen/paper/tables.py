@@ -103,7 +103,7 @@ def sweep_section(sweep: results.Sweep) -> Iterator[str]:
     """One sweep of the appendix: what it is, the command behind it, its results, and each verdicts file."""
     doc = sweep.results
     missing = doc.get("missing", [])
-    partial = f" In progress: {len(missing)} runs still to come." if missing else ""
+    partial = f" Gathered so far: {len(missing)} runs of its seeds are not there (yet)." if missing else ""
     spec = read(sweep.path / "sweep.json")
     commands = [spec["command"]] if "command" in spec else [v["command"] for v in spec["variants"].values()
                                                            if "command" in v]
