@@ -268,7 +268,8 @@ def _seed_list(text: str) -> list[int]:
     try:
         seeds = [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seed numbers, e.g. 2,3,4") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of seed numbers, e.g. 2,3,4") from None
     if len(set(seeds)) != len(seeds) or any(k < 0 for k in seeds):
         raise argparse.ArgumentTypeError(f"{text!r}: seeds must be distinct and not negative, e.g. 2,3,4")
     return seeds

@@ -16,7 +16,8 @@ SWEEP_DIR_ENV = "POLIBENCH_SWEEP_DIR"
 
 #: The study's folder (studies/ctm_act_pusht).
 STUDY = Path(__file__).resolve().parents[1]
-#: The trained runs shipped with the study (studies/ctm_act_pusht/weights/README.md): what the notebooks show by default.
+#: The trained runs shipped with the study (studies/ctm_act_pusht/weights/README.md): what the notebooks show by
+#: default.
 SHIPPED = STUDY / "weights"
 SHIPPED_RUN, SHIPPED_COMPARE = SHIPPED / "ctm_act_best", (SHIPPED / "act", SHIPPED / "diffusion")
 

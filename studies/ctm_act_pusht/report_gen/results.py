@@ -86,7 +86,8 @@ def results_table(sweep: Sweep) -> Iterator[str]:
     yield "|---|---|" + "---|" * len(COLUMNS)
     for v in sweep.results["variants"]:
         cells = [interval(v["metrics"].get(key), key) for key, _ in COLUMNS]
-        yield f"| {v['name']} | {v['n_seeds']} x {v['n_episodes'] // max(v['n_seeds'], 1)} | " + " | ".join(cells) + " |"
+        per_seed = v["n_episodes"] // max(v["n_seeds"], 1)
+        yield f"| {v['name']} | {v['n_seeds']} x {per_seed} | " + " | ".join(cells) + " |"
 
 
 def verdict_rows(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str, dict[str, Any]]]:

@@ -10,7 +10,8 @@ Names: ``<prefix><Metric><Who>`` a mean with its 95% interval (``...Mean``: the 
 <A>vs<B>`` and ``<prefix>Verdict<Metric><A>vs<B>`` a paired comparison (``Claim``: the verdict the text may
 state, which needs the seed-level test to agree; ``Seeds``: that test), ``<prefix>Params<Who>``, ``<prefix>Steps``
 and ``<prefix>EpisodesPerSeed``; ``Screen...<Screen>`` for each parity screen against its base (the screen named
-by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...``, ``Speed...`` and ``Latency...`` (the parity policies' call times over processes).
+by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...``, ``Speed...`` and ``Latency...`` (the
+parity policies' call times over processes).
 """
 
 from __future__ import annotations
