@@ -22,7 +22,7 @@ import torch
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import parse
 from polibench.data.windows import WindowSampler
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
@@ -33,7 +33,7 @@ def build(gin: Path, params: Sequence[str], data) -> Policy:
     torch.manual_seed(0)
     spec = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
     policy = build_policy(Experiment(), spec)
-    policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in spec.vector_keys} | {"action": data.action}))
+    policy.normalizer.set_stats(data_stats(data, spec.vector_keys))
     policy.set_training_progress(10**9, 10**9)  # past any tick curriculum: the full-size step
     return policy.train()
 

@@ -14,7 +14,7 @@ import torch
 
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import CONFIG_DIR, parse
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
@@ -48,8 +48,7 @@ def make_policy(data, device) -> Callable[[str, Sequence[str]], Policy]:
     def build(gin_file: str, params: Sequence[str] = ()) -> Policy:
         parse([CONFIG_DIR / gin_file], params)
         policy = build_policy(Experiment(), KEYPOINTS)
-        policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in KEYPOINTS.vector_keys}
-                                                 | {"action": data.action}))
+        policy.normalizer.set_stats(data_stats(data, KEYPOINTS.vector_keys))
         return policy.to(device).eval()
 
     return build

@@ -42,7 +42,7 @@ from polibench.api import load_policy
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import parse
 from polibench.io import write_json, write_text
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
@@ -74,7 +74,7 @@ def _build(source: Path, bindings: list[str], data: Any) -> Policy:
     parse([source], bindings)
     features = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
     policy = build_policy(Experiment(), features)
-    policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in features.vector_keys} | {"action": data.action}))
+    policy.normalizer.set_stats(data_stats(data, features.vector_keys))
     return policy.eval()
 
 

@@ -16,7 +16,7 @@ from torch.profiler import ProfilerActivity, profile
 from polibench.components.data_source.pusht_zarr import PushTZarr
 from polibench.config import CONFIG_DIR, parse
 from polibench.data.windows import WindowSampler
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec
 from polibench.precision import autocast
 from polibench.settings import Experiment, build_policy
@@ -38,7 +38,7 @@ def main() -> None:
     spec = FeatureSpec(TRACKS["keypoints"].obs_shapes, 2)
     parse([CONFIG_DIR / args.gin_file], ["halting.variance.enabled = False"])
     policy = build_policy(Experiment(), spec)
-    policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in spec.vector_keys} | {"action": data.action}))
+    policy.normalizer.set_stats(data_stats(data, spec.vector_keys))
     policy.set_training_progress(10**9, 10**9)
     sampler = WindowSampler(data, policy.obs_offsets, policy.action_offsets)
     gen = torch.Generator().manual_seed(0)

@@ -25,7 +25,7 @@ from polibench.data.windows import WindowSampler
 from polibench.device import check_device_name
 from polibench.evaluation.config import CHECK_SEED0, EvalConfig
 from polibench.evaluation.rollout import evaluate, save_eval
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec, Policy
 from polibench.precision import slow_precision_warning
 from polibench.provenance import provenance
@@ -121,7 +121,7 @@ def _run(exp: Experiment, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: 
     policy = build_policy(exp, spec)
     init_from = exp.init_source()
     init_loaded = load_matching(policy, init_from) if init_from else []
-    vector_stats = minmax_stats({k: train_data.obs[k] for k in spec.vector_keys} | {"action": train_data.action})
+    vector_stats = data_stats(train_data, spec.vector_keys)
     policy.normalizer.set_stats(vector_stats)
     policy.to(device)
     n_params = sum(p.numel() for p in policy.parameters())

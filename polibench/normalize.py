@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from polibench.data.episodes import EpisodeData
 
 _EPS = 1e-6
 
@@ -15,6 +21,12 @@ def minmax_stats(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarra
         key: {"min": arr.min(axis=0).astype(np.float32), "max": arr.max(axis=0).astype(np.float32)}
         for key, arr in arrays.items()
     }
+
+
+def data_stats(data: EpisodeData, vector_keys: Iterable[str]) -> dict[str, dict[str, np.ndarray]]:
+    """What a policy's normaliser is set from: :func:`minmax_stats` of the observation entries ``vector_keys`` (a
+    feature spec's) and of the actions of ``data``; training and every tool that builds a policy outside it use it."""
+    return minmax_stats({k: data.obs[k] for k in vector_keys} | {"action": data.action})
 
 
 class MinMaxNormalizer(nn.Module):

@@ -8,7 +8,7 @@ import torch
 
 from polibench import registry
 from polibench.data.windows import WindowSampler
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec
 from polibench.tracks import TRACKS
 from tests.training import fit_steps, fixed_loss
@@ -19,8 +19,7 @@ SMALL = dict(horizon=10, dim=64, heads=4, ff_dim=128, encoder_layers=2, decoder_
 
 def make_act(spec: FeatureSpec, data, **kw):
     policy = registry.create("policy", "act", spec=spec, **{**SMALL, **kw})
-    arrays = {k: data.obs[k] for k in spec.vector_keys} | {"action": data.action}
-    policy.normalizer.set_stats(minmax_stats(arrays))
+    policy.normalizer.set_stats(data_stats(data, spec.vector_keys))
     return policy
 
 
@@ -116,8 +115,7 @@ def test_pixels_track_builds_and_takes_a_training_step(zarr_path):
 def test_observation_history_gives_one_encoder_token_per_step(small_data, name, sizes):
     """ACT and CTM-ACT share the encoder: two observation steps are two tokens per observation entry."""
     policy = registry.create("policy", name, spec=KEYPOINTS, **{**sizes, "n_obs_steps": 2})
-    policy.normalizer.set_stats(minmax_stats({k: small_data.obs[k] for k in KEYPOINTS.vector_keys}
-                                             | {"action": small_data.action}))
+    policy.normalizer.set_stats(data_stats(small_data, KEYPOINTS.vector_keys))
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
     batch = policy.normalize_batch(sampler.sample(4, torch.Generator().manual_seed(0)))
     assert policy.obs_offsets == [-1, 0]
@@ -130,8 +128,7 @@ def test_observation_history_gives_one_encoder_token_per_step(small_data, name, 
 def test_mlp_chunk_floor_trains_on_real_data(small_data):
     torch.manual_seed(0)
     policy = registry.create("policy", "mlp_chunk", spec=KEYPOINTS, hidden=64, layers=2)
-    policy.normalizer.set_stats(minmax_stats({k: small_data.obs[k] for k in KEYPOINTS.vector_keys}
-                                             | {"action": small_data.action}))
+    policy.normalizer.set_stats(data_stats(small_data, KEYPOINTS.vector_keys))
     sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
     fixed = sampler.sample(256, torch.Generator().manual_seed(1))
     before = fixed_loss(policy, fixed)

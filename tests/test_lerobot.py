@@ -26,7 +26,7 @@ from polibench.interop.lerobot import (  # noqa: E402
     make_lerobot_processors,
     require_lerobot,
 )
-from polibench.normalize import minmax_stats  # noqa: E402
+from polibench.normalize import data_stats, minmax_stats  # noqa: E402
 from polibench.policy import FeatureSpec  # noqa: E402
 from polibench.tracks import get_track  # noqa: E402
 from tests.tiny_run import assert_acts_in_gym_pusht  # noqa: E402
@@ -59,7 +59,7 @@ def run_cli(config: str, out, *extra: str) -> int:
 
 def built(name: str, data, params: dict):
     policy = registry.create("policy", name, spec=KEYPOINTS, **params)
-    policy.normalizer.set_stats(minmax_stats({k: data.obs[k] for k in KEYPOINTS.vector_keys} | {"action": data.action}))
+    policy.normalizer.set_stats(data_stats(data, KEYPOINTS.vector_keys))
     return policy
 
 

@@ -11,7 +11,7 @@ import torch
 from polibench import registry
 from polibench.config import ConfigError, parse
 from polibench.data.windows import WindowSampler
-from polibench.normalize import minmax_stats
+from polibench.normalize import data_stats
 from polibench.policy import FeatureSpec
 from polibench.settings import Experiment, build_policy
 from polibench.tracks import TRACKS
@@ -44,8 +44,7 @@ def test_the_readme_synapse_example_registers_configures_and_trains(small_data, 
         policy = build_policy(Experiment(), FeatureSpec(TRACKS["keypoints"].obs_shapes, 2))
         assert type(policy.core.synapse).__name__ == "MySynapse"
         assert policy.core.synapse.net[0].out_features == 512  # the snippet's width binding reached it
-        policy.normalizer.set_stats(minmax_stats({k: small_data.obs[k] for k in policy.spec.vector_keys}
-                                                 | {"action": small_data.action}))
+        policy.normalizer.set_stats(data_stats(small_data, policy.spec.vector_keys))
         sampler = WindowSampler(small_data, policy.obs_offsets, policy.action_offsets)
         batch = sampler.sample(4, torch.Generator().manual_seed(0))
         before = policy.core.synapse.net[0].weight.detach().clone()
