@@ -69,6 +69,11 @@ def _direction(metric: str) -> int:
     return better or 1
 
 
+def direction_of(better: str) -> int:
+    """A verdicts document's ``better`` ("higher" / "lower", written from :func:`_direction`) as +1 / -1."""
+    return 1 if better == "higher" else -1
+
+
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
     """rliable's P(X > Y) (per task the Mann-Whitney U / (n m), ties half, averaged over tasks), vectorised: the
     bootstrap evaluates it thousands of times, and rliable's per-task scipy loop takes minutes for 500 tasks."""
@@ -227,7 +232,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
         head += ["seed level: difference [CI], p", "claim"]
     lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for metric, m in doc["metrics"].items():
-        direction = 1 if m["better"] == "higher" else -1
+        direction = direction_of(m["better"])
         mine = m["summary"][doc["variant"]]
         for other, c in m["vs"].items():
             theirs = m["summary"][other]

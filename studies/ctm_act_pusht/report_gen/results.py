@@ -21,7 +21,7 @@ from typing import Any
 
 from polibench.io import read_json
 from polibench.metric_table import METRICS
-from polibench.sweep.verdicts import claim_of, seed_cell, verdict_of
+from polibench.sweep.verdicts import claim_of, direction_of, seed_cell, verdict_of
 from report_gen.paper import claims, formats, recipe
 from report_gen.paper.screens import SWEEP as SCREENS_SWEEP
 from report_gen.paper.screens import load_screens
@@ -94,7 +94,7 @@ def verdict_rows(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str,
     """(metric, against, paired verdict, claim, direction, comparison) of one committed verdicts file: the claim
     needs the seed-level test to agree (docs/verdicts.md)."""
     for metric, entry in doc["metrics"].items():
-        direction = 1 if entry["better"] == "higher" else -1
+        direction = direction_of(entry["better"])
         for against, comparison in entry["vs"].items():
             yield (metric, against, verdict_of(comparison, direction), claim_of(comparison, direction),
                    entry["better"], comparison)
@@ -177,10 +177,9 @@ def screens_block() -> str:
         cells = []
         for result_key, verdict_key, _ in formats.METRIC_KEYS:
             c = screen.comparison(verdict_key)
-            low, high = (formats.number(result_key, x, signed=True) for x in c["difference_ci"])
-            direction = formats.direction(screen.doc["metrics"][verdict_key]["better"])
-            cells.append(f"{formats.number(result_key, c['difference'], signed=True)} [{low}, {high}] "
-                         f"{verdict_of(c, direction)}")
+            shown, low, high = formats.difference_parts(result_key, c)
+            direction = direction_of(screen.doc["metrics"][verdict_key]["better"])
+            cells.append(f"{shown} [{low}, {high}] {verdict_of(c, direction)}")
         summary = screen.doc["metrics"]["success"]["summary"]
         seeds = " / ".join(str(len(summary[name]["seed_means"])) for name in (screen.variant, screen.base))
         lines.append(f"| {screen.label} | {screen.base} | {seeds} | " + " | ".join(cells) +

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from polibench.sweep.verdicts import claim_of, verdict_of
-from report_gen.paper.formats import direction
+from polibench.sweep.verdicts import claim_of, direction_of, verdict_of
 from report_gen.paper.sources import CPU, REPO, STUDY, PaperError
 
 CLAIMS = STUDY / "claims.json"
@@ -50,7 +49,7 @@ def committed_verdict(claim: dict[str, Any], results_dir: Path) -> tuple[str | N
         return None, name
     # a screen on one training seed states its paired verdict, as a screen's; every other claim needs the seed level
     rule = verdict_of if claim.get("rule") == "screen" else claim_of
-    return rule(comparison, direction(entry["better"])), name
+    return rule(comparison, direction_of(entry["better"])), name
 
 
 def labelled_lines(tex: str) -> dict[str, list[tuple[int, str]]]:

@@ -21,9 +21,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from polibench.sweep.verdicts import direction_of
 from report_gen.figures.budget import collect
 from report_gen.paper import numbers, style
-from report_gen.paper.formats import METRIC_KEYS, Verdict, direction
+from report_gen.paper.formats import METRIC_KEYS, Verdict
 from report_gen.paper.screens import SWEEP as SCREENS_SWEEP
 from report_gen.paper.screens import Screen, load_screens
 from report_gen.paper.sources import CPU, STUDY, PaperError, lookup, read
@@ -140,7 +141,7 @@ def _screen_panel(ax: Axes, screens: Sequence[Screen], metric: str, title: str) 
     ax.axvline(0.0, color=style.NEUTRAL, lw=0.8)
     for row, (screen, c) in enumerate(zip(screens, comparisons)):
         family = style.family_of(screen.variant)
-        verdict = Verdict(direction(screen.doc["metrics"][metric]["better"]))(c)
+        verdict = Verdict(direction_of(screen.doc["metrics"][metric]["better"]))(c)
         low, high = (float(np.clip(e, -limit, limit)) for e in c["difference_ci"])
         ax.plot([low, high], [row, row], color=family.colour, lw=1.6)
         ax.plot([c["difference"]], [row], marker=family.marker, ms=6, color=family.colour,

@@ -57,8 +57,15 @@ class Difference:
     metric: str
 
     def __call__(self, comparison: Mapping[str, Any]) -> str:
-        low, high = (number(self.metric, x, signed=True) for x in comparison["difference_ci"])
-        return math(rf"{number(self.metric, comparison['difference'], signed=True)}\ [{low},\ {high}]")
+        shown, low, high = difference_parts(self.metric, comparison)
+        return math(rf"{shown}\ [{low},\ {high}]")
+
+
+def difference_parts(metric: str, comparison: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A paired comparison's difference and its interval ends, signed, with ``metric``'s decimals (as text, for
+    LaTeX or markdown)."""
+    low, high = (number(metric, x, signed=True) for x in comparison["difference_ci"])
+    return number(metric, comparison["difference"], signed=True), low, high
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,7 @@ class SeedTest:
         test = comparison["seed_test"]
         if test is None:
             return "none (one training seed)"
-        low, high = (number(self.metric, x, signed=True) for x in test["difference_ci"])
-        shown = number(self.metric, test["difference"], signed=True)
+        shown, low, high = difference_parts(self.metric, test)  # a difference of seed means with its interval
         p = test["p"]
         return math(rf"{shown}\ [{low},\ {high}],\ " + ("p < 0.001" if p < 0.001 else f"p = {p:.2g}"))
 
@@ -109,11 +115,6 @@ class Plain:
 
     def __call__(self, value: float) -> str:
         return self.fmt.format(value * self.scale)
-
-
-def direction(better: str) -> int:
-    """A verdicts file's ``better`` ("higher" / "lower") as +1 / -1."""
-    return 1 if better == "higher" else -1
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from polibench.sweep.verdicts import direction_of
 from report_gen.paper import formats
 from report_gen.paper.formats import METRIC_KEYS, Claim, Difference, SeedTest, Stat, Verdict
 from report_gen.paper.latex import strip_comments
@@ -144,9 +145,9 @@ def comparison_numbers(pattern: str, file: Path, doc: dict[str, Any], against: M
                 key = f"metrics/{verdict_key}/vs/{variant}"
                 yield Number(pattern.format(kind="Diff", metric=word) + who, file, key, Difference(result_key))
                 yield Number(pattern.format(kind="Verdict", metric=word) + who, file, key,
-                             Verdict(formats.direction(entry["better"])))
+                             Verdict(direction_of(entry["better"])))
                 yield Number(pattern.format(kind="Claim", metric=word) + who, file, key,
-                             Claim(formats.direction(entry["better"])))
+                             Claim(direction_of(entry["better"])))
                 yield Number(pattern.format(kind="Seeds", metric=word) + who, file, key, SeedTest(result_key))
 
 
@@ -162,7 +163,7 @@ def screen_numbers(study: Path) -> Iterator[Number]:
             file = sweep / screen.path.name
             yield Number(f"ScreenDiff{metric}{word}", file, key, Difference(result_key))
             yield Number(f"ScreenVerdict{metric}{word}", file, key,
-                         Verdict(formats.direction(screen.doc["metrics"][verdict_key]["better"])))
+                         Verdict(direction_of(screen.doc["metrics"][verdict_key]["better"])))
     yield from stat_numbers("Screen{metric}DP", DP_CHECK, "summary")
 
 

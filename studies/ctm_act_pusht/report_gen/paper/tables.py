@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from polibench.sweep.verdicts import direction_of
 from report_gen import results
 from report_gen.paper import formats, recipe
 from report_gen.paper.formats import BY_VERDICT_KEY, METRIC_KEYS, Difference, Stat, Verdict
@@ -60,7 +61,7 @@ def verdict_words(doc: dict[str, Any], against: str) -> str:
     for _, metric, _ in METRIC_KEYS:
         entry = doc["metrics"][metric]
         comparison = entry["vs"].get(against)
-        words.append(Verdict(formats.direction(entry["better"]))(comparison) if comparison else None)
+        words.append(Verdict(direction_of(entry["better"]))(comparison) if comparison else None)
     return DASH if None in words else ", ".join(words)
 
 
@@ -92,7 +93,7 @@ def screens_table(study: Path) -> str:
     for screen in load_screens(study / CPU / SCREENS_SWEEP):
         for i, (result_key, verdict_key, _) in enumerate(METRIC_KEYS):
             comparison = screen.comparison(verdict_key)
-            better = formats.direction(screen.doc["metrics"][verdict_key]["better"])
+            better = direction_of(screen.doc["metrics"][verdict_key]["better"])
             space = r"\addlinespace " if rows and i == 0 else ""
             first = [space + escape(screen.label), escape(label(screen.base))] if i == 0 else ["", ""]
             rows.append([*first, METRIC_HEADINGS[i], Difference(result_key)(comparison), Verdict(better)(comparison)])
