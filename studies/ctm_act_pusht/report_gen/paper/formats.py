@@ -36,6 +36,12 @@ def math(text: str) -> str:
     return rf"\ensuremath{{{text}}}"
 
 
+def with_interval(value: str, low: str, high: str) -> str:
+    """``value [low, high]`` as math that may break after the interval's comma: an interval that ends a line would
+    otherwise run into the margin."""
+    return rf"{value}\ [{low},\allowbreak\ {high}]"
+
+
 @dataclass(frozen=True)
 class Stat:
     """A results.json / metrics.json statistic: ``mean [ci_low, ci_high]`` (``interval=False``: the mean)."""
@@ -47,7 +53,7 @@ class Stat:
         mean = number(self.metric, stat["mean"])
         if not self.interval:
             return math(mean)
-        return math(rf"{mean}\ [{number(self.metric, stat['ci_low'])},\ {number(self.metric, stat['ci_high'])}]")
+        return math(with_interval(mean, number(self.metric, stat["ci_low"]), number(self.metric, stat["ci_high"])))
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class Difference:
 
     def __call__(self, comparison: Mapping[str, Any]) -> str:
         shown, low, high = difference_parts(self.metric, comparison)
-        return math(rf"{shown}\ [{low},\ {high}]")
+        return math(with_interval(shown, low, high))
 
 
 def difference_parts(metric: str, comparison: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -103,7 +109,7 @@ class SeedTest:
             return "none (one training seed)"
         shown, low, high = difference_parts(self.metric, test)  # a difference of seed means with its interval
         p = test["p"]
-        return math(rf"{shown}\ [{low},\ {high}],\ " + ("p < 0.001" if p < 0.001 else f"p = {p:.2g}"))
+        return math(with_interval(shown, low, high) + r",\ " + ("p < 0.001" if p < 0.001 else f"p = {p:.2g}"))
 
 
 @dataclass(frozen=True)
