@@ -92,13 +92,17 @@ def test_every_macro_equals_the_value_of_its_source_file_and_key(sources):
     table = numbers.table()
     assert set(defined) == set(table) and {"HeadSuccessDP", "HeadDiffSuccessCTMvsDP", "HeadVerdictSuccessCTMvsDP",
                                            "HeadClaimSuccessCTMvsDP", "HeadSeedsSuccessCTMvsDP",
-                                           "ScreenVerdictSuccessTicksOne", "HumanReplayCoverage"} <= set(defined)
+                                           "ScreenVerdictSuccessTicksOne", "ScreenHalfWidthSuccessTicksOne",
+                                           "HumanReplayCoverage"} <= set(defined)
     for name, number in table.items():
         value, text, fmt = source_value(number), defined[name], number.fmt
         if isinstance(fmt, formats.Stat):
             expected = [value["mean"], value["ci_low"], value["ci_high"]][:3 if fmt.interval else 1]
         elif isinstance(fmt, formats.Difference):
             expected = [value["difference"], *value["difference_ci"]]
+        elif isinstance(fmt, formats.HalfWidth):
+            low, high = value["difference_ci"]
+            expected = [(high - low) / 2]
         elif isinstance(fmt, (formats.Verdict, formats.Claim)):
             better = source_value(number, number.key.split("/vs/")[0])["better"]
             rule = verdict_of if isinstance(fmt, formats.Verdict) else claim_of

@@ -67,6 +67,18 @@ class Difference:
         return math(with_interval(shown, low, high))
 
 
+@dataclass(frozen=True)
+class HalfWidth:
+    """Half the width of a paired comparison's difference interval, ``\\pm w``: the smallest difference a screen
+    of that size could tell from a tie."""
+
+    metric: str
+
+    def __call__(self, comparison: Mapping[str, Any]) -> str:
+        low, high = comparison["difference_ci"]
+        return math(r"\pm " + number(self.metric, (high - low) / 2))
+
+
 def difference_parts(metric: str, comparison: Mapping[str, Any]) -> tuple[str, str, str]:
     """A paired comparison's difference and its interval ends, signed, with ``metric``'s decimals (as text, for
     LaTeX or markdown)."""

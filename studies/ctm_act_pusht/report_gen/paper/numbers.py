@@ -10,8 +10,8 @@ Names: ``<prefix><Metric><Who>`` a mean with its 95% interval (``...Mean``: the 
 <A>vs<B>`` and ``<prefix>Verdict<Metric><A>vs<B>`` a paired comparison (``Claim``: the verdict the text may
 state, which needs the seed-level test to agree; ``Seeds``: that test), ``<prefix>Params<Who>``, ``<prefix>Steps``
 and ``<prefix>EpisodesPerSeed``; ``Screen...<Screen>`` for each parity screen against its base (the screen named
-by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``); ``Human...``, ``Speed...`` and ``Latency...`` (the
-parity policies' call times over processes).
+by its verdicts file, ``verdicts_ticks1`` -> ``TicksOne``; ``ScreenHalfWidth...``: half its difference interval's
+width); ``Human...``, ``Speed...`` and ``Latency...`` (the parity policies' call times over processes).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from polibench.sweep.verdicts import direction_of
 from report_gen.paper import formats
-from report_gen.paper.formats import METRIC_KEYS, Claim, Difference, SeedTest, Stat, Verdict
+from report_gen.paper.formats import METRIC_KEYS, Claim, Difference, HalfWidth, SeedTest, Stat, Verdict
 from report_gen.paper.latex import strip_comments
 from report_gen.paper.screens import SWEEP as SCREENS_SWEEP
 from report_gen.paper.screens import load_screens
@@ -162,6 +162,7 @@ def screen_numbers(study: Path) -> Iterator[Number]:
             key = f"metrics/{verdict_key}/vs/{screen.base}"
             file = sweep / screen.path.name
             yield Number(f"ScreenDiff{metric}{word}", file, key, Difference(result_key))
+            yield Number(f"ScreenHalfWidth{metric}{word}", file, key, HalfWidth(result_key))
             yield Number(f"ScreenVerdict{metric}{word}", file, key,
                          Verdict(direction_of(screen.doc["metrics"][verdict_key]["better"])))
     yield from stat_numbers("Screen{metric}DP", DP_CHECK, "summary")
