@@ -336,6 +336,34 @@ def test_a_clipped_interval_end_stays_on_the_axis():
     assert figures.clip_limit([-0.1, 0.1, -0.12, 5.0]) == pytest.approx(figures.CLIP_FACTOR * 0.11)
 
 
+def test_the_call_time_figure_marks_each_policy_at_its_committed_success_or_names_it_pending():
+    """Each mark of the call-time figure sits at its committed call time and success; a policy whose sweep is
+    still partial and lacks it is named in the legend as not evaluated yet."""
+    fig = figures.speed_figure()
+    latency = json.loads((STUDY / numbers.LATENCY).read_text())["policies"]
+    drawn = {(round(float(line.get_xdata()[0]), 6), round(float(line.get_ydata()[0]), 6))
+             for line in fig.axes[0].lines if len(line.get_xdata()) == 1}
+    pending = [t.get_text() for legend in fig.legends for t in legend.get_texts() if t.get_text().startswith("not")]
+    for point in figures.SPEED_POINTS:
+        success = figures.speed_success(point, STUDY)
+        if success is None:
+            assert pending and (point.sampler or style.label(point.family_variant)) in pending[0]
+        else:
+            assert (round(latency[point.call]["median_ms"], 6), round(success["mean"], 6)) in drawn
+
+
+def test_a_complete_sweep_without_a_call_time_policy_is_an_error(tmp_path):
+    point = figures.SpeedPoint("act", "some_sweep", "parity_act")
+    sweep = tmp_path / CPU / "some_sweep"
+    sweep.mkdir(parents=True)
+    doc = {"missing": ["parity_act/seed0"], "variants": [{"name": "parity_diffusion"}]}
+    (sweep / "results.json").write_text(json.dumps(doc))
+    assert figures.speed_success(point, tmp_path) is None  # partial: not evaluated yet
+    (sweep / "results.json").write_text(json.dumps(doc | {"missing": []}))
+    with pytest.raises(PaperError, match="parity_act"):
+        figures.speed_success(point, tmp_path)
+
+
 @needs_tex
 def test_the_pdf_has_every_section_title(pdf):
     assert pdf.name == f"{build.PDF_NAME}.pdf" and pdf.read_bytes()[:5] == b"%PDF-"

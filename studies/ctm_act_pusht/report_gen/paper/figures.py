@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +29,37 @@ from report_gen.paper.formats import METRIC_KEYS, Verdict
 from report_gen.paper.screens import SWEEP as SCREENS_SWEEP
 from report_gen.paper.screens import Screen, load_screens
 from report_gen.paper.sources import CPU, STUDY, PaperError, lookup, read
-from report_gen.paper.speed import CALL
 
 #: The budget figure: the policies of the last sweep, at every budget the sweeps evaluated them.
 BUDGET_SWEEPS = ("headline_6k_500", "headline", "headline_long")
 BUDGET_PANELS = (("success_rate", "success rate"), ("avg_max_coverage", "average max coverage"))
-#: The call-time figure: success in this sweep against each policy's batch-1 call benchmark (parameter).
-SPEED_SWEEP = "headline_long"
-SPEED_POINTS = {"act": "act_chunk8", "ctm_act_unet": "ctm_act_unet_fixed_T", "diffusion": "diffusion_ddpm100"}
-#: Calls benchmarked without an evaluated success: drawn as a line at their call time.
-SPEED_LINES = {"diffusion": ("diffusion_ddim10", "DDIM-10 call\n(success not evaluated)")}
+
+
+@dataclass(frozen=True)
+class SpeedPoint:
+    """One mark of the call-time figure: the batch-1 call ``call`` of the latency table against the success of
+    ``variant`` in ``sweep`` (500 benchmark episodes), drawn as ``policy``'s family; ``sampler`` names a second
+    sampler of the same weights, written beside its mark."""
+
+    call: str
+    sweep: str
+    variant: str
+    policy: str = ""
+    sampler: str = ""
+
+    @property
+    def family_variant(self) -> str:
+        return self.policy or self.variant
+
+
+#: The call-time figure, at parity size: call times from numbers.LATENCY (same weights, fresh processes).
+SPEED_POINTS = (
+    SpeedPoint("act", "parity_headline", "parity_act"),
+    SpeedPoint("ctm_act", "parity_headline", "parity_ctm_act_chosen"),
+    SpeedPoint("ctm_act_1tick", "parity_headline_ticks1", "parity_ctm_act_chosen", policy="ctm_act_one_tick"),
+    SpeedPoint("dp_ddpm100", "parity_headline", "parity_diffusion", sampler="DDPM-100"),
+    SpeedPoint("dp_ddim10", "diffusion_ddim10_long", "10", policy="parity_diffusion", sampler="DDIM-10"),
+)
 SCREEN_TITLES = ("success (higher is better)", "coverage (higher is better)", "jerk (lower is smoother)")
 #: An interval end further from zero than this many times the panel's median end is clipped at the axis.
 CLIP_FACTOR = 3.0
@@ -92,38 +114,53 @@ def budget_figure(study: Path = STUDY) -> Figure:
     return fig
 
 
+def speed_success(point: SpeedPoint, study: Path) -> dict[str, float] | None:
+    """The point's success statistics, or None while it cannot have them yet: its sweep is not committed, or is
+    gathered as partial (``missing`` runs) and does not hold the variant. A complete sweep without it is an error."""
+    path = study / CPU / point.sweep / "results.json"
+    if not path.is_file():
+        return None
+    doc = read(path)
+    if doc.get("missing") and point.variant not in [v["name"] for v in doc["variants"]]:
+        return None
+    return lookup(doc, f"variants/{point.variant}/metrics/success_rate", path)
+
+
 @style.paper_figure
 def speed_figure(study: Path = STUDY) -> Figure:
-    """Success in the long headline against the median batch-1 model call (bars: its interquartile range over
-    calls), one panel per benchmark session, call time on a log scale (it spans three orders of magnitude)."""
-    results = study / CPU / SPEED_SWEEP / "results.json"
-    outcomes = read(results)
-    style.check_distinct(SPEED_POINTS)
-    fig = _figure(2.8)
-    axes = fig.subplots(1, len(numbers.SPEED), squeeze=False, sharey=True)[0]
-    for ax, (_, file) in zip(axes, numbers.SPEED):
-        path = study / file
-        doc = read(path)
-        for variant, param in SPEED_POINTS.items():
-            family = style.family_of(variant)
-            stats = lookup(doc, f"benchmarks/{CALL.format(param)}/stats", path)
-            success = lookup(outcomes, f"variants/{variant}/metrics/success_rate", results)
-            median = stats["median"] * 1e3
-            ax.errorbar([median], [success["mean"]], color=family.colour, fmt=family.marker, ms=6, capsize=2.5,
-                        xerr=[[median - stats["q1"] * 1e3], [stats["q3"] * 1e3 - median]],
-                        yerr=[[success["mean"] - success["ci_low"]], [success["ci_high"] - success["mean"]]])
-        for variant, (param, text) in SPEED_LINES.items():
-            ms = lookup(doc, f"benchmarks/{CALL.format(param)}/stats/median", path) * 1e3
-            ax.axvline(ms, color=style.family_of(variant).colour, ls=":", lw=1.2)
-            ax.annotate(text, (ms, 0.97), xytext=(3, 0), textcoords="offset points", va="top", ha="left",
+    """Success on the benchmark episodes against the batch-1 model call of the same weights (median over fresh
+    processes; bars: the smallest and largest process median), call time on a log scale (it spans two orders of
+    magnitude). A policy not evaluated yet is named in the legend without a mark."""
+    style.check_distinct(dict.fromkeys(p.family_variant for p in SPEED_POINTS))
+    latency_path = study / numbers.LATENCY
+    latency = read(latency_path)
+    fig = _figure(2.9)
+    ax = fig.subplots()
+    handles, pending = {}, []
+    for point in SPEED_POINTS:
+        family = style.family_of(point.family_variant)
+        success = speed_success(point, study)
+        if success is None:
+            pending.append(point.sampler or style.label(point.family_variant))
+            continue
+        call = lookup(latency, f"policies/{point.call}", latency_path)
+        ms = call["median_ms"]
+        ax.errorbar([ms], [success["mean"]], fmt=family.marker, color=family.colour, ms=6, capsize=2.5,
+                    xerr=[[ms - call["process_min_ms"]], [call["process_max_ms"] - ms]],
+                    yerr=[[success["mean"] - success["ci_low"]], [success["ci_high"] - success["mean"]]])
+        if point.sampler:
+            ax.annotate(point.sampler, (ms, success["mean"]), xytext=(5, -10), textcoords="offset points",
                         color=style.NEUTRAL)
-        device = doc["benchmarks"][0]["extra_info"].get("device", "cpu")
-        ax.set(xscale="log", title=f"{path.stem}: models on {device}", xlabel="batch-1 model call (ms, log scale)",
-               ylim=(0.0, 1.0))
-        ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("success rate (long headline)")
-    fig.legend(handles=[_handle(v) for v in SPEED_POINTS], loc="outside lower center", ncols=len(SPEED_POINTS),
-               frameon=False)
+        handles.setdefault(family, _handle(point.family_variant, family_label=True))
+    machine = latency["machine"]
+    cpu = machine["cpu"] + (" (AVX-512 BF16)" if machine.get("avx512_bf16") else "")
+    ax.set(xscale="log", ylim=(0.0, 1.0), ylabel="success rate, benchmark episodes",
+           xlabel=f"batch-1 model call (ms, log scale), {cpu}, {machine['threads']} thread")
+    ax.grid(alpha=0.3, which="both")
+    legend = list(handles.values())
+    if pending:
+        legend.append(Line2D([], [], lw=0, label="not evaluated yet: " + ", ".join(pending)))
+    fig.legend(handles=legend, loc="outside lower center", ncols=min(len(legend), 4), frameon=False)
     return fig
 
 

@@ -61,6 +61,8 @@ POLICIES: dict[str, tuple[str, str]] = {
     "ctm_act": ("ctm", "CTM-ACT"),
     "ctm_act_unet": ("ctm", "CTM-ACT"),
     "parity_ctm_act": ("ctm", "CTM-ACT"),
+    "parity_ctm_act_chosen": ("ctm", "CTM-ACT"),
+    "ctm_act_one_tick": ("ctm_one_tick", "CTM-ACT, one tick"),
     "screen_ctm_ticks1": ("ctm_one_tick", "CTM-ACT, one tick"),
     "ctm_act_best": ("ctm_variant", "CTM-ACT, screened"),
     "ctm_act_mlp": ("ctm_variant", "CTM-ACT, MLP synapse"),
