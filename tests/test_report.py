@@ -139,14 +139,17 @@ def test_a_missing_source_file_or_key_is_an_error_naming_it():
 
 
 def committed_screens() -> list[tuple[str, dict[str, Any]]]:
-    """(gin file's screen name, verdicts document) of every committed screen, read here from the files."""
+    """(the paper's row name: the gin file's screen name and its training seeds a side where more than one,
+    verdicts document) of every committed screen, read here from the files."""
     spec = json.loads((RESULTS / "parity_screens" / "sweep.json").read_text())
     out = []
     for path in sorted((RESULTS / "parity_screens").glob("verdicts_*.json")):
         doc = json.loads(path.read_text())
         if doc["variant"].startswith("screen_"):
             first = (REPO / spec["variants"][doc["variant"]]["gin_files"][0]).read_text().splitlines()[0]
-            out.append((re.match(r"# Parity screen '([^']+)'", first).group(1), doc))
+            name = re.match(r"# Parity screen '([^']+)'", first).group(1)
+            test = next(iter(doc["metrics"]["success"]["vs"].values())).get("seed_test")
+            out.append((name if not test else f"{name}, {min(test['seeds'])} seeds", doc))
     return out
 
 

@@ -205,7 +205,7 @@ def screens_figure(study: Path = STUDY) -> Figure:
     axes = fig.subplots(1, len(METRIC_KEYS), sharey=True)
     for ax, (_, metric, _), title in zip(axes, METRIC_KEYS, SCREEN_TITLES):
         _screen_panel(ax, screens, metric, title)
-    axes[0].set_yticks(range(len(screens)), [s.label for s in screens])
+    axes[0].set_yticks(range(len(screens)), [s.title for s in screens])
     axes[len(axes) // 2].set_xlabel("paired difference, screen minus its base, with its 95% interval")
     families = {style.family_of(s.variant): s.variant for s in screens}
     hollow = Line2D([], [], color=style.NEUTRAL, marker="o", mfc=style.BACKGROUND, lw=0, label="hollow mark: tie")

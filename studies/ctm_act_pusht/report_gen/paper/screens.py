@@ -36,6 +36,18 @@ class Screen:
         """The paired comparison with the base on ``metric`` (a verdicts*.json key)."""
         return self.doc["metrics"][metric]["vs"][self.base]
 
+    @property
+    def seeds(self) -> int:
+        """Training seeds a side (the seed-level test's count; one where there is no such test)."""
+        test = self.comparison("success").get("seed_test")
+        return min(test["seeds"]) if test else 1
+
+    @property
+    def title(self) -> str:
+        """The paper's name for the row: the screen's name, and its seeds where it has more than one, so that a
+        screen repeated on more seeds reads apart from its first reading."""
+        return self.label if self.seeds == 1 else f"{self.label}, {self.seeds} seeds"
+
 
 def load_screens(sweep_dir: Path) -> list[Screen]:
     """Every committed screen of the sweep, in the order of their verdicts files' names."""

@@ -95,7 +95,7 @@ def screens_table(study: Path) -> str:
             comparison = screen.comparison(verdict_key)
             better = direction_of(screen.doc["metrics"][verdict_key]["better"])
             space = r"\addlinespace " if rows and i == 0 else ""
-            first = [space + escape(screen.label), escape(label(screen.base))] if i == 0 else ["", ""]
+            first = [space + escape(screen.title), escape(label(screen.base))] if i == 0 else ["", ""]
             rows.append([*first, METRIC_HEADINGS[i], Difference(result_key)(comparison), Verdict(better)(comparison)])
     return tabular("@{}llllc@{}", ["screen", "against", "metric", "difference [95\\% interval]", "verdict"], rows)
 
